@@ -1,0 +1,243 @@
+// Package result holds the typed outcome of a faultbook run: scenarios, their four
+// cells, evidence, rates and timelines. It is the leaf every other package reads
+// (harness writes it, reports renders it, gate compares it) and imports nothing of
+// the project, so no cycle can form around it.
+//
+// The JSON shape is the stable schema "faultbook/results/v1": fields may be added,
+// existing ones keep their names and meaning.
+package result
+
+import "time"
+
+// Schema names the JSON layout written by Results.
+const Schema = "faultbook/results/v1"
+
+// Verdict is the judgement of a cell or a scenario.
+type Verdict string
+
+const (
+	// Pass: every check of the cell held.
+	Pass Verdict = "pass"
+	// Fail: the engine ran and a check did not hold.
+	Fail Verdict = "fail"
+	// Inconclusive: the experiment could not be carried out (an executor did not
+	// start, a timeout before the job began); it says nothing about the safeguard.
+	Inconclusive Verdict = "inconclusive"
+)
+
+// CellKind names one of the four cells of an experiment.
+type CellKind string
+
+const (
+	// Control: no fault, safeguards off; the job must be correct.
+	Control CellKind = "control"
+	// Reproduce: fault on, safeguards off; the documented symptom must appear in
+	// the documented place.
+	Reproduce CellKind = "reproduce"
+	// Catch: fault on, safeguard on; caught with a diagnosis naming the cause, or
+	// the job completes correctly.
+	Catch CellKind = "catch"
+	// NoFalseAlarm: no fault, safeguard on; the job is correct and nothing fires.
+	NoFalseAlarm CellKind = "no-false-alarm"
+)
+
+// Cells lists the four cells in the order they run and are shown.
+var Cells = []CellKind{Control, Reproduce, Catch, NoFalseAlarm}
+
+// Evidence is one line that supports a verdict, labelled with where it came from.
+type Evidence struct {
+	// Source is "driver", "exec-N" (an executor's own log) or "harness" (a
+	// judgement the harness made, such as an output diff).
+	Source string `json:"source"`
+	Line   string `json:"line"`
+}
+
+// Interval is a two-sided confidence interval for a proportion, in [0,1].
+type Interval struct {
+	Lo float64 `json:"lo"`
+	Hi float64 `json:"hi"`
+}
+
+// Run is one repetition of a cell.
+type Run struct {
+	Index      int        `json:"index"`
+	Seed       int64      `json:"seed"`
+	Verdict    Verdict    `json:"verdict"`
+	Hit        bool       `json:"hit"`
+	DurationMs int64      `json:"duration_ms"`
+	CaughtBy   string     `json:"caught_by,omitempty"`
+	Problems   []string   `json:"problems,omitempty"`
+	Evidence   []Evidence `json:"evidence,omitempty"`
+	RunDir     string     `json:"run_dir,omitempty"`
+}
+
+// Cell is the aggregated outcome of one cell over all its runs.
+type Cell struct {
+	Cell    CellKind `json:"cell"`
+	Verdict Verdict  `json:"verdict"`
+	// Runs is how many times the cell ran; Hits how many of those runs showed what
+	// the cell is looking for (the symptom for reproduce, a catch for catch, a
+	// correct result for control and no-false-alarm).
+	Runs int `json:"runs"`
+	Hits int `json:"hits"`
+	// Rate is the Wilson 95% interval of Hits/Runs.
+	Rate *Interval `json:"rate,omitempty"`
+	// Evidence holds the lines that prove the verdict, from a representative run.
+	Evidence []Evidence `json:"evidence"`
+	// CaughtBy names the safeguard that fired (catch cells), empty otherwise.
+	CaughtBy string `json:"caught_by,omitempty"`
+	// DurationMs is the mean wall time of one run.
+	DurationMs int64 `json:"duration_ms"`
+	// DetectionMs is, for a catch, the time from job submission to the first
+	// safeguard firing (mean over runs that caught); zero when nothing fired.
+	DetectionMs int64 `json:"detection_ms,omitempty"`
+	// OverheadPct compares a no-false-alarm cell's duration with the control's.
+	OverheadPct *float64 `json:"overhead_pct,omitempty"`
+	// Profile and Safeguards say which safeguards were switched on; Faults which
+	// faults were injected.
+	Profile    string   `json:"profile,omitempty"`
+	Safeguards []string `json:"safeguards"`
+	Faults     []string `json:"faults"`
+	// Observed is a one-line summary of what happened, for tables.
+	Observed string `json:"observed,omitempty"`
+	// Problems lists every check that did not hold (empty on pass).
+	Problems []string `json:"problems,omitempty"`
+	// RunDir is the directory of the representative run (logs, events, spec).
+	RunDir   string    `json:"run_dir,omitempty"`
+	Timeline *Timeline `json:"timeline,omitempty"`
+	Logs     []NodeLog `json:"logs,omitempty"`
+	// Repeats holds every run when the cell ran more than once.
+	Repeats []Run `json:"repeats,omitempty"`
+}
+
+// Scenario is one experiment: the documented failure and its four cells.
+type Scenario struct {
+	Name  string `json:"name"`
+	Title string `json:"title"`
+	// Source is the seed document's file name; Section the FAILURES.md section.
+	Source  string `json:"source"`
+	Section string `json:"section,omitempty"`
+	// Symptom is the documented symptom and Place where it was documented to
+	// appear ("executor log", "driver output").
+	Symptom   string `json:"symptom"`
+	Place     string `json:"place,omitempty"`
+	RootCause string `json:"root_cause,omitempty"`
+	// Why explains in two or three sentences what the experiment shows.
+	Why string `json:"why,omitempty"`
+	// Chain is the causal chain, cause first.
+	Chain   []string `json:"chain,omitempty"`
+	Verdict Verdict  `json:"verdict"`
+	Cells   []Cell   `json:"cells"`
+	// Error is set when the scenario could not run at all (infrastructure).
+	Error string `json:"error,omitempty"`
+}
+
+// Results is everything one `faultbook run` produced.
+type Results struct {
+	Schema     string     `json:"schema"`
+	Seed       int64      `json:"seed"`
+	Profile    string     `json:"profile,omitempty"`
+	StartedAt  time.Time  `json:"started_at"`
+	DurationMs int64      `json:"duration_ms"`
+	Scenarios  []Scenario `json:"scenarios"`
+	Matrix     *Matrix    `json:"matrix,omitempty"`
+	// Interrupted is true when the run was stopped before every cell finished.
+	Interrupted bool `json:"interrupted,omitempty"`
+}
+
+// Timeline is what the driver saw of one run, in milliseconds from job start.
+type Timeline struct {
+	DurationMs int64     `json:"duration_ms"`
+	Lanes      []Lane    `json:"lanes"`
+	Tasks      []TaskBar `json:"tasks"`
+	Markers    []Marker  `json:"markers,omitempty"`
+	Bands      []Band    `json:"bands,omitempty"`
+	Batches    []Batch   `json:"batches,omitempty"`
+}
+
+// Lane is one executor.
+type Lane struct {
+	ID   string `json:"id"` // "exec-1"
+	Node string `json:"node"`
+}
+
+// TaskBar is one task attempt.
+type TaskBar struct {
+	Lane    string `json:"lane"`
+	Stage   string `json:"stage"` // "1.0": stage id and stage attempt
+	Task    int    `json:"task"`  // partition index
+	Attempt int    `json:"attempt"`
+	TID     int    `json:"tid"`
+	StartMs int64  `json:"start_ms"`
+	EndMs   int64  `json:"end_ms"`
+	// Outcome is "success", "failed" or "killed".
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Marker is an instant: "executor-lost", "excluded", "safeguard", "abort", "fault".
+type Marker struct {
+	AtMs  int64  `json:"at_ms"`
+	Lane  string `json:"lane,omitempty"`
+	Kind  string `json:"kind"`
+	Label string `json:"label"`
+}
+
+// Band is a span of time, such as a fault being active.
+type Band struct {
+	FromMs int64  `json:"from_ms"`
+	ToMs   int64  `json:"to_ms"`
+	Kind   string `json:"kind"`
+	Label  string `json:"label"`
+}
+
+// Batch is one streaming micro-batch.
+type Batch struct {
+	Index        int   `json:"index"`
+	DelayMs      int64 `json:"delay_ms"`
+	CheckpointMs int64 `json:"checkpoint_ms"`
+}
+
+// NodeLog is one process's log, possibly truncated.
+type NodeLog struct {
+	Source    string   `json:"source"`
+	Lines     []string `json:"lines"`
+	Truncated bool     `json:"truncated,omitempty"`
+}
+
+// Matrix is the table of which safeguard catches which failure: every scenario's
+// fault run under each profile and under each single safeguard.
+type Matrix struct {
+	// Columns are configuration names: profiles ("spark-1.0", "spark-3",
+	// "hardened") then single safeguards ("registry-fingerprint", ...).
+	Columns []string    `json:"columns"`
+	Rows    []MatrixRow `json:"rows"`
+}
+
+// MatrixRow is one scenario across all configurations, in Columns order.
+type MatrixRow struct {
+	Scenario string       `json:"scenario"`
+	Cells    []MatrixCell `json:"cells"`
+}
+
+// Outcome of a fault run under one configuration.
+type Outcome string
+
+const (
+	// Caught: a safeguard fired with a diagnosis naming the cause.
+	Caught Outcome = "caught"
+	// Survived: the job completed correctly despite the fault.
+	Survived Outcome = "survived"
+	// Missed: the failure went through (the documented symptom, or wrong output).
+	Missed Outcome = "missed"
+	// Errored: the run could not be carried out.
+	Errored Outcome = "error"
+)
+
+// MatrixCell is one scenario under one configuration.
+type MatrixCell struct {
+	Column   string  `json:"column"`
+	Outcome  Outcome `json:"outcome"`
+	CaughtBy string  `json:"caught_by,omitempty"`
+	Detail   string  `json:"detail,omitempty"`
+}

@@ -1,0 +1,153 @@
+// Package safeguard names the switches that make the engine catch a failure, and
+// the profiles that group them. A safeguard is a named, typed switch read at the
+// one place in the engine that implements it; nothing else tests for it.
+package safeguard
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Name identifies a safeguard on the command line, in specs and in results.
+type Name string
+
+const (
+	// RegistryFingerprint compares codec registries between processes: at executor
+	// registration (a mismatching executor is refused) and in every block header.
+	// Beyond Spark: Spark has no fingerprint or handshake of the Kryo registry.
+	RegistryFingerprint Name = "registry-fingerprint"
+	// RegistrationRequired mirrors spark.kryo.registrationRequired: writing an
+	// unregistered type is an error. It does not catch two orders of registered types.
+	RegistrationRequired Name = "registration-required"
+	// RegistratorFailFast mirrors SPARK-2893 (Spark 1.1): a registrator that cannot
+	// be run is an error reported to the driver, not a line in an executor's log.
+	RegistratorFailFast Name = "registrator-fail-fast"
+	// ExecutorWideRegistry mirrors SPARK-3046 (Spark 1.1): serializers resolve the
+	// registrator through the executor's application bundle, whatever goroutine asks.
+	ExecutorWideRegistry Name = "executor-wide-registry"
+)
+
+// Info documents one safeguard.
+type Info struct {
+	Name Name
+	// Summary says what the safeguard does, in one sentence.
+	Summary string
+	// Origin says where it comes from: a Spark version and issue, or "beyond Spark".
+	Origin string
+	// ConfKey is the engine configuration key that mirrors Spark's, if any.
+	ConfKey string
+}
+
+// catalogue is the ordered list of every safeguard the engine implements.
+var catalogue = []Info{
+	{RegistryFingerprint, "compare codec registries between processes at registration and in every block header", "beyond Spark", "spark.kryo.registryFingerprint"},
+	{RegistrationRequired, "refuse to write a type the registry does not know", "Spark 1.0 option, default off", "spark.kryo.registrationRequired"},
+	{RegistratorFailFast, "a registrator that cannot be run fails the task and is reported to the driver", "Spark 1.1 (SPARK-2893)", ""},
+	{ExecutorWideRegistry, "resolve the registrator through the executor's bundle, not the calling goroutine's", "Spark 1.1 (SPARK-3046)", ""},
+}
+
+// All returns every safeguard, in catalogue order.
+func All() []Info { return slices.Clone(catalogue) }
+
+// Lookup returns a safeguard's documentation.
+func Lookup(n Name) (Info, bool) {
+	for _, i := range catalogue {
+		if i.Name == n {
+			return i, true
+		}
+	}
+	return Info{}, false
+}
+
+// Set is a set of switched-on safeguards. The zero value has every safeguard off.
+type Set map[Name]bool
+
+// On reports whether a safeguard is switched on.
+func (s Set) On(n Name) bool { return s[n] }
+
+// Names lists the switched-on safeguards in catalogue order.
+func (s Set) Names() []string {
+	var out []string
+	for _, i := range catalogue {
+		if s[i.Name] {
+			out = append(out, string(i.Name))
+		}
+	}
+	return out
+}
+
+// Clone copies the set.
+func (s Set) Clone() Set {
+	c := Set{}
+	for k, v := range s {
+		if v {
+			c[k] = true
+		}
+	}
+	return c
+}
+
+// Profile is a named group of safeguards.
+type Profile struct {
+	Name    string
+	Summary string
+	On      []Name
+}
+
+// profiles: spark-1.0 is the engine as the seed documents met it; spark-3 adds
+// what Spark added later; hardened adds everything faultbook offers.
+var profiles = []Profile{
+	{"spark-1.0", "the engine as the seed documents met it: no safeguard", nil},
+	{"spark-3", "what Spark added later (SPARK-2893, SPARK-3046)", []Name{RegistratorFailFast, ExecutorWideRegistry}},
+	{"hardened", "every safeguard faultbook offers", []Name{RegistryFingerprint, RegistrationRequired, RegistratorFailFast, ExecutorWideRegistry}},
+}
+
+// Profiles returns every profile in order: spark-1.0, spark-3, hardened.
+func Profiles() []Profile { return slices.Clone(profiles) }
+
+// DefaultProfile is the profile a run uses when none is named.
+const DefaultProfile = "spark-1.0"
+
+// ProfileSet returns the safeguards a profile switches on.
+func ProfileSet(name string) (Set, error) {
+	for _, p := range profiles {
+		if p.Name == name {
+			s := Set{}
+			for _, n := range p.On {
+				s[n] = true
+			}
+			return s, nil
+		}
+	}
+	names := make([]string, len(profiles))
+	for i, p := range profiles {
+		names[i] = p.Name
+	}
+	return nil, fmt.Errorf("unknown profile %q (known: %s)", name, strings.Join(names, ", "))
+}
+
+// ParseSwitch parses "NAME=on|off" as given to --safeguard.
+func ParseSwitch(arg string) (Name, bool, error) {
+	k, v, ok := strings.Cut(arg, "=")
+	if !ok {
+		return "", false, fmt.Errorf("safeguard switch %q: want NAME=on|off", arg)
+	}
+	n := Name(strings.TrimSpace(k))
+	if _, known := Lookup(n); !known {
+		var names []string
+		for _, i := range catalogue {
+			names = append(names, string(i.Name))
+		}
+		sort.Strings(names)
+		return "", false, fmt.Errorf("safeguard switch %q: unknown safeguard %q (known: %s)", arg, n, strings.Join(names, ", "))
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "on", "true", "1":
+		return n, true, nil
+	case "off", "false", "0":
+		return n, false, nil
+	}
+	return "", false, fmt.Errorf("safeguard switch %q: value must be on or off", arg)
+}
