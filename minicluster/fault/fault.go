@@ -55,7 +55,8 @@ type Spec struct {
 	Params map[string]string `json:"params,omitempty"`
 }
 
-// Applies reports whether the fault targets the given executor id.
+// Applies reports whether the fault targets the given process: an executor id,
+// or 0 for the driver, which only a fault with no executor list reaches.
 func (s Spec) Applies(executor int) bool {
 	return len(s.Executors) == 0 || slices.Contains(s.Executors, executor)
 }
@@ -75,11 +76,11 @@ func (s Spec) String() string {
 // Set is the faults of one run.
 type Set []Spec
 
-// Lookup returns the fault at a point that applies to an executor, if any.
-// Executor 0 means "any process" (the driver, or a point that is not per executor).
+// Lookup returns the fault at a point that applies to a process (an executor id,
+// or 0 for the driver), if any.
 func (s Set) Lookup(p Point, executor int) (Spec, bool) {
 	for _, f := range s {
-		if f.Point == p && (executor == 0 || f.Applies(executor)) {
+		if f.Point == p && f.Applies(executor) {
 			return f, true
 		}
 	}

@@ -1,0 +1,251 @@
+package block
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/faultbook/faultbook/minicluster/rpc"
+	"github.com/faultbook/faultbook/minicluster/wire"
+)
+
+// Handler answers one block request on a transport goroutine. ctx is that
+// goroutine's context: what it carries (or lacks) is what the handler can resolve.
+type Handler func(ctx context.Context, req rpc.GetBlock) ([]byte, *rpc.BlockError)
+
+// Server serves blocks to other executors over authenticated connections.
+type Server struct {
+	ln      net.Listener
+	secret  []byte
+	handler Handler
+	log     *slog.Logger
+	// base is the context every transport goroutine runs with.
+	base context.Context
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[*wire.Conn]struct{}
+	closed bool
+}
+
+// NewServer listens on 127.0.0.1 on a free port. Transport goroutines run with
+// base as their context.
+func NewServer(base context.Context, secret []byte, h Handler, log *slog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for blocks: %w", err)
+	}
+	ctx, cancel := context.WithCancel(base)
+	return &Server{ln: ln, secret: secret, handler: h, log: log, base: ctx, cancel: cancel, conns: map[*wire.Conn]struct{}{}}, nil
+}
+
+// Addr is the address peers fetch from.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Start accepts connections until Close.
+func (s *Server) Start() {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			nc, err := s.ln.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.serve(nc)
+			}()
+		}
+	}()
+}
+
+func (s *Server) serve(nc net.Conn) {
+	hctx, cancel := context.WithTimeout(s.base, 5*time.Second)
+	c, err := wire.Accept(hctx, nc, s.secret)
+	cancel()
+	if err != nil {
+		s.log.Warn("Refused block connection from "+nc.RemoteAddr().String()+": "+err.Error(), "component", "network.BlockServer")
+		_ = nc.Close()
+		return
+	}
+	if !s.track(c) {
+		_ = c.Close()
+		return
+	}
+	defer s.untrack(c)
+	for {
+		t, payload, err := c.Recv()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) && !isEOF(err) {
+				s.log.Warn("Closing block connection from "+c.Peer()+": "+err.Error(), "component", "network.BlockServer")
+			}
+			return
+		}
+		if t != rpc.MsgGetBlock {
+			s.log.Warn(fmt.Sprintf("Closing block connection from %s: unexpected message type %d", c.Peer(), t), "component", "network.BlockServer")
+			return
+		}
+		var req rpc.GetBlock
+		if err := wire.DecodeJSON(payload, &req); err != nil {
+			s.log.Warn("Closing block connection from "+c.Peer()+": "+err.Error(), "component", "network.BlockServer")
+			return
+		}
+		data, berr := s.handler(s.base, req)
+		if berr != nil {
+			err = c.SendJSON(rpc.MsgBlockError, berr)
+		} else {
+			err = c.Send(rpc.MsgBlockData, data)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func isEOF(err error) bool {
+	return err != nil && (errors.Is(err, net.ErrClosed) || err.Error() == "EOF" || errors.Is(err, errEOF))
+}
+
+var errEOF = errors.New("EOF")
+
+func (s *Server) track(c *wire.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(c *wire.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	_ = c.Close()
+}
+
+// Close stops accepting, closes open connections and waits for their goroutines.
+// Safe twice.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for c := range s.conns {
+		_ = c.Close()
+	}
+	s.mu.Unlock()
+	s.cancel()
+	err := s.ln.Close()
+	s.wg.Wait()
+	return err
+}
+
+// RemoteError is a block server's refusal, carried back to the fetching task.
+type RemoteError struct {
+	Addr string
+	rpc.BlockError
+}
+
+func (e *RemoteError) Error() string {
+	return fmt.Sprintf("block server %s: %s: %s", e.Addr, e.BlockError.Kind, e.BlockError.Message)
+}
+
+// Kind is the remote error's type.
+func (e *RemoteError) Kind() string { return e.BlockError.Kind }
+
+// Client fetches blocks, keeping one authenticated connection per server.
+type Client struct {
+	secret   []byte
+	identity string
+
+	mu    sync.Mutex
+	conns map[string]*clientConn
+}
+
+type clientConn struct {
+	mu sync.Mutex
+	c  *wire.Conn
+}
+
+// NewClient returns a client that proves secret as identity.
+func NewClient(secret []byte, identity string) *Client {
+	return &Client{secret: secret, identity: identity, conns: map[string]*clientConn{}}
+}
+
+// Fetch asks addr for a block.
+func (c *Client) Fetch(ctx context.Context, addr string, req rpc.GetBlock) ([]byte, error) {
+	c.mu.Lock()
+	cc, ok := c.conns[addr]
+	if !ok {
+		cc = &clientConn{}
+		c.conns[addr] = cc
+	}
+	c.mu.Unlock()
+
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.c == nil {
+		conn, err := wire.Dial(ctx, addr, c.secret, c.identity)
+		if err != nil {
+			return nil, fmt.Errorf("connect to block server %s: %w", addr, err)
+		}
+		cc.c = conn
+	}
+	data, err := roundTrip(cc.c, addr, req)
+	if err != nil {
+		var rerr *RemoteError
+		if !errors.As(err, &rerr) {
+			_ = cc.c.Close()
+			cc.c = nil
+		}
+		return nil, err
+	}
+	return data, nil
+}
+
+func roundTrip(c *wire.Conn, addr string, req rpc.GetBlock) ([]byte, error) {
+	if err := c.SendJSON(rpc.MsgGetBlock, req); err != nil {
+		return nil, fmt.Errorf("request %s from %s: %w", req.Block, addr, err)
+	}
+	t, payload, err := c.Recv()
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s from %s: %w", req.Block, addr, err)
+	}
+	switch t {
+	case rpc.MsgBlockData:
+		return payload, nil
+	case rpc.MsgBlockError:
+		var be rpc.BlockError
+		if err := wire.DecodeJSON(payload, &be); err != nil {
+			return nil, fmt.Errorf("fetch %s from %s: %w", req.Block, addr, err)
+		}
+		return nil, &RemoteError{Addr: addr, BlockError: be}
+	}
+	return nil, fmt.Errorf("fetch %s from %s: unexpected message type %d", req.Block, addr, t)
+}
+
+// Close closes every connection; safe twice.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for addr, cc := range c.conns {
+		cc.mu.Lock()
+		if cc.c != nil {
+			_ = cc.c.Close()
+		}
+		cc.mu.Unlock()
+		delete(c.conns, addr)
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+// Package rpc defines the messages the driver, executors and block servers
+// exchange over authenticated wire connections. Control messages are JSON; block
+// payloads are raw codec bytes.
+package rpc
+
+import (
+	"github.com/faultbook/faultbook/minicluster/job"
+	"github.com/faultbook/faultbook/minicluster/wire"
+)
+
+// Message types on the driver connection.
+const (
+	MsgRegister   wire.MsgType = iota + 1 // executor → driver: RegisterExecutor
+	MsgRegistered                         // driver → executor: Registered
+	MsgRefused                            // driver → executor: Refused
+	MsgHeartbeat                          // executor → driver: Heartbeat
+	MsgLaunchTask                         // driver → executor: LaunchTask
+	MsgStatus                             // executor → driver: StatusUpdate
+	MsgReport                             // executor → driver: Report (fault hit, safeguard fired)
+	MsgShutdown                           // driver → executor: empty
+	MsgKillTask                           // driver → executor: KillTask
+)
+
+// Message types on a block server connection.
+const (
+	MsgGetBlock   wire.MsgType = iota + 32 // client → server: GetBlock
+	MsgBlockData                           // server → client: raw block bytes
+	MsgBlockError                          // server → client: BlockError
+)
+
+// RegisterExecutor announces an executor to the driver.
+type RegisterExecutor struct {
+	ID        int    `json:"id"`
+	Node      string `json:"node"`
+	Slots     int    `json:"slots"`
+	Pid       int    `json:"pid"`
+	BlockAddr string `json:"block_addr"`
+	// Fingerprint and Registry describe the codec registry the executor's task
+	// goroutines build, so the driver can compare it with its own.
+	Fingerprint uint64          `json:"fingerprint"`
+	Registry    []RegistryEntry `json:"registry"`
+}
+
+// RegistryEntry is one id of a registry.
+type RegistryEntry struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+}
+
+// Registered accepts an executor.
+type Registered struct {
+	Executor int `json:"executor"`
+}
+
+// Refused rejects an executor; it exits after logging the reason.
+type Refused struct {
+	Reason    string `json:"reason"`
+	Safeguard string `json:"safeguard,omitempty"`
+}
+
+// Heartbeat says an executor is alive.
+type Heartbeat struct {
+	Executor int `json:"executor"`
+	Running  int `json:"running"`
+}
+
+// BlockLocation says which executor serves a block, and where.
+type BlockLocation struct {
+	Executor int    `json:"executor"`
+	Addr     string `json:"addr"`
+}
+
+// LaunchTask asks an executor to run one task attempt.
+type LaunchTask struct {
+	TID      int        `json:"tid"`
+	Job      int        `json:"job"`
+	Workload string     `json:"workload"`
+	Params   job.Params `json:"params"`
+	Stage    job.Stage  `json:"stage"`
+	StageAtt int        `json:"stage_attempt"`
+	// Partition is the task index; Attempt counts from 0.
+	Partition int `json:"partition"`
+	Attempt   int `json:"attempt"`
+	// MapOutputs gives, per shuffle id, the location of each map partition's output.
+	MapOutputs map[int][]BlockLocation `json:"map_outputs,omitempty"`
+	// Cached gives, per dataset partition, the executor holding it.
+	Cached map[int]BlockLocation `json:"cached,omitempty"`
+}
+
+// TaskState is the outcome of an attempt.
+type TaskState string
+
+const (
+	TaskFinished TaskState = "finished"
+	TaskFailed   TaskState = "failed"
+	TaskKilled   TaskState = "killed"
+)
+
+// Failure is why an attempt failed, as the executor saw it.
+type Failure struct {
+	// Kind is the error type ("ClassCastException", "NullPointerException").
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	Stack   string `json:"stack,omitempty"`
+	// Fatal asks the driver to abort the job at once rather than retry: set when
+	// a safeguard diagnosed the failure (retrying cannot help).
+	Fatal bool `json:"fatal,omitempty"`
+	// Safeguard names the safeguard that diagnosed it.
+	Safeguard string `json:"safeguard,omitempty"`
+}
+
+// String is "Kind: Message".
+func (f Failure) String() string {
+	if f.Message == "" {
+		return f.Kind
+	}
+	return f.Kind + ": " + f.Message
+}
+
+// StatusUpdate reports an attempt's end.
+type StatusUpdate struct {
+	TID      int       `json:"tid"`
+	Executor int       `json:"executor"`
+	State    TaskState `json:"state"`
+	// Result holds the codec-encoded result records of a result task.
+	Result []byte `json:"result,omitempty"`
+	// Cached lists dataset partitions this attempt stored in memory.
+	Cached  []int    `json:"cached,omitempty"`
+	Failure *Failure `json:"failure,omitempty"`
+}
+
+// ReportKind says what an executor reports outside a task status.
+type ReportKind string
+
+const (
+	// ReportFault: a fault point was hit on the executor.
+	ReportFault ReportKind = "fault"
+	// ReportSafeguard: a safeguard fired on the executor.
+	ReportSafeguard ReportKind = "safeguard"
+)
+
+// Report is something an executor tells the driver outside a task status.
+type Report struct {
+	Executor int        `json:"executor"`
+	Kind     ReportKind `json:"kind"`
+	Name     string     `json:"name"`
+	Role     string     `json:"role,omitempty"`
+	Message  string     `json:"message"`
+	// Abort asks the driver to abort the running job (a fail-fast safeguard).
+	Abort bool `json:"abort,omitempty"`
+}
+
+// GetBlock asks a block server for a block.
+type GetBlock struct {
+	Block string `json:"block"`
+	// From identifies the requesting executor and task, for the server's log.
+	From int `json:"from"`
+	TID  int `json:"tid"`
+}
+
+// BlockError is a block server's refusal.
+type BlockError struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
