@@ -56,18 +56,19 @@ func (e *MismatchError) Kind() string { return "RegistryMismatchException" }
 
 // Encode writes records with a header naming the registry.
 func Encode(reg *codec.Registry, recs []any) ([]byte, error) {
-	buf := make([]byte, 0, 64+16*len(recs))
-	buf = append(buf, magic0, magic1, version)
-	buf = binary.LittleEndian.AppendUint64(buf, reg.Fingerprint())
-	buf = binary.AppendUvarint(buf, uint64(reg.Len()))
-	buf = binary.AppendUvarint(buf, uint64(len(recs)))
-	w := codec.NewWriter(reg, buf)
+	w := codec.NewWriter(reg, make([]byte, 0, 64+32*len(recs)))
 	for i, v := range recs {
 		if err := w.WriteValue(v); err != nil {
 			return nil, fmt.Errorf("encode record %d: %w", i, err)
 		}
 	}
-	return w.Bytes(), nil
+	body := w.Bytes()
+	buf := make([]byte, 0, 32+len(body))
+	buf = append(buf, magic0, magic1, version)
+	buf = binary.LittleEndian.AppendUint64(buf, reg.Fingerprint())
+	buf = binary.AppendUvarint(buf, uint64(reg.Len()))
+	buf = binary.AppendUvarint(buf, uint64(len(recs)))
+	return append(buf, body...), nil
 }
 
 // ReadHeader parses a block's header and returns the rest.

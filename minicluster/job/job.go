@@ -69,8 +69,9 @@ type Stage struct {
 	Input      Input `json:"input"`
 	// Ops are PartitionFuncs applied in order after the input is read.
 	Ops []string `json:"ops,omitempty"`
-	// CacheAs, when > 0, persists each partition after Ops, deserialised in the
-	// executor's memory, as dataset CacheAs (Spark's MEMORY_ONLY).
+	// CacheAs, when > 0, persists each partition as the input produced it (before
+	// Ops), deserialised in the executor's memory, as dataset CacheAs: Spark's
+	// rdd.cache() followed by an action on it (MEMORY_ONLY).
 	CacheAs int    `json:"cache_as,omitempty"`
 	Output  Output `json:"output"`
 }

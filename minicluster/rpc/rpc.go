@@ -39,6 +39,9 @@ type RegisterExecutor struct {
 	// goroutines build, so the driver can compare it with its own.
 	Fingerprint uint64          `json:"fingerprint"`
 	Registry    []RegistryEntry `json:"registry"`
+	// Faults are the start-time faults that shaped this executor, reported with
+	// the registration so that they are on record even if it is refused.
+	Faults []Report `json:"faults,omitempty"`
 }
 
 // RegistryEntry is one id of a registry.

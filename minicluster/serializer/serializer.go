@@ -101,7 +101,7 @@ func NewRegistry(ctx context.Context, o Options) (*codec.Registry, error) {
 			if o.Log != nil {
 				o.Log.Error("Failed to run spark.kryo.registrator",
 					"component", "serializer.KryoSerializer",
-					"stack", fmt.Sprintf("%v\n\tat serializer.NewRegistry(%s goroutine)\n\tat bundle.Registrator(%q)", err, o.Role, o.Registrator))
+					"stack", fmt.Sprintf("%v\nat serializer.NewRegistry(%s goroutine)\nat bundle.Registrator(%q)", err, o.Role, o.Registrator))
 			}
 		}
 	}

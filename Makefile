@@ -1,0 +1,51 @@
+# faultbook — everything a fresh machine with only Go needs.
+#   make run    build and run the whole catalogue on the embedded defaults; reports in runs/latest
+#   make test   install what the tests need (headless Chromium), then run every test
+#   make bench  codec vs encoding/gob, shuffle vs raw loopback TCP, cluster boot time
+
+GO       ?= go
+BIN      := bin/faultbook
+OUT      ?= runs/latest
+GOFLAGS  ?=
+export GOFLAGS
+
+# Debian's headless Chromium, for the HTML report's browser test.
+CHROME_PKG := chromium-headless-shell
+CHROME_BIN := /usr/lib/chromium/chrome-headless-shell
+
+.PHONY: all build run test test-short bench browser vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/faultbook
+
+run: build
+	rm -rf $(OUT)
+	./$(BIN) run --all --out $(OUT)
+
+vet:
+	$(GO) vet ./...
+
+# The browser test needs Chromium; install it from Debian when it is missing.
+browser:
+	@if [ -x "$(CHROME_BIN)" ] || command -v chrome-headless-shell >/dev/null 2>&1 || command -v $(CHROME_PKG) >/dev/null 2>&1; then \
+		echo "headless Chromium present"; \
+	else \
+		echo "installing $(CHROME_PKG) from Debian"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(CHROME_PKG) >/dev/null; \
+	fi
+
+test: browser vet
+	FAULTBOOK_REQUIRE_BROWSER=1 TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 8m ./...
+
+test-short: vet
+	$(GO) test -count=1 -short -timeout 5m ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./minicluster/codec/
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./minicluster/block/ ./minicluster/cluster/
+
+clean:
+	rm -rf bin runs

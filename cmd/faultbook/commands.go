@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/fatih/color"
+	"github.com/mattn/go-isatty"
+	"github.com/olekukonko/tablewriter"
+	"github.com/spf13/cobra"
+
+	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/minicluster/fault"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
+	"github.com/faultbook/faultbook/scenarios"
+)
+
+func addCommands(root *cobra.Command) {
+	root.AddCommand(newListCmd(), newExplainCmd(), newRunCmd(), newReportCmd(), newGateCmd(), newMatrixCmd())
+}
+
+func catalogue() (*scenarios.Catalogue, error) {
+	c, err := scenarios.New()
+	if err != nil {
+		return nil, infraError(fmt.Errorf("load scenario catalogue: %w", err))
+	}
+	return c, nil
+}
+
+// useColor decides terminal colour: on for a terminal unless NO_COLOR is set
+// (fatih/color reads NO_COLOR into color.NoColor).
+func useColor(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && !color.NoColor && isatty.IsTerminal(f.Fd())
+}
+
+func newListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "list the scenarios",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cat, err := catalogue()
+			if err != nil {
+				return err
+			}
+			t := tablewriter.NewTable(cmd.OutOrStdout())
+			t.Header("scenario", "failure", "source", "caught by")
+			for _, s := range cat.All() {
+				var sg []string
+				for _, c := range s.Catches {
+					sg = append(sg, c.Label())
+				}
+				t.Append(s.Name, s.Title, s.Source+" "+s.Section, strings.Join(sg, ", "))
+			}
+			return t.Render()
+		},
+	}
+}
+
+func newExplainCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "explain NAME",
+		Short: "explain a scenario: the documented failure, its root cause, the experiment and the safeguards",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("explain takes one scenario name")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cat, err := catalogue()
+			if err != nil {
+				return err
+			}
+			scs, err := cat.Get(args[0])
+			if err != nil {
+				return exitError{code: exitUsage, err: err}
+			}
+			explain(cmd.OutOrStdout(), scs[0])
+			return nil
+		},
+	}
+}
+
+func explain(w io.Writer, s *harness.Scenario) {
+	fmt.Fprintf(w, "%s — %s\n\n", s.Name, s.Title)
+	fmt.Fprintf(w, "Source: ../shared/seeds/%s (%s)\n", s.Source, s.Section)
+	fmt.Fprintf(w, "Documented symptom: %s\n", s.Symptom)
+	fmt.Fprintf(w, "Where it shows: %s\n\n", s.Place)
+	if s.Story != "" {
+		fmt.Fprintln(w, s.Story)
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, "Causal chain:")
+	for i, c := range s.Chain {
+		fmt.Fprintf(w, "  %d. %s\n", i+1, c)
+	}
+	fmt.Fprintln(w, "\nFaults injected (reproduce and catch cells):")
+	for _, f := range s.Faults {
+		fmt.Fprintf(w, "  %s — %s\n", f.String(), faultSummary(f.Point))
+	}
+	fmt.Fprintln(w, "\nSafeguards judged (one catch cell each):")
+	for _, c := range s.Catches {
+		for _, n := range c.Safeguards {
+			info, _ := safeguard.Lookup(n)
+			fmt.Fprintf(w, "  %s (%s) — %s; expected to %s\n", n, info.Origin, info.Summary, c.Expect)
+		}
+	}
+	fmt.Fprintln(w, "\nProfiles:")
+	for _, p := range safeguard.Profiles() {
+		on := "none"
+		if len(p.On) > 0 {
+			var ns []string
+			for _, n := range p.On {
+				ns = append(ns, string(n))
+			}
+			on = strings.Join(ns, ", ")
+		}
+		fmt.Fprintf(w, "  %-10s %s (%s)\n", p.Name, p.Summary, on)
+	}
+	if s.Probabilistic {
+		fmt.Fprintf(w, "\nThe fault does not show on every run: cells run %d times by default and the\nreproduction rate is reported as k/N with a Wilson 95%% interval.\n", max(s.Repeat, 10))
+	}
+}
+
+func faultSummary(p fault.Point) string {
+	for _, i := range fault.All() {
+		if i.Point == p {
+			return i.Summary
+		}
+	}
+	return ""
+}

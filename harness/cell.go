@@ -1,0 +1,168 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/cluster"
+)
+
+// maxLogLines bounds each process's log kept in a result.
+const maxLogLines = 300
+
+// runCell runs a cell p.runs times and aggregates: Hits counts runs that showed
+// what the cell looks for; the representative run (the first hit for reproduce,
+// the first failing run otherwise) supplies evidence, timeline and logs.
+func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan struct{}) result.Cell {
+	c := result.Cell{Cell: p.kind, Safeguards: nonNil(p.set.Names()), Faults: nonNil(p.faults.Labels()), Profile: o.Profile}
+	if p.kind == result.Catch {
+		c.Observed = "catch with " + p.catch.Label()
+		if o.Profile != "" || len(o.Switches) > 0 {
+			c.Observed = "catch with " + p.label[len("catch"):]
+		}
+	}
+	var (
+		runs            []result.Run
+		repIdx          = -1
+		total, detected int64
+		nDetected       int
+		reps            = map[int]*cluster.Outcome{}
+		obsOf           = map[int]*Observation{}
+	)
+	for i := 0; i < p.runs; i++ {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if o.Progress != nil {
+			o.Progress(Progress{Scenario: sc.Name, Cell: p.label, Run: i + 1, Runs: p.runs})
+		}
+		r, obs, out := runOnce(ctx, sc, p, o, i)
+		<-sem
+		if o.Progress != nil {
+			o.Progress(Progress{Scenario: sc.Name, Cell: p.label, Run: i + 1, Runs: p.runs, Done: true, Verdict: r.Verdict, Message: firstOr(r.Problems, "")})
+		}
+		runs = append(runs, r)
+		reps[i], obsOf[i] = out, obs
+		total += r.DurationMs
+		if r.Hit {
+			c.Hits++
+			if obs != nil {
+				if ms := detectionMs(obs); ms >= 0 && r.CaughtBy != "" {
+					detected += ms
+					nDetected++
+				}
+			}
+		}
+		if repIdx < 0 && ((p.kind == result.Reproduce && r.Hit) || (p.kind != result.Reproduce && r.Verdict != result.Pass)) {
+			repIdx = i
+		}
+	}
+	c.Runs = len(runs)
+	if c.Runs == 0 {
+		c.Verdict = result.Inconclusive
+		c.Problems = []string{"interrupted before any run"}
+		return c
+	}
+	if repIdx < 0 {
+		repIdx = 0
+	}
+	rep := runs[repIdx]
+	c.Evidence, c.RunDir, c.CaughtBy = rep.Evidence, rep.RunDir, rep.CaughtBy
+	c.DurationMs = total / int64(c.Runs)
+	if nDetected > 0 {
+		c.DetectionMs = detected / int64(nDetected)
+	}
+	iv := Wilson(c.Hits, c.Runs)
+	c.Rate = &iv
+	if out := reps[repIdx]; out != nil {
+		c.Timeline = timelineOf(out, p)
+		c.Logs = logsOf(obsOf[repIdx], out)
+	}
+	c.Verdict = aggregate(sc, p, runs, &c)
+	if c.Runs > 1 {
+		c.Repeats = runs
+	}
+	if c.Observed == "" || p.kind != result.Catch {
+		c.Observed = observedOf(p.kind, c)
+	} else if c.CaughtBy != "" {
+		c.Observed += fmt.Sprintf(": caught by %s", c.CaughtBy)
+	}
+	return c
+}
+
+func aggregate(sc *Scenario, p plan, runs []result.Run, c *result.Cell) result.Verdict {
+	inconclusive := 0
+	for _, r := range runs {
+		if r.Verdict == result.Inconclusive {
+			inconclusive++
+			c.Problems = append(c.Problems, fmt.Sprintf("run %d: %s", r.Index+1, firstOr(r.Problems, "inconclusive")))
+		}
+	}
+	if inconclusive > 0 {
+		return result.Inconclusive
+	}
+	if p.kind == result.Reproduce && sc.Probabilistic {
+		if c.Hits > 0 {
+			return result.Pass
+		}
+		c.Problems = append(c.Problems, fmt.Sprintf("the symptom showed in none of %d runs", c.Runs))
+		for _, r := range runs {
+			c.Problems = append(c.Problems, r.Problems...)
+		}
+		return result.Fail
+	}
+	for _, r := range runs {
+		if r.Verdict != result.Pass {
+			for _, pr := range r.Problems {
+				c.Problems = append(c.Problems, fmt.Sprintf("run %d: %s", r.Index+1, pr))
+			}
+		}
+	}
+	if c.Hits == c.Runs {
+		return result.Pass
+	}
+	return result.Fail
+}
+
+func observedOf(kind result.CellKind, c result.Cell) string {
+	switch kind {
+	case result.Reproduce:
+		return fmt.Sprintf("symptom reproduced in %d/%d runs", c.Hits, c.Runs)
+	case result.Control, result.NoFalseAlarm:
+		return fmt.Sprintf("correct output in %d/%d runs", c.Hits, c.Runs)
+	}
+	return ""
+}
+
+func logsOf(_ *Observation, out *cluster.Outcome) []result.NodeLog {
+	var logs []result.NodeLog
+	srcs := (&Observation{Outcome: out}).Sources()
+	for _, s := range srcs {
+		lines := out.Logs[s]
+		nl := result.NodeLog{Source: s, Lines: lines}
+		if len(lines) > maxLogLines {
+			nl.Lines, nl.Truncated = lines[len(lines)-maxLogLines:], true
+		}
+		logs = append(logs, nl)
+	}
+	return logs
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}

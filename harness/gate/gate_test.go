@@ -1,0 +1,287 @@
+package gate_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/faultbook/faultbook/harness/gate"
+	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/reports/reportstest"
+)
+
+// cell returns a cell of the sample by scenario index and kind.
+func cell(r *result.Results, scenario int, kind result.CellKind) *result.Cell {
+	s := &r.Scenarios[scenario]
+	for i := range s.Cells {
+		if s.Cells[i].Cell == kind {
+			return &s.Cells[i]
+		}
+	}
+	panic("no cell " + string(kind))
+}
+
+// Scenario 0 of the sample ("registration-order") passes every cell; scenario 1
+// ("flaky-node-exclusion") fails its catch cell.
+const ro, flaky = 0, 1
+
+func TestCompare(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(r *result.Results) // applied to the current results
+		tol    gate.Tolerance
+		want   []string
+	}{
+		{name: "identical", change: func(*result.Results) {}},
+		{
+			name: "verdict lost",
+			change: func(r *result.Results) {
+				c := cell(r, ro, result.Control)
+				c.Verdict, c.Problems = result.Fail, []string{"output differs from the reference: 3 rows"}
+			},
+			want: []string{"registration-order/control: verdict pass → fail: output differs from the reference: 3 rows"},
+		},
+		{
+			name:   "pass to inconclusive",
+			change: func(r *result.Results) { cell(r, ro, result.NoFalseAlarm).Verdict = result.Inconclusive },
+			want:   []string{"registration-order/no-false-alarm: verdict pass → inconclusive"},
+		},
+		{
+			name: "a cell that failed before and still fails",
+			change: func(r *result.Results) {
+				cell(r, flaky, result.Catch).Problems = []string{"another reason"}
+			},
+		},
+		{
+			name: "safeguard stopped catching",
+			change: func(r *result.Results) {
+				c := cell(r, ro, result.Catch)
+				c.CaughtBy, c.Verdict, c.Hits, c.DetectionMs = "", result.Fail, 0, 0
+			},
+			want: []string{"registration-order/catch: safeguard registry-fingerprint caught before, now missed (verdict pass → fail)"},
+		},
+		{
+			name:   "another safeguard caught it",
+			change: func(r *result.Results) { cell(r, ro, result.Catch).CaughtBy = "registration-required" },
+			want:   []string{"registration-order/catch: safeguard registry-fingerprint caught before, now registration-required caught it"},
+		},
+		{
+			name: "nothing fired but the job survived",
+			change: func(r *result.Results) {
+				c := cell(r, ro, result.Catch)
+				c.CaughtBy, c.DetectionMs = "", 0
+			},
+			want: []string{"registration-order/catch: safeguard registry-fingerprint caught before, now nothing fired and the job survived"},
+		},
+		{
+			name: "reproduction lost",
+			change: func(r *result.Results) {
+				c := cell(r, ro, result.Reproduce)
+				c.Hits, c.Rate, c.Verdict = 0, reportstest.Wilson(0, 10), result.Fail
+			},
+			want: []string{"registration-order/reproduce: documented symptom reproduced in 7/10 runs before, now in none of 10 (verdict pass → fail)"},
+		},
+		{
+			name: "rate fell beyond chance",
+			change: func(r *result.Results) {
+				c := cell(r, ro, result.Reproduce)
+				c.Runs, c.Hits, c.Rate = 20, 1, reportstest.Wilson(1, 20)
+			},
+			want: []string{"registration-order/reproduce: rate 7/10 [0.40–0.89] before, now 1/20 [0.01–0.24]: the 95% intervals no longer overlap"},
+		},
+		{
+			name: "rate fell within chance",
+			change: func(r *result.Results) {
+				c := cell(r, ro, result.Reproduce)
+				c.Hits, c.Rate = 4, reportstest.Wilson(4, 10)
+			},
+		},
+		{
+			name:   "detection slower beyond tolerance",
+			change: func(r *result.Results) { cell(r, ro, result.Catch).DetectionMs = 1200 },
+			want:   []string{"registration-order/catch: detection took 412ms before, now 1200ms (limit 868ms: +50% and 250ms slack)"},
+		},
+		{
+			name:   "detection slower within tolerance",
+			change: func(r *result.Results) { cell(r, ro, result.Catch).DetectionMs = 868 },
+		},
+		{
+			name:   "detection with no tolerance at all",
+			change: func(r *result.Results) { cell(r, ro, result.Catch).DetectionMs = 413 },
+			tol:    gate.Tolerance{DetectionGrowthPct: -1, DetectionSlackMs: -1},
+			want:   []string{"registration-order/catch: detection took 412ms before, now 413ms (limit 412ms: +0% and 0ms slack)"},
+		},
+		{
+			name:   "detection with a wider tolerance",
+			change: func(r *result.Results) { cell(r, ro, result.Catch).DetectionMs = 1200 },
+			tol:    gate.Tolerance{DetectionGrowthPct: 200},
+		},
+		{
+			name:   "scenario missing",
+			change: func(r *result.Results) { r.Scenarios = r.Scenarios[1:] },
+			want:   []string{"registration-order: scenario missing from the current results (was pass)"},
+		},
+		{
+			name: "cells missing because the scenario could not run",
+			change: func(r *result.Results) {
+				s := &r.Scenarios[flaky]
+				s.Cells, s.Error, s.Verdict = nil, "exec-1 did not start", result.Inconclusive
+			},
+			want: []string{
+				"flaky-node-exclusion/control: cell missing from the current results (was pass): scenario could not run: exec-1 did not start",
+				"flaky-node-exclusion/reproduce: cell missing from the current results (was pass): scenario could not run: exec-1 did not start",
+				"flaky-node-exclusion/catch: cell missing from the current results (was fail): scenario could not run: exec-1 did not start",
+				"flaky-node-exclusion/no-false-alarm: cell missing from the current results (was pass): scenario could not run: exec-1 did not start",
+			},
+		},
+		{
+			name: "matrix caught and survived went missed and error",
+			change: func(r *result.Results) {
+				r.Matrix.Rows[0].Cells[2] = result.MatrixCell{Column: "hardened", Outcome: result.Missed, Detail: "ClassCastException on exec-1"}
+				r.Matrix.Rows[1].Cells[2] = result.MatrixCell{Column: "hardened", Outcome: result.Errored, Detail: "exec-4 did not start"}
+			},
+			want: []string{
+				"registration-order@hardened: caught by registry-fingerprint before, now missed (ClassCastException on exec-1)",
+				"flaky-node-exclusion@hardened: survived before, now error (exec-4 did not start)",
+			},
+		},
+		{
+			name: "matrix caught went survived",
+			change: func(r *result.Results) {
+				r.Matrix.Rows[0].Cells[2] = result.MatrixCell{Column: "hardened", Outcome: result.Survived}
+			},
+		},
+		{
+			name:   "matrix cell missing",
+			change: func(r *result.Results) { r.Matrix.Rows[1].Cells = r.Matrix.Rows[1].Cells[:4] },
+			want:   []string{"flaky-node-exclusion@exclude-on-failure: matrix cell missing from the current results (was error (exec-4 did not start))"},
+		},
+		{
+			name:   "matrix missing",
+			change: func(r *result.Results) { r.Matrix = nil },
+			want:   []string{"results: matrix missing from the current results"},
+		},
+		{
+			name: "improvements are not regressions",
+			change: func(r *result.Results) {
+				c := cell(r, flaky, result.Catch)
+				c.Verdict, c.Hits, c.CaughtBy, c.Problems = result.Pass, 1, "exclude-on-failure", nil
+				r.Matrix.Rows[0].Cells[0].Outcome = result.Caught
+				cell(r, ro, result.Catch).DetectionMs = 20
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			baseline := reportstest.Sample()
+			current := reportstest.Sample()
+			tc.change(current)
+			var got []string
+			for _, r := range gate.Compare(baseline, current, tc.tol) {
+				got = append(got, r.String())
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("regressions differ (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCompareKinds(t *testing.T) {
+	baseline := reportstest.Sample()
+	current := reportstest.Sample()
+	cell(current, ro, result.Catch).CaughtBy = ""
+	cell(current, ro, result.Control).Verdict = result.Fail
+	regs := gate.Compare(baseline, current, gate.Tolerance{})
+	want := []gate.Regression{
+		{Scenario: "registration-order", Cell: result.Control, Kind: gate.KindVerdict, Was: "pass", Now: "fail",
+			Detail: "verdict pass → fail"},
+		{Scenario: "registration-order", Cell: result.Catch, Kind: gate.KindCaughtBy, Was: "registry-fingerprint", Now: "",
+			Detail: "safeguard registry-fingerprint caught before, now nothing fired and the job survived"},
+	}
+	if diff := cmp.Diff(want, regs); diff != "" {
+		t.Errorf("regressions differ (-want +got):\n%s", diff)
+	}
+}
+
+func TestRegressionStringWithoutDetail(t *testing.T) {
+	r := gate.Regression{Scenario: "s", Cell: result.Catch, Kind: gate.KindCaughtBy, Was: "x"}
+	if got, want := r.String(), "s/catch: caught-by x → none"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+func TestCompareAgainstItsOwnBaseline(t *testing.T) {
+	r := reportstest.Sample()
+	if regs := gate.Compare(gate.Baseline(r), r, gate.Tolerance{}); len(regs) != 0 {
+		t.Errorf("a run regresses against its own baseline: %v", regs)
+	}
+	if imp := gate.Improvements(gate.Baseline(r), r); len(imp) != 0 {
+		t.Errorf("a run improves on its own baseline: %v", imp)
+	}
+}
+
+func TestImprovements(t *testing.T) {
+	baseline := reportstest.Sample()
+	current := reportstest.Sample()
+	c := cell(current, flaky, result.Catch)
+	c.Verdict, c.Hits, c.Rate, c.CaughtBy = result.Pass, 1, reportstest.Wilson(1, 1), "exclude-on-failure"
+	cell(current, ro, result.Catch).DetectionMs = 20
+	r := cell(current, ro, result.Reproduce)
+	r.Runs, r.Hits, r.Rate = 40, 40, reportstest.Wilson(40, 40)
+	current.Matrix.Rows[1].Cells[4] = result.MatrixCell{Column: "exclude-on-failure", Outcome: result.Caught, CaughtBy: "exclude-on-failure"}
+	current.Scenarios = append(current.Scenarios, result.Scenario{Name: "no-output-operation", Verdict: result.Pass})
+	want := []string{
+		"registration-order/reproduce: rate up from 7/10 [0.40–0.89] to 40/40 [0.91–1.00]",
+		"registration-order/catch: detection down from 412ms to 20ms",
+		"flaky-node-exclusion/catch: verdict fail → pass",
+		"flaky-node-exclusion/catch: now caught by exclude-on-failure",
+		"no-output-operation: new scenario (pass)",
+		"flaky-node-exclusion@exclude-on-failure: error (exec-4 did not start) before, now caught by exclude-on-failure",
+	}
+	if diff := cmp.Diff(want, gate.Improvements(baseline, current)); diff != "" {
+		t.Errorf("improvements differ (-want +got):\n%s", diff)
+	}
+	if regs := gate.Compare(baseline, current, gate.Tolerance{}); len(regs) != 0 {
+		t.Errorf("improvements reported as regressions: %v", regs)
+	}
+}
+
+func TestBaseline(t *testing.T) {
+	r := reportstest.Sample()
+	b := gate.Baseline(r)
+	if diff := cmp.Diff(reportstest.Sample(), r); diff != "" {
+		t.Fatalf("Baseline changed its input (-before +after):\n%s", diff)
+	}
+	data, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []string{`"timeline"`, `"logs"`, `"run_dir"`} {
+		if strings.Contains(string(data), gone) {
+			t.Errorf("baseline still carries %s", gone)
+		}
+	}
+	rc, bc := cell(r, ro, result.Reproduce), cell(b, ro, result.Reproduce)
+	if bc.Runs != rc.Runs || bc.Hits != rc.Hits || *bc.Rate != *rc.Rate || bc.Verdict != rc.Verdict || len(bc.Repeats) != len(rc.Repeats) {
+		t.Errorf("baseline lost the reproduce cell's counts: %+v", bc)
+	}
+	for _, run := range bc.Repeats {
+		if run.RunDir != "" || run.Evidence != nil {
+			t.Errorf("repeat %d keeps its run dir or evidence", run.Index)
+		}
+	}
+	if cb := cell(b, ro, result.Catch); cb.CaughtBy != "registry-fingerprint" || cb.DetectionMs != 412 {
+		t.Errorf("baseline lost caught_by or detection_ms: %+v", cb)
+	}
+	if diff := cmp.Diff(r.Matrix, b.Matrix); diff != "" {
+		t.Errorf("baseline matrix differs (-run +baseline):\n%s", diff)
+	}
+	// The copy is deep: changing it leaves the run alone.
+	cell(b, ro, result.Reproduce).Rate.Lo = 0
+	b.Matrix.Rows[0].Cells[0].Outcome = result.Caught
+	if cell(r, ro, result.Reproduce).Rate.Lo == 0 || r.Matrix.Rows[0].Cells[0].Outcome == result.Caught {
+		t.Error("baseline shares memory with the run")
+	}
+}

@@ -1,0 +1,172 @@
+package harness
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/events"
+)
+
+var (
+	reJobFinished = regexp.MustCompile(`Job \d+ finished`)
+	reAbort       = regexp.MustCompile(`Job aborted`)
+)
+
+// judge fills a run's verdict, hit, evidence and problems from an observation.
+func judge(sc *Scenario, p plan, o *Observation, r *result.Run) {
+	var ev Evidence
+	var problems []string
+	switch p.kind {
+	case result.Control, result.NoFalseAlarm:
+		problems = judgeCorrect(o, &ev)
+		if p.kind == result.NoFalseAlarm {
+			for _, f := range o.Fired() {
+				problems = append(problems, fmt.Sprintf("safeguard %s fired without a fault: %s", f.Name, f.Message))
+				ev.Add(source(f), f.Message)
+			}
+		}
+		r.Hit = len(problems) == 0
+	case result.Reproduce:
+		if len(o.FaultHits()) == 0 {
+			problems = append(problems, "no fault point was hit: the fault "+strings.Join(p.faults.Labels(), ", ")+" was configured but never exercised")
+		}
+		for _, h := range o.FaultHits() {
+			ev.Addf("fault %s hit on %s: %s", h.Name, source(h), h.Message)
+			break
+		}
+		if err := sc.Reproduce(o, &ev); err != nil {
+			problems = append(problems, "documented symptom not shown: "+err.Error())
+		}
+		r.Hit = len(problems) == 0
+	case result.Catch:
+		problems = judgeCatch(sc, p, o, &ev, r)
+		r.Hit = len(problems) == 0
+	}
+	r.Evidence = ev.Lines()
+	r.Problems = problems
+	if len(problems) == 0 {
+		r.Verdict = result.Pass
+	} else {
+		r.Verdict = result.Fail
+	}
+}
+
+// judgeCorrect checks the job succeeded with the oracle's output.
+func judgeCorrect(o *Observation, ev *Evidence) []string {
+	switch {
+	case o.Correct:
+		ev.First(o, "driver", reJobFinished)
+		ev.Addf("output equals the oracle's (%d bytes of JSON)", len(o.Result.Output))
+		return nil
+	case o.Aborted():
+		ev.Add("driver", o.Result.Error)
+		return []string{"job aborted: " + firstLine(o.Result.Error)}
+	default:
+		ev.Addf("output differs from the oracle: %s", firstLine(o.Diff))
+		return []string{"output differs from the oracle: " + firstLine(o.Diff)}
+	}
+}
+
+// judgeCatch: the fault must have been exercised, and then either a safeguard
+// of the cell fired with a diagnosis naming the cause, or the job completed
+// correctly; a silently wrong answer is never a catch.
+func judgeCatch(sc *Scenario, p plan, o *Observation, ev *Evidence, r *result.Run) []string {
+	var problems []string
+	hits := o.FaultHits()
+	if len(hits) == 0 {
+		return []string{"no fault point was hit: a catch would prove nothing"}
+	}
+	ev.Addf("fault %s hit on %s: %s", hits[0].Name, source(hits[0]), hits[0].Message)
+	var fired []events.Event
+	for _, f := range o.Fired() {
+		if p.set.On(safeguardName(f.Name)) {
+			fired = append(fired, f)
+		}
+	}
+	expect := p.catch.Expect
+	switch {
+	case len(fired) > 0:
+		f := fired[0]
+		r.CaughtBy = f.Name
+		ev.Add(source(f), f.Message)
+		if line := o.Grep("driver", regexp.MustCompile(regexp.QuoteMeta(trimTo(f.Message, 60)))); len(line) > 0 {
+			ev.Add("driver", line[0])
+		}
+		want := diagnosisFor(sc, p, f.Name)
+		for _, phrase := range want {
+			if !strings.Contains(f.Message, phrase) {
+				problems = append(problems, fmt.Sprintf("safeguard %s fired but its diagnosis does not name the cause (no %q): %s", f.Name, phrase, f.Message))
+			}
+		}
+		switch {
+		case o.Aborted():
+			ev.First(o, "driver", reAbort)
+		case o.Result != nil && !o.Correct:
+			problems = append(problems, "safeguard fired but the job still returned wrong output: "+firstLine(o.Diff))
+		default:
+			ev.Addf("job completed correctly without the refused part")
+		}
+		if expect == Survive && !o.Correct {
+			problems = append(problems, "expected the job to complete correctly; it was stopped instead")
+		}
+	case o.Correct:
+		if expect == Diagnose {
+			problems = append(problems, "expected a safeguard to fire with a diagnosis; the job completed without one")
+		}
+		r.CaughtBy = strings.Join(p.set.Names(), "+")
+		ev.First(o, "driver", reJobFinished)
+		ev.Addf("job completed with the oracle's output despite the fault")
+	default:
+		problems = append(problems, "missed: the fault went through with no safeguard firing")
+		if o.Aborted() {
+			ev.Add("driver", firstLine(o.Result.Error))
+		} else if o.Diff != "" {
+			ev.Addf("output differs from the oracle: %s", firstLine(o.Diff))
+		}
+	}
+	return problems
+}
+
+func diagnosisFor(sc *Scenario, p plan, fired string) []string {
+	if len(p.catch.Diagnosis) > 0 {
+		return p.catch.Diagnosis
+	}
+	for _, c := range sc.Catches {
+		if slices.Contains(c.Safeguards, safeguardName(fired)) {
+			return c.Diagnosis
+		}
+	}
+	return nil
+}
+
+// detectionMs is the time from application start to the first safeguard firing.
+func detectionMs(o *Observation) int64 {
+	starts := o.Events(events.ApplicationStart)
+	fired := o.Fired()
+	if len(starts) == 0 || len(fired) == 0 {
+		return -1
+	}
+	return fired[0].Time.Sub(starts[0].Time).Milliseconds()
+}
+
+func source(e events.Event) string {
+	if e.Role == "driver" || e.Executor == 0 {
+		return "driver"
+	}
+	return fmt.Sprintf("exec-%d", e.Executor)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func trimTo(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

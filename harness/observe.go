@@ -1,0 +1,164 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/cluster"
+	"github.com/faultbook/faultbook/minicluster/driver"
+	"github.com/faultbook/faultbook/minicluster/events"
+)
+
+// Observation is everything one run left behind, read back from its run
+// directory, with the output compared against the oracle.
+type Observation struct {
+	Outcome *cluster.Outcome
+	// Result is the driver's report, nil when the driver died without one.
+	Result *driver.Result
+	// Correct is true when the job succeeded and its output equals the oracle's;
+	// Diff says how it differs otherwise.
+	Correct bool
+	Diff    string
+}
+
+func observe(out *cluster.Outcome, oracle any) (*Observation, error) {
+	o := &Observation{Outcome: out, Result: out.Result}
+	if o.Result == nil || o.Result.Status != driver.Succeeded {
+		return o, nil
+	}
+	want, err := canonicalJSON(oracle)
+	if err != nil {
+		return nil, fmt.Errorf("encode oracle: %w", err)
+	}
+	var got any
+	if err := json.Unmarshal(o.Result.Output, &got); err != nil {
+		o.Diff = "output is not JSON: " + err.Error()
+		return o, nil
+	}
+	o.Diff = cmp.Diff(want, got)
+	o.Correct = o.Diff == ""
+	return o, nil
+}
+
+func canonicalJSON(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	return out, json.Unmarshal(b, &out)
+}
+
+// Aborted reports whether the application ended with an exception.
+func (o *Observation) Aborted() bool { return o.Result != nil && o.Result.Status == driver.Aborted }
+
+// Events returns the events of the given kinds, in order.
+func (o *Observation) Events(kinds ...events.Kind) []events.Event {
+	var out []events.Event
+	for _, e := range o.Outcome.Events {
+		if slices.Contains(kinds, e.Kind) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// FaultHits returns the fault events, proof that a fault point was exercised.
+func (o *Observation) FaultHits() []events.Event { return o.Events(events.FaultHit) }
+
+// Fired returns the safeguard events.
+func (o *Observation) Fired() []events.Event { return o.Events(events.SafeguardFired) }
+
+// FailedTasks returns the task-end events of failed attempts.
+func (o *Observation) FailedTasks() []events.Event {
+	var out []events.Event
+	for _, e := range o.Events(events.TaskEnd) {
+		if e.Outcome == "failed" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Sources lists the log sources: "driver" first, then executors in id order.
+func (o *Observation) Sources() []string {
+	var execs []string
+	for s := range o.Outcome.Logs {
+		if s != "driver" {
+			execs = append(execs, s)
+		}
+	}
+	sort.Slice(execs, func(i, j int) bool { return execNum(execs[i]) < execNum(execs[j]) })
+	return append([]string{"driver"}, execs...)
+}
+
+func execNum(s string) int {
+	var n int
+	fmt.Sscanf(s, "exec-%d", &n)
+	return n
+}
+
+// Grep returns the log lines of a source that match re. Stack lines (indented)
+// are skipped, so each match is a message's first line.
+func (o *Observation) Grep(source string, re *regexp.Regexp) []string {
+	var out []string
+	for _, l := range o.Outcome.Logs[source] {
+		if !strings.HasPrefix(l, "\t") && re.MatchString(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// GrepExecutors returns, per executor source, the lines matching re.
+func (o *Observation) GrepExecutors(re *regexp.Regexp) map[string][]string {
+	out := map[string][]string{}
+	for _, s := range o.Sources() {
+		if s == "driver" {
+			continue
+		}
+		if m := o.Grep(s, re); len(m) > 0 {
+			out[s] = m
+		}
+	}
+	return out
+}
+
+// Evidence collects the lines that prove a verdict.
+type Evidence struct{ lines []result.Evidence }
+
+// Add records a line from a source.
+func (e *Evidence) Add(source, line string) {
+	if line == "" {
+		return
+	}
+	for _, l := range e.lines {
+		if l.Source == source && l.Line == line {
+			return
+		}
+	}
+	e.lines = append(e.lines, result.Evidence{Source: source, Line: line})
+}
+
+// Addf records a harness judgement.
+func (e *Evidence) Addf(format string, a ...any) { e.Add("harness", fmt.Sprintf(format, a...)) }
+
+// First records the first match of re in a source and reports whether there was one.
+func (e *Evidence) First(o *Observation, source string, re *regexp.Regexp) bool {
+	m := o.Grep(source, re)
+	if len(m) == 0 {
+		return false
+	}
+	e.Add(source, m[0])
+	return true
+}
+
+// Lines returns what was collected.
+func (e *Evidence) Lines() []result.Evidence { return slices.Clone(e.lines) }

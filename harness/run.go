@@ -1,0 +1,307 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/bundle"
+	"github.com/faultbook/faultbook/minicluster/cluster"
+	"github.com/faultbook/faultbook/minicluster/conf"
+	"github.com/faultbook/faultbook/minicluster/fault"
+	"github.com/faultbook/faultbook/minicluster/job"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
+	"github.com/faultbook/faultbook/minicluster/spec"
+)
+
+// Options configure a run of the harness.
+type Options struct {
+	// Seed drives every run; run i of a cell uses Seed+i. Default 1.
+	Seed int64
+	// Repeat is how many times each cell runs; 0 means the scenario's default
+	// (1, or Scenario.Repeat for a probabilistic one).
+	Repeat int
+	// Profile, when set, replaces the scenario's own catch cells by one catch cell
+	// with the profile's safeguards (and the no-false-alarm cell's set likewise);
+	// Switches then turn single safeguards on or off on top.
+	Profile  string
+	Switches map[safeguard.Name]bool
+	// Nodes and ExecutorsPerNode override the scenario's topology when > 0.
+	Nodes, ExecutorsPerNode int
+	// Dir is the run directory; each cell run gets its own directory below it.
+	Dir string
+	// Binary is the faultbook executable started as driver and executors.
+	Binary string
+	// Parallel bounds how many clusters run at once. Default 2.
+	Parallel int
+	// App is the application bundle, for the oracles.
+	App *bundle.Bundle
+	// Progress, when set, is told when runs start and end (from several goroutines).
+	Progress func(Progress)
+}
+
+// Progress is one step of a run.
+type Progress struct {
+	Scenario string
+	Cell     string
+	Run      int // 1-based
+	Runs     int
+	Done     bool
+	Verdict  result.Verdict
+	Message  string
+}
+
+// ErrInterrupted marks results cut short by cancellation.
+var ErrInterrupted = errors.New("run interrupted")
+
+// plan is one cell to run.
+type plan struct {
+	kind   result.CellKind
+	label  string // directory and display label: "catch-registry-fingerprint"
+	faults fault.Set
+	set    safeguard.Set
+	catch  *Catch
+	runs   int
+}
+
+func (o *Options) defaults() {
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 2
+	}
+}
+
+// plans builds the cells of a scenario under the options.
+func (o *Options) plans(sc *Scenario) ([]plan, error) {
+	runs := o.Repeat
+	if runs <= 0 {
+		runs = 1
+		if sc.Probabilistic {
+			runs = max(sc.Repeat, 10)
+		}
+	}
+	nfa := sc.Safeguards()
+	var catches []plan
+	if o.Profile != "" || len(o.Switches) > 0 {
+		set := nfa.Clone()
+		if o.Profile != "" {
+			var err error
+			if set, err = safeguard.ProfileSet(o.Profile); err != nil {
+				return nil, err
+			}
+		}
+		for n, on := range o.Switches {
+			set[n] = on
+		}
+		set = set.Clone()
+		names := set.Names()
+		label := "catch"
+		if len(names) > 0 {
+			label += "-" + strings.Join(names, "+")
+		}
+		catches = append(catches, plan{kind: result.Catch, label: label, faults: sc.Faults, set: set, catch: &Catch{Expect: Either}, runs: runs})
+		nfa = set
+	} else {
+		for i := range sc.Catches {
+			c := &sc.Catches[i]
+			set := safeguard.Set{}
+			for _, n := range c.Safeguards {
+				set[n] = true
+			}
+			catches = append(catches, plan{kind: result.Catch, label: "catch-" + c.Label(), faults: sc.Faults, set: set, catch: c, runs: runs})
+		}
+	}
+	out := []plan{
+		{kind: result.Control, label: "control", set: safeguard.Set{}, runs: runs},
+		{kind: result.Reproduce, label: "reproduce", faults: sc.Faults, set: safeguard.Set{}, runs: runs},
+	}
+	out = append(out, catches...)
+	return append(out, plan{kind: result.NoFalseAlarm, label: "no-false-alarm", set: nfa, runs: runs}), nil
+}
+
+// Run runs every scenario and returns their results. onScenario, when set, is
+// called after each scenario with the results so far, so that a caller can save
+// them as it goes. Cancelling ctx stops every cluster and returns what finished,
+// with ErrInterrupted.
+func Run(ctx context.Context, scs []*Scenario, o Options, onScenario func(*result.Results)) (*result.Results, error) {
+	o.defaults()
+	res := &result.Results{Schema: result.Schema, Seed: o.Seed, Profile: o.Profile, StartedAt: time.Now().UTC()}
+	start := time.Now()
+	sem := make(chan struct{}, o.Parallel)
+	var mu sync.Mutex
+	for _, sc := range scs {
+		if ctx.Err() != nil {
+			break
+		}
+		sr, err := runScenario(ctx, sc, &o, sem)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		res.Scenarios = append(res.Scenarios, sr)
+		res.DurationMs = time.Since(start).Milliseconds()
+		mu.Unlock()
+		if onScenario != nil {
+			onScenario(res)
+		}
+	}
+	res.DurationMs = time.Since(start).Milliseconds()
+	if ctx.Err() != nil {
+		res.Interrupted = true
+		return res, ErrInterrupted
+	}
+	return res, nil
+}
+
+func runScenario(ctx context.Context, sc *Scenario, o *Options, sem chan struct{}) (result.Scenario, error) {
+	sr := sc.header()
+	plans, err := o.plans(sc)
+	if err != nil {
+		return sr, err
+	}
+	cells := make([]result.Cell, len(plans))
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cells[i] = runCell(ctx, sc, p, o, sem)
+		}()
+	}
+	wg.Wait()
+	var control *result.Cell
+	for i := range cells {
+		if cells[i].Cell == result.Control {
+			control = &cells[i]
+		}
+	}
+	for i := range cells {
+		if cells[i].Cell == result.NoFalseAlarm && control != nil && control.DurationMs > 0 {
+			pct := 100 * float64(cells[i].DurationMs-control.DurationMs) / float64(control.DurationMs)
+			cells[i].OverheadPct = &pct
+		}
+	}
+	sr.Cells = cells
+	sr.Verdict = scenarioVerdict(cells)
+	return sr, nil
+}
+
+func scenarioVerdict(cells []result.Cell) result.Verdict {
+	v := result.Pass
+	for _, c := range cells {
+		switch c.Verdict {
+		case result.Fail:
+			return result.Fail
+		case result.Inconclusive:
+			v = result.Inconclusive
+		}
+	}
+	return v
+}
+
+// runOnce runs one cell once on a fresh cluster and judges it.
+func runOnce(ctx context.Context, sc *Scenario, p plan, o *Options, idx int) (result.Run, *Observation, *cluster.Outcome) {
+	seed := o.Seed + int64(idx)
+	r := result.Run{Index: idx, Seed: seed, Verdict: result.Inconclusive}
+	dir := filepath.Join(o.Dir, sc.Name, p.label, fmt.Sprintf("run-%d", idx+1))
+	r.RunDir = dir
+	// The run directory is this run's alone: nothing of an earlier run into the
+	// same --out may mix into its logs or events.
+	if err := os.RemoveAll(dir); err != nil {
+		r.Problems = []string{"clear run directory: " + err.Error()}
+		return r, nil, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		r.Problems = []string{"create run directory: " + err.Error()}
+		return r, nil, nil
+	}
+	sp := specFor(sc, p, o, seed)
+	timeout := sc.Timeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	start := time.Now()
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := startAndWait(rctx, sp, o, dir)
+	r.DurationMs = time.Since(start).Milliseconds()
+	if err != nil {
+		r.Problems = []string{err.Error()}
+		return r, nil, out
+	}
+	if out.Result == nil {
+		r.Problems = []string{fmt.Sprintf("driver ended without a result (exit %d): %s", out.DriverExit.Code, lastLine(out.Logs["driver"]))}
+		return r, nil, out
+	}
+	wl, err := o.App.Workload(sc.Workload)
+	if err != nil {
+		r.Problems = []string{err.Error()}
+		return r, nil, out
+	}
+	oracle, err := wl.Oracle(job.Params{Seed: seed, Values: sc.Params})
+	if err != nil {
+		r.Problems = []string{"compute oracle: " + err.Error()}
+		return r, nil, out
+	}
+	obs, err := observe(out, oracle)
+	if err != nil {
+		r.Problems = []string{err.Error()}
+		return r, nil, out
+	}
+	judge(sc, p, obs, &r)
+	return r, obs, out
+}
+
+func startAndWait(ctx context.Context, sp *spec.Spec, o *Options, dir string) (*cluster.Outcome, error) {
+	cl, err := cluster.Start(ctx, sp, cluster.Options{Binary: o.Binary, Dir: dir})
+	if err != nil {
+		return nil, fmt.Errorf("start cluster: %w", err)
+	}
+	defer cl.Close()
+	out, err := cl.Wait(ctx)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("run did not finish in time (see %s)", dir)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+func specFor(sc *Scenario, p plan, o *Options, seed int64) *spec.Spec {
+	topo := sc.Topology
+	if o.Nodes > 0 {
+		topo.Nodes = o.Nodes
+	}
+	if o.ExecutorsPerNode > 0 {
+		topo.ExecutorsPerNode = o.ExecutorsPerNode
+	}
+	faults := make(fault.Set, len(p.faults))
+	for i, f := range p.faults {
+		if f.Seed == 0 {
+			f.Seed = seed
+		}
+		faults[i] = f
+	}
+	return &spec.Spec{
+		Name: fmt.Sprintf("%s/%s#%d", sc.Name, p.label, seed), Seed: seed, Topology: topo.WithDefaults(),
+		Conf: conf.New(conf.Fast, sc.Conf), Safeguards: p.set, Faults: faults, Workload: sc.Workload, Params: sc.Params,
+	}
+}
+
+func lastLine(lines []string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.TrimSpace(lines[i]) != "" && !strings.HasPrefix(lines[i], "\t") {
+			return lines[i]
+		}
+	}
+	return "(no output)"
+}

@@ -1,0 +1,146 @@
+// Package harness runs scenarios as experiments of four cells, each on its own
+// minicluster in its own run directory, judges every run from what the processes
+// left behind (results, event log, node logs), repeats probabilistic cells, and
+// returns typed results. It knows scenarios only through the Scenario type;
+// the scenarios themselves are declared in package scenarios.
+package harness
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/fault"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
+	"github.com/faultbook/faultbook/minicluster/spec"
+)
+
+// Scenario is one documented failure as an experiment. Fields are data; the
+// only code is the Reproduce check, which says what the documented symptom looks
+// like in an observation.
+type Scenario struct {
+	// Name is the CLI name ("registration-order"); Title a one-line description.
+	Name  string
+	Title string
+	// Source is the seed document's file name and Section the FAILURES.md section.
+	Source  string
+	Section string
+	// Symptom is the documented symptom; Place where it was documented to show
+	// ("executor log", "driver output").
+	Symptom   string
+	Place     string
+	RootCause string
+	// Why says in two or three sentences what the experiment shows.
+	Why string
+	// Chain is the causal chain, cause first.
+	Chain []string
+	// Story is the long explanation printed by `faultbook explain`.
+	Story string
+
+	// Workload names a workload of the application bundle, Params its knobs.
+	Workload string
+	Params   map[string]string
+	// Topology is the cluster shape; zero fields take spec defaults (2 nodes × 1
+	// executor × 2 slots).
+	Topology spec.Topology
+	// Conf holds configuration overrides (Spark key names) for every cell.
+	Conf map[string]string
+	// Faults are injected in the reproduce and catch cells. A zero Seed is
+	// replaced by the run's seed.
+	Faults fault.Set
+	// Catches are the catch cells: each switches its safeguards on and is judged
+	// on its own, so results show which safeguard catches what.
+	Catches []Catch
+	// Probabilistic marks a fault that does not show on every run: its reproduce
+	// cell passes when at least one run shows the symptom, and Repeat (default
+	// 10) is how often cells run when --repeat is not given.
+	Probabilistic bool
+	Repeat        int
+	// Timeout bounds one run of one cell. Default 60 s.
+	Timeout time.Duration
+
+	// Reproduce judges a reproduce run: nil when the documented symptom showed in
+	// the documented place, else why not. It adds the lines that prove it to ev.
+	Reproduce func(o *Observation, ev *Evidence) error
+}
+
+// Expectation is what a catch cell requires of its safeguards.
+type Expectation string
+
+const (
+	// Diagnose: a safeguard fires with a message naming the cause (the job may
+	// stop, or go on correctly without the faulty part).
+	Diagnose Expectation = "diagnose"
+	// Survive: the job completes correctly despite the fault.
+	Survive Expectation = "survive"
+	// Either: a diagnosis or a correct completion.
+	Either Expectation = "either"
+)
+
+// Catch is one catch cell.
+type Catch struct {
+	Safeguards []safeguard.Name
+	Expect     Expectation
+	// Diagnosis lists phrases the safeguard's message must contain, so that the
+	// diagnosis names the cause rather than merely failing.
+	Diagnosis []string
+}
+
+// Label names the catch cell in messages: its safeguards joined by "+".
+func (c Catch) Label() string {
+	s := ""
+	for i, n := range c.Safeguards {
+		if i > 0 {
+			s += "+"
+		}
+		s += string(n)
+	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Validate checks a scenario is complete.
+func (s *Scenario) Validate() error {
+	switch {
+	case s.Name == "":
+		return fmt.Errorf("scenario with no name")
+	case s.Source == "" || s.Symptom == "":
+		return fmt.Errorf("scenario %s: source document and symptom are required", s.Name)
+	case s.Workload == "":
+		return fmt.Errorf("scenario %s: no workload", s.Name)
+	case len(s.Faults) == 0:
+		return fmt.Errorf("scenario %s: no fault", s.Name)
+	case len(s.Catches) == 0:
+		return fmt.Errorf("scenario %s: no catch cell", s.Name)
+	case s.Reproduce == nil:
+		return fmt.Errorf("scenario %s: no reproduce check", s.Name)
+	}
+	for _, c := range s.Catches {
+		for _, n := range c.Safeguards {
+			if _, ok := safeguard.Lookup(n); !ok {
+				return fmt.Errorf("scenario %s: unknown safeguard %q", s.Name, n)
+			}
+		}
+	}
+	return nil
+}
+
+// Safeguards is the union of every catch cell's safeguards: what the
+// no-false-alarm cell switches on.
+func (s *Scenario) Safeguards() safeguard.Set {
+	set := safeguard.Set{}
+	for _, c := range s.Catches {
+		for _, n := range c.Safeguards {
+			set[n] = true
+		}
+	}
+	return set
+}
+
+// header copies the scenario's documentation into a result.
+func (s *Scenario) header() result.Scenario {
+	return result.Scenario{Name: s.Name, Title: s.Title, Source: s.Source, Section: s.Section, Symptom: s.Symptom,
+		Place: s.Place, RootCause: s.RootCause, Why: s.Why, Chain: s.Chain}
+}

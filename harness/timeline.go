@@ -1,0 +1,79 @@
+package harness
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/cluster"
+	"github.com/faultbook/faultbook/minicluster/events"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
+)
+
+func safeguardName(s string) safeguard.Name { return safeguard.Name(s) }
+
+// timelineOf draws what the driver saw: a lane per executor (refused ones
+// included), task attempts as bars, markers for losses, refusals, safeguards,
+// faults and aborts, and a band for each injected fault.
+func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
+	evs := out.Events
+	if len(evs) == 0 {
+		return nil
+	}
+	t0 := evs[0].Time
+	ms := func(e events.Event) int64 { return e.Time.Sub(t0).Milliseconds() }
+	tl := &result.Timeline{}
+	lanes := map[string]bool{}
+	lane := func(e events.Event) string {
+		id := fmt.Sprintf("exec-%d", e.Executor)
+		if !lanes[id] && e.Executor > 0 {
+			lanes[id] = true
+			tl.Lanes = append(tl.Lanes, result.Lane{ID: id, Node: e.Node})
+		}
+		return id
+	}
+	open := map[int]*result.TaskBar{}
+	for _, e := range evs {
+		at := ms(e)
+		tl.DurationMs = max(tl.DurationMs, at)
+		switch e.Kind {
+		case events.ExecutorAdded:
+			lane(e)
+		case events.ExecutorRefused:
+			tl.Markers = append(tl.Markers, result.Marker{AtMs: at, Lane: lane(e), Kind: "excluded", Label: "refused"})
+		case events.ExecutorRemoved:
+			tl.Markers = append(tl.Markers, result.Marker{AtMs: at, Lane: lane(e), Kind: "executor-lost", Label: "executor lost"})
+		case events.TaskStart:
+			b := &result.TaskBar{Lane: lane(e), Stage: fmt.Sprintf("%d.%d", e.Stage, e.StageAtt), Task: e.Task, Attempt: e.Attempt, TID: e.TID, StartMs: at, EndMs: at, Outcome: "running"}
+			open[e.TID] = b
+		case events.TaskEnd:
+			if b := open[e.TID]; b != nil {
+				b.EndMs, b.Outcome, b.Reason = at, e.Outcome, e.Reason
+				tl.Tasks = append(tl.Tasks, *b)
+				delete(open, e.TID)
+			}
+		case events.SafeguardFired:
+			m := result.Marker{AtMs: at, Kind: "safeguard", Label: e.Name}
+			if e.Executor > 0 {
+				m.Lane = lane(e)
+			}
+			tl.Markers = append(tl.Markers, m)
+		case events.FaultHit:
+			tl.Markers = append(tl.Markers, result.Marker{AtMs: at, Lane: lane(e), Kind: "fault", Label: e.Name})
+		case events.JobEnd:
+			if e.Outcome == "aborted" {
+				tl.Markers = append(tl.Markers, result.Marker{AtMs: at, Kind: "abort", Label: fmt.Sprintf("job %d aborted", e.Job)})
+			}
+		}
+	}
+	for _, b := range open { // attempts the driver never heard back from
+		b.EndMs, b.Outcome = tl.DurationMs, "killed"
+		tl.Tasks = append(tl.Tasks, *b)
+	}
+	sort.Slice(tl.Tasks, func(i, j int) bool { return tl.Tasks[i].TID < tl.Tasks[j].TID })
+	sort.Slice(tl.Lanes, func(i, j int) bool { return execNum(tl.Lanes[i].ID) < execNum(tl.Lanes[j].ID) })
+	for _, f := range p.faults {
+		tl.Bands = append(tl.Bands, result.Band{FromMs: 0, ToMs: tl.DurationMs, Kind: "fault", Label: f.String()})
+	}
+	return tl
+}

@@ -1,0 +1,364 @@
+// Package driver is the minicluster driver process: it accepts executors,
+// checks what they claim, runs a workload's jobs through the scheduler, and writes
+// an event log of everything it saw. Like Spark's DAGScheduler it is one event
+// loop: connection goroutines only turn messages into events, and all scheduler
+// state belongs to the loop.
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/faultbook/faultbook/minicluster/bundle"
+	"github.com/faultbook/faultbook/minicluster/codec"
+	"github.com/faultbook/faultbook/minicluster/conf"
+	"github.com/faultbook/faultbook/minicluster/events"
+	"github.com/faultbook/faultbook/minicluster/fault"
+	"github.com/faultbook/faultbook/minicluster/job"
+	"github.com/faultbook/faultbook/minicluster/rpc"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
+	"github.com/faultbook/faultbook/minicluster/serializer"
+	"github.com/faultbook/faultbook/minicluster/spec"
+	"github.com/faultbook/faultbook/minicluster/wire"
+)
+
+// ErrNoExecutors: no executor could be used, so no job could run.
+var ErrNoExecutors = errors.New("no usable executor registered")
+
+// Config is one driver run.
+type Config struct {
+	Spec   *spec.Spec
+	App    *bundle.Bundle
+	Secret []byte
+	Events *events.Log
+	Log    *slog.Logger
+	// Listening is called with the driver's address once it accepts connections.
+	Listening func(addr string)
+}
+
+// Status of the application.
+type Status string
+
+const (
+	Succeeded Status = "succeeded"
+	Aborted   Status = "aborted"
+)
+
+// Result is what the driver reports of the application.
+type Result struct {
+	Status Status `json:"status"`
+	// Error is the exception that ended the application, as the driver printed it.
+	Error string `json:"error,omitempty"`
+	// Output is the workload's output (JSON), when it succeeded.
+	Output     json.RawMessage `json:"output,omitempty"`
+	Executors  int             `json:"executors"`
+	Refused    int             `json:"refused,omitempty"`
+	DurationMs int64           `json:"duration_ms"`
+}
+
+// ResultFile is the result's name inside a run directory.
+const ResultFile = "result.json"
+
+type executorInfo struct {
+	id        int
+	node      string
+	slots     int
+	blockAddr string
+	conn      *wire.Conn
+	running   map[int]bool // TIDs
+	lastBeat  time.Time
+	alive     bool
+	// stopping: the driver asked it to shut down, so its hang-up is expected.
+	stopping bool
+}
+
+type event struct {
+	kind     string // register, status, report, heartbeat, lost
+	conn     *wire.Conn
+	exec     int
+	register *rpc.RegisterExecutor
+	status   *rpc.StatusUpdate
+	report   *rpc.Report
+	err      error
+}
+
+// Driver is a running driver.
+type Driver struct {
+	cfg      Config
+	log      *slog.Logger
+	ev       *events.Log
+	reg      *codec.Registry
+	wl       *job.Workload
+	params   job.Params
+	maxFails int
+
+	events   chan event
+	execs    map[int]*executorInfo
+	refused  int
+	expected int
+
+	ln      net.Listener
+	connsMu sync.Mutex
+	conns   map[*wire.Conn]bool
+	wg      sync.WaitGroup
+	closing chan struct{}
+
+	// cacheLocs[dataset][partition] is the executor holding a cached partition.
+	cacheLocs map[int]map[int]int
+	nextTID   int
+	nextJob   int
+	active    *jobRun
+}
+
+// Run executes the application described by the spec and returns its result.
+// An error means the run could not be carried out (no executor, bad spec); a job
+// that aborts is a Result with Status Aborted.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	start := time.Now()
+	sp := cfg.Spec
+	d := &Driver{cfg: cfg, log: cfg.Log, ev: cfg.Events, events: make(chan event, 1024), execs: map[int]*executorInfo{},
+		conns: map[*wire.Conn]bool{}, closing: make(chan struct{}), cacheLocs: map[int]map[int]int{},
+		expected: len(sp.Topology.Executors())}
+	var err error
+	if d.maxFails, err = sp.Conf.Int(conf.TaskMaxFailures); err != nil {
+		return nil, err
+	}
+	if d.wl, err = cfg.App.Workload(sp.Workload); err != nil {
+		return nil, err
+	}
+	d.params = job.Params{Seed: sp.Seed, Values: sp.Params}
+	d.reg, err = serializer.NewRegistry(bundle.With(ctx, cfg.App), d.serializerOptions())
+	if err != nil {
+		return nil, fmt.Errorf("build driver serializer: %w", err)
+	}
+	if d.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	defer d.shutdown()
+	d.wg.Add(1)
+	go d.acceptLoop(ctx)
+	d.log.Info("Started driver for "+sp.Name+" at "+d.ln.Addr().String(), "component", "SparkContext")
+	d.ev.Emit(events.Event{Kind: events.ApplicationStart, Message: sp.Name})
+	if cfg.Listening != nil {
+		cfg.Listening(d.ln.Addr().String())
+	}
+
+	if err := d.awaitExecutors(ctx); err != nil {
+		return nil, err
+	}
+	res := &Result{Executors: d.aliveCount(), Refused: d.refused}
+	out, err := d.runWorkload(ctx)
+	res.DurationMs = time.Since(start).Milliseconds()
+	switch {
+	case errors.Is(err, ErrNoExecutors) || ctx.Err() != nil:
+		return nil, err
+	case err != nil:
+		res.Status, res.Error = Aborted, err.Error()
+		d.log.Error("Exception in main: "+err.Error(), "component", "SparkContext")
+	default:
+		res.Status, res.Output = Succeeded, out
+	}
+	d.ev.Emit(events.Event{Kind: events.ApplicationEnd, Outcome: string(res.Status), Message: res.Error})
+	return res, nil
+}
+
+func (d *Driver) serializerOptions() serializer.Options {
+	sp := d.cfg.Spec
+	required, _ := sp.Conf.Bool(conf.KryoRegistrationRequired)
+	o := serializer.Options{
+		Registrator:          sp.Conf.Get(conf.KryoRegistrator),
+		RegistrationRequired: required || sp.Safeguards.On(safeguard.RegistrationRequired),
+		FailFast:             sp.Safeguards.On(safeguard.RegistratorFailFast),
+		Role:                 serializer.RoleDriver,
+		Log:                  d.log,
+	}
+	if _, ok := sp.Faults.Lookup(fault.RegistrationMapOrder, 0); ok {
+		o.Order = serializer.MapOrder
+	}
+	return o
+}
+
+func (d *Driver) acceptLoop(ctx context.Context) {
+	defer d.wg.Done()
+	for {
+		nc, err := d.ln.Accept()
+		if err != nil {
+			return
+		}
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.handleConn(ctx, nc)
+		}()
+	}
+}
+
+// handleConn authenticates a connection, expects a registration first, then
+// turns every message into a loop event.
+func (d *Driver) handleConn(ctx context.Context, nc net.Conn) {
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	c, err := wire.Accept(hctx, nc, d.cfg.Secret)
+	cancel()
+	if err != nil {
+		d.log.Warn("Refused connection from "+nc.RemoteAddr().String()+": "+err.Error(), "component", "rpc.NettyRpcEnv")
+		_ = nc.Close()
+		return
+	}
+	c.SetMaxFrame(8 << 20)
+	if !d.track(c) {
+		_ = c.Close()
+		return
+	}
+	defer d.untrack(c)
+	t, payload, err := c.Recv()
+	if err != nil {
+		return
+	}
+	var reg rpc.RegisterExecutor
+	if t != rpc.MsgRegister || wire.DecodeJSON(payload, &reg) != nil {
+		d.log.Warn(fmt.Sprintf("Closing connection from %s: expected a registration, got message type %d", c.Peer(), t), "component", "rpc.NettyRpcEnv")
+		return
+	}
+	if !d.post(event{kind: "register", conn: c, exec: reg.ID, register: &reg}) {
+		return
+	}
+	for {
+		t, payload, err := c.Recv()
+		if err != nil {
+			d.post(event{kind: "lost", exec: reg.ID, conn: c, err: err})
+			return
+		}
+		ev := event{exec: reg.ID, conn: c}
+		switch t {
+		case rpc.MsgHeartbeat:
+			ev.kind = "heartbeat"
+		case rpc.MsgStatus:
+			ev.kind, ev.status = "status", &rpc.StatusUpdate{}
+			err = wire.DecodeJSON(payload, ev.status)
+		case rpc.MsgReport:
+			ev.kind, ev.report = "report", &rpc.Report{}
+			err = wire.DecodeJSON(payload, ev.report)
+		default:
+			err = fmt.Errorf("unexpected message type %d", t)
+		}
+		if err != nil {
+			d.log.Warn(fmt.Sprintf("Closing connection from executor %d: %v", reg.ID, err), "component", "rpc.NettyRpcEnv")
+			d.post(event{kind: "lost", exec: reg.ID, conn: c, err: err})
+			return
+		}
+		if !d.post(ev) {
+			return
+		}
+	}
+}
+
+func (d *Driver) post(e event) bool {
+	select {
+	case d.events <- e:
+		return true
+	case <-d.closing:
+		return false
+	}
+}
+
+func (d *Driver) track(c *wire.Conn) bool {
+	d.connsMu.Lock()
+	defer d.connsMu.Unlock()
+	select {
+	case <-d.closing:
+		return false
+	default:
+	}
+	d.conns[c] = true
+	return true
+}
+
+func (d *Driver) untrack(c *wire.Conn) {
+	d.connsMu.Lock()
+	delete(d.conns, c)
+	d.connsMu.Unlock()
+	_ = c.Close()
+}
+
+// awaitExecutors waits until every expected executor registered or was refused,
+// or until the registration wait runs out with at least one usable executor.
+func (d *Driver) awaitExecutors(ctx context.Context) error {
+	wait, _ := d.cfg.Spec.Conf.Duration(conf.SchedulerRegistrationWait)
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for d.aliveCount()+d.refused < d.expected {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			if d.aliveCount() == 0 {
+				return fmt.Errorf("%w within %s (%d expected, %d refused)", ErrNoExecutors, wait, d.expected, d.refused)
+			}
+			d.log.Warn(fmt.Sprintf("Starting with %d of %d executors after %s", d.aliveCount(), d.expected, wait), "component", "scheduler.TaskSchedulerImpl")
+			return nil
+		case e := <-d.events:
+			d.handle(e)
+		}
+	}
+	if d.aliveCount() == 0 {
+		return fmt.Errorf("%w: all %d executors were refused", ErrNoExecutors, d.refused)
+	}
+	return nil
+}
+
+func (d *Driver) aliveCount() int {
+	n := 0
+	for _, e := range d.execs {
+		if e.alive {
+			n++
+		}
+	}
+	return n
+}
+
+func (d *Driver) aliveIDs() []int {
+	var ids []int
+	for id, e := range d.execs {
+		if e.alive {
+			ids = append(ids, id)
+		}
+	}
+	sort.Ints(ids)
+	return ids
+}
+
+// shutdown tells executors to stop, closes every connection and waits for the
+// connection goroutines.
+func (d *Driver) shutdown() {
+	for _, id := range d.aliveIDs() {
+		_ = d.execs[id].conn.Send(rpc.MsgShutdown, nil)
+		d.execs[id].stopping = true
+	}
+	// Let executors hang up first, so none mistakes the shutdown for a lost driver.
+	grace := time.NewTimer(2 * time.Second)
+	defer grace.Stop()
+	for d.aliveCount() > 0 {
+		select {
+		case e := <-d.events:
+			d.handle(e)
+			continue
+		case <-grace.C:
+		}
+		break
+	}
+	close(d.closing)
+	_ = d.ln.Close()
+	d.connsMu.Lock()
+	for c := range d.conns {
+		_ = c.Close()
+	}
+	d.connsMu.Unlock()
+	d.wg.Wait()
+}

@@ -1,0 +1,498 @@
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/faultbook/faultbook/minicluster/block"
+	"github.com/faultbook/faultbook/minicluster/codec"
+	"github.com/faultbook/faultbook/minicluster/conf"
+	"github.com/faultbook/faultbook/minicluster/events"
+	"github.com/faultbook/faultbook/minicluster/job"
+	"github.com/faultbook/faultbook/minicluster/rpc"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
+	"github.com/faultbook/faultbook/minicluster/wire"
+)
+
+// jobRun is the state of the running job.
+type jobRun struct {
+	id     int
+	job    job.Job
+	stages map[int]*taskSet // by stage id, once submitted
+	done   map[int]bool     // completed stages
+	// mapOutputs[shuffle][mapPartition] is where that map output lives.
+	mapOutputs map[int][]rpc.BlockLocation
+	results    [][]any
+	abort      error
+	finished   bool
+}
+
+// taskSet is a stage attempt's tasks and their accounting (Spark's TaskSetManager).
+type taskSet struct {
+	stage     job.Stage
+	attempt   int
+	attempts  []int // next attempt number per partition
+	failures  []int
+	succeeded []bool
+	numDone   int
+	pending   []int
+	running   map[int]*taskInfo
+}
+
+type taskInfo struct {
+	tid, partition, attempt, exec int
+	start                         time.Time
+}
+
+func (ts *taskSet) name() string { return fmt.Sprintf("%d.%d", ts.stage.ID, ts.attempt) }
+
+// runWorkload runs each job of the workload in order and returns its output.
+func (d *Driver) runWorkload(ctx context.Context) (json.RawMessage, error) {
+	jobs, err := d.wl.Jobs(d.params)
+	if err != nil {
+		return nil, fmt.Errorf("plan workload %s: %w", d.wl.Name, err)
+	}
+	var results [][][]any
+	for _, j := range jobs {
+		if err := j.Validate(); err != nil {
+			return nil, err
+		}
+		res, err := d.runJob(ctx, j)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res)
+	}
+	out, err := d.wl.Finish(d.params, results)
+	if err != nil {
+		return nil, fmt.Errorf("finish workload %s: %w", d.wl.Name, err)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encode output of %s: %w", d.wl.Name, err)
+	}
+	return b, nil
+}
+
+func (d *Driver) runJob(ctx context.Context, j job.Job) ([][]any, error) {
+	jr := &jobRun{id: d.nextJob, job: j, stages: map[int]*taskSet{}, done: map[int]bool{}, mapOutputs: map[int][]rpc.BlockLocation{}}
+	d.nextJob++
+	d.active = jr
+	defer func() { d.active = nil }()
+	start := time.Now()
+	d.log.Info(fmt.Sprintf("Starting job %d: %s", jr.id, j.Name), "component", "SparkContext")
+	d.ev.Emit(events.Event{Kind: events.JobStart, Job: jr.id, Message: j.Name})
+	d.submitReady(jr)
+	d.schedule()
+
+	beat, _ := d.cfg.Spec.Conf.Duration(conf.ExecutorHeartbeatInterval)
+	tick := time.NewTicker(beat)
+	defer tick.Stop()
+	for !jr.finished && jr.abort == nil {
+		if d.aliveCount() == 0 {
+			jr.abort = fmt.Errorf("Job %d cancelled because every executor was lost", jr.id)
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case e := <-d.events:
+			d.handle(e)
+		case <-tick.C:
+			d.checkHeartbeats()
+		}
+		d.schedule()
+	}
+	took := time.Since(start).Seconds()
+	if jr.abort != nil {
+		d.killRunning(jr)
+		d.log.Info(fmt.Sprintf("Job %d failed: %s, took %.3f s", jr.id, j.Name, took), "component", "scheduler.DAGScheduler")
+		d.ev.Emit(events.Event{Kind: events.JobEnd, Job: jr.id, Outcome: "aborted", Message: jr.abort.Error()})
+		return nil, jr.abort
+	}
+	d.log.Info(fmt.Sprintf("Job %d finished: %s, took %.3f s", jr.id, j.Name, took), "component", "scheduler.DAGScheduler")
+	d.ev.Emit(events.Event{Kind: events.JobEnd, Job: jr.id, Outcome: "success"})
+	return jr.results, nil
+}
+
+// submitReady creates task sets for stages whose parents are all done.
+func (d *Driver) submitReady(jr *jobRun) {
+	for _, s := range jr.job.Stages {
+		if jr.stages[s.ID] != nil {
+			continue
+		}
+		ready := true
+		for _, p := range jr.job.Parents(s) {
+			ready = ready && jr.done[p]
+		}
+		if !ready {
+			continue
+		}
+		ts := &taskSet{stage: s, attempts: make([]int, s.Partitions), failures: make([]int, s.Partitions),
+			succeeded: make([]bool, s.Partitions), running: map[int]*taskInfo{}}
+		for p := 0; p < s.Partitions; p++ {
+			ts.pending = append(ts.pending, p)
+		}
+		jr.stages[s.ID] = ts
+		if s.Output.Kind == job.ToResult {
+			jr.results = make([][]any, s.Partitions)
+		}
+		d.log.Info(fmt.Sprintf("Submitting %d missing tasks from stage %d (%s)", s.Partitions, s.ID, s.Name), "component", "scheduler.DAGScheduler")
+		d.ev.Emit(events.Event{Kind: events.StageSubmitted, Job: jr.id, Stage: s.ID, Message: s.Name})
+	}
+}
+
+// schedule offers free slots to pending tasks, one task per executor per round so
+// that work spreads over every executor, preferring tasks whose cached input the
+// executor holds.
+func (d *Driver) schedule() {
+	jr := d.active
+	if jr == nil || jr.abort != nil {
+		return
+	}
+	for launched := true; launched; {
+		launched = false
+		for _, id := range d.aliveIDs() {
+			ex := d.execs[id]
+			if len(ex.running) >= ex.slots {
+				continue
+			}
+			if d.launchOne(jr, ex) {
+				launched = true
+			}
+		}
+	}
+}
+
+func (d *Driver) launchOne(jr *jobRun, ex *executorInfo) bool {
+	for _, s := range jr.job.Stages {
+		ts := jr.stages[s.ID]
+		if ts == nil || jr.done[s.ID] || len(ts.pending) == 0 {
+			continue
+		}
+		i := slices.IndexFunc(ts.pending, func(p int) bool { return d.prefers(ts.stage, p, ex.id) })
+		if i < 0 {
+			i = 0
+		}
+		p := ts.pending[i]
+		ts.pending = slices.Delete(ts.pending, i, i+1)
+		d.launch(jr, ts, p, ex)
+		return true
+	}
+	return false
+}
+
+// prefers reports whether executor id holds cached input of partition p.
+func (d *Driver) prefers(s job.Stage, p, id int) bool {
+	if s.Input.Kind != job.FromCache {
+		return false
+	}
+	c := max(s.Input.Coalesce, 1)
+	for q := p * c; q < p*c+c; q++ {
+		if d.cacheLocs[s.Input.Dataset][q] == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Driver) launch(jr *jobRun, ts *taskSet, p int, ex *executorInfo) {
+	tid := d.nextTID
+	d.nextTID++
+	att := ts.attempts[p]
+	ts.attempts[p]++
+	lt := rpc.LaunchTask{TID: tid, Job: jr.id, Workload: d.wl.Name, Params: d.params, Stage: ts.stage, StageAtt: ts.attempt,
+		Partition: p, Attempt: att, MapOutputs: map[int][]rpc.BlockLocation{}}
+	for _, sh := range ts.stage.Input.Shuffles {
+		lt.MapOutputs[sh] = jr.mapOutputs[sh]
+	}
+	if ts.stage.Input.Kind == job.FromCache {
+		lt.Cached = map[int]rpc.BlockLocation{}
+		for q, id := range d.cacheLocs[ts.stage.Input.Dataset] {
+			if e := d.execs[id]; e != nil && e.alive {
+				lt.Cached[q] = rpc.BlockLocation{Executor: id, Addr: e.blockAddr}
+			}
+		}
+	}
+	ts.running[tid] = &taskInfo{tid: tid, partition: p, attempt: att, exec: ex.id, start: time.Now()}
+	ex.running[tid] = true
+	d.log.Info(fmt.Sprintf("Starting task %d.%d in stage %s (TID %d, %s, executor %d, partition %d)", p, att, ts.name(), tid, ex.node, ex.id, p), "component", "scheduler.TaskSetManager")
+	d.ev.Emit(events.Event{Kind: events.TaskStart, Job: jr.id, Stage: ts.stage.ID, StageAtt: ts.attempt, Task: p, Attempt: att, TID: tid, Executor: ex.id, Node: ex.node})
+	if err := ex.conn.SendJSON(rpc.MsgLaunchTask, lt); err != nil {
+		d.executorLost(ex.id, fmt.Errorf("send task %d: %w", tid, err))
+	}
+}
+
+// handle applies one loop event.
+func (d *Driver) handle(e event) {
+	switch e.kind {
+	case "register":
+		d.register(e.conn, e.register)
+	case "heartbeat":
+		if ex := d.execs[e.exec]; ex != nil {
+			ex.lastBeat = time.Now()
+		}
+	case "status":
+		d.statusUpdate(e.exec, e.status)
+	case "report":
+		d.handleReport(e.report)
+	case "lost":
+		if ex := d.execs[e.exec]; ex != nil && ex.conn == e.conn {
+			d.executorLost(e.exec, e.err)
+		}
+	}
+}
+
+func (d *Driver) register(c *wire.Conn, r *rpc.RegisterExecutor) {
+	for _, f := range r.Faults {
+		d.ev.Emit(events.Event{Kind: events.FaultHit, Executor: r.ID, Node: r.Node, Name: f.Name, Role: f.Role, Message: f.Message})
+	}
+	refuse := func(reason, sg string) {
+		d.refused++
+		d.log.Error(fmt.Sprintf("Refusing executor %d on %s: %s", r.ID, r.Node, reason), "component", "scheduler.CoarseGrainedSchedulerBackend")
+		d.ev.Emit(events.Event{Kind: events.ExecutorRefused, Executor: r.ID, Node: r.Node, Name: sg, Message: reason})
+		if sg != "" {
+			d.ev.Emit(events.Event{Kind: events.SafeguardFired, Executor: r.ID, Node: r.Node, Name: sg, Role: "driver", Message: reason})
+		}
+		_ = c.SendJSON(rpc.MsgRefused, rpc.Refused{Reason: reason, Safeguard: sg})
+	}
+	if old := d.execs[r.ID]; old != nil && old.alive {
+		refuse(fmt.Sprintf("executor id %d is already registered", r.ID), "")
+		return
+	}
+	if d.cfg.Spec.Safeguards.On(safeguard.RegistryFingerprint) && r.Fingerprint != d.reg.Fingerprint() {
+		theirs := make([]codec.Entry, len(r.Registry))
+		for i, e := range r.Registry {
+			theirs[i] = codec.Entry{ID: e.ID, Name: e.Name}
+		}
+		diff, _ := codec.DiffEntries(d.reg.Entries(), theirs)
+		refuse(fmt.Sprintf("codec registry fingerprint %016x differs from the driver's %016x: first difference at id %d: driver has %s, executor %d has %s",
+			r.Fingerprint, d.reg.Fingerprint(), diff.ID, orNone(diff.A), r.ID, orNone(diff.B)), string(safeguard.RegistryFingerprint))
+		return
+	}
+	d.execs[r.ID] = &executorInfo{id: r.ID, node: r.Node, slots: r.Slots, blockAddr: r.BlockAddr, conn: c, running: map[int]bool{}, lastBeat: time.Now(), alive: true}
+	d.log.Info(fmt.Sprintf("Registered executor %d (%s) on %s with %d cores", r.ID, c.RemoteAddr(), r.Node, r.Slots), "component", "scheduler.CoarseGrainedSchedulerBackend")
+	d.ev.Emit(events.Event{Kind: events.ExecutorAdded, Executor: r.ID, Node: r.Node, Message: fmt.Sprintf("%d cores", r.Slots)})
+	_ = c.SendJSON(rpc.MsgRegistered, rpc.Registered{Executor: r.ID})
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}
+
+func (d *Driver) statusUpdate(exec int, st *rpc.StatusUpdate) {
+	ex := d.execs[exec]
+	if ex != nil {
+		delete(ex.running, st.TID)
+	}
+	jr := d.active
+	if jr == nil {
+		return
+	}
+	ts, ti := jr.find(st.TID)
+	if ts == nil {
+		return // an attempt of a finished or aborted job
+	}
+	delete(ts.running, st.TID)
+	switch st.State {
+	case rpc.TaskFinished:
+		d.taskSucceeded(jr, ts, ti, ex, st)
+	case rpc.TaskFailed:
+		f := rpc.Failure{Kind: "UnknownReason"}
+		if st.Failure != nil {
+			f = *st.Failure
+		}
+		d.taskFailed(jr, ts, ti, ex, f)
+	case rpc.TaskKilled:
+		ts.pending = append(ts.pending, ti.partition)
+		d.emitTaskEnd(jr, ts, ti, ex, "killed", "", "")
+	}
+}
+
+func (jr *jobRun) find(tid int) (*taskSet, *taskInfo) {
+	for _, ts := range jr.stages {
+		if ti, ok := ts.running[tid]; ok {
+			return ts, ti
+		}
+	}
+	return nil, nil
+}
+
+func (d *Driver) taskSucceeded(jr *jobRun, ts *taskSet, ti *taskInfo, ex *executorInfo, st *rpc.StatusUpdate) {
+	p := ti.partition
+	if ts.succeeded[p] {
+		return
+	}
+	if ts.stage.Output.Kind == job.ToResult {
+		recs, err := block.Decode(d.reg, fmt.Sprintf("result of TID %d", ti.tid), st.Result, d.cfg.Spec.Safeguards.On(safeguard.RegistryFingerprint))
+		if err != nil {
+			d.taskFailed(jr, ts, ti, ex, rpc.Failure{Kind: codecKind(err), Message: "Exception while getting task result: " + err.Error()})
+			return
+		}
+		jr.results[p] = recs
+	}
+	if ts.stage.Output.Kind == job.ToShuffle {
+		sh := ts.stage.Output.Shuffle
+		if jr.mapOutputs[sh] == nil {
+			jr.mapOutputs[sh] = make([]rpc.BlockLocation, ts.stage.Partitions)
+		}
+		jr.mapOutputs[sh][p] = rpc.BlockLocation{Executor: ti.exec, Addr: ex.blockAddr}
+	}
+	if ds := ts.stage.CacheAs; ds > 0 {
+		if d.cacheLocs[ds] == nil {
+			d.cacheLocs[ds] = map[int]int{}
+		}
+		for _, q := range st.Cached {
+			d.cacheLocs[ds][q] = ti.exec
+		}
+	}
+	ts.succeeded[p] = true
+	ts.numDone++
+	d.log.Info(fmt.Sprintf("Finished task %d.%d in stage %s (TID %d) in %d ms on %s (executor %d) (%d/%d)",
+		p, ti.attempt, ts.name(), ti.tid, time.Since(ti.start).Milliseconds(), ex.node, ex.id, ts.numDone, ts.stage.Partitions), "component", "scheduler.TaskSetManager")
+	d.emitTaskEnd(jr, ts, ti, ex, "success", "", "")
+	if ts.numDone == ts.stage.Partitions {
+		jr.done[ts.stage.ID] = true
+		d.log.Info(fmt.Sprintf("Stage %d (%s) finished", ts.stage.ID, ts.stage.Name), "component", "scheduler.DAGScheduler")
+		d.ev.Emit(events.Event{Kind: events.StageCompleted, Job: jr.id, Stage: ts.stage.ID, StageAtt: ts.attempt})
+		if ts.stage.Output.Kind == job.ToResult {
+			jr.finished = true
+			return
+		}
+		d.submitReady(jr)
+	}
+}
+
+func codecKind(err error) string {
+	if k := codec.KindOf(err); k != "" {
+		return k
+	}
+	return "SparkException"
+}
+
+// taskFailed counts a failed attempt as Spark does: it is retried until the task
+// has failed spark.task.maxFailures times, then the job is aborted. A failure a
+// safeguard diagnosed is not retried.
+func (d *Driver) taskFailed(jr *jobRun, ts *taskSet, ti *taskInfo, ex *executorInfo, f rpc.Failure) {
+	p := ti.partition
+	node, eid := "unknown", ti.exec
+	if ex != nil {
+		node = ex.node
+	}
+	lost := fmt.Sprintf("Lost task %d.%d in stage %s (TID %d, %s, executor %d): %s", p, ti.attempt, ts.name(), ti.tid, node, eid, f.String())
+	d.log.Warn(lost, "component", "scheduler.TaskSetManager", "stack", f.Stack)
+	d.emitTaskEnd(jr, ts, ti, ex, "failed", f.String(), f.Kind)
+	ts.failures[p]++
+	switch {
+	case f.Fatal:
+		d.abort(jr, fmt.Errorf("Job aborted due to stage failure: Task %d in stage %s failed %d times, most recent failure: %s (not retried: diagnosed by safeguard %s)",
+			p, ts.name(), ts.failures[p], lost, f.Safeguard))
+		d.ev.Emit(events.Event{Kind: events.SafeguardFired, Executor: eid, Node: node, Name: f.Safeguard, Role: "task", Message: f.String()})
+	case ts.failures[p] >= d.maxFails:
+		d.log.Error(fmt.Sprintf("Task %d in stage %s failed %d times; aborting job", p, ts.name(), ts.failures[p]), "component", "scheduler.TaskSetManager")
+		d.abort(jr, fmt.Errorf("Job aborted due to stage failure: Task %d in stage %s failed %d times, most recent failure: %s", p, ts.name(), ts.failures[p], lost))
+	default:
+		ts.pending = append(ts.pending, p)
+	}
+}
+
+func (d *Driver) abort(jr *jobRun, err error) {
+	if jr.abort == nil {
+		jr.abort = err
+	}
+}
+
+func (d *Driver) emitTaskEnd(jr *jobRun, ts *taskSet, ti *taskInfo, ex *executorInfo, outcome, reason, kind string) {
+	node := ""
+	if ex != nil {
+		node = ex.node
+	}
+	d.ev.Emit(events.Event{Kind: events.TaskEnd, Job: jr.id, Stage: ts.stage.ID, StageAtt: ts.attempt, Task: ti.partition, Attempt: ti.attempt,
+		TID: ti.tid, Executor: ti.exec, Node: node, Outcome: outcome, Reason: reason, ReasonKind: kind})
+}
+
+// handleReport records what an executor reported outside a task; a fail-fast
+// safeguard's report aborts the running job at once.
+func (d *Driver) handleReport(r *rpc.Report) {
+	node := ""
+	if ex := d.execs[r.Executor]; ex != nil {
+		node = ex.node
+	}
+	switch r.Kind {
+	case rpc.ReportFault:
+		d.ev.Emit(events.Event{Kind: events.FaultHit, Executor: r.Executor, Node: node, Name: r.Name, Role: r.Role, Message: r.Message})
+	case rpc.ReportSafeguard:
+		d.ev.Emit(events.Event{Kind: events.SafeguardFired, Executor: r.Executor, Node: node, Name: r.Name, Role: r.Role, Message: r.Message})
+		d.log.Error(fmt.Sprintf("Executor %d reported (%s, %s goroutine): %s", r.Executor, r.Name, r.Role, r.Message), "component", "scheduler.CoarseGrainedSchedulerBackend")
+		if r.Abort && d.active != nil {
+			d.abort(d.active, fmt.Errorf("Job aborted due to executor failure: %s", r.Message))
+		}
+	}
+}
+
+// executorLost fails the executor's running attempts with ExecutorLostFailure
+// and forgets the blocks it held.
+func (d *Driver) executorLost(id int, cause error) {
+	ex := d.execs[id]
+	if ex == nil || !ex.alive {
+		return
+	}
+	ex.alive = false
+	_ = ex.conn.Close()
+	reason := "Remote RPC client disassociated"
+	if cause != nil && !strings.Contains(cause.Error(), "EOF") {
+		reason = cause.Error()
+	}
+	if ex.stopping {
+		d.log.Info(fmt.Sprintf("Executor %d on %s stopped", id, ex.node), "component", "scheduler.CoarseGrainedSchedulerBackend")
+		return
+	}
+	d.log.Error(fmt.Sprintf("Lost executor %d on %s: %s", id, ex.node, reason), "component", "scheduler.TaskSchedulerImpl")
+	d.ev.Emit(events.Event{Kind: events.ExecutorRemoved, Executor: id, Node: ex.node, Message: reason})
+	for ds, locs := range d.cacheLocs {
+		for p, holder := range locs {
+			if holder == id {
+				delete(d.cacheLocs[ds], p)
+			}
+		}
+	}
+	jr := d.active
+	if jr == nil {
+		return
+	}
+	for _, ts := range jr.stages {
+		for tid, ti := range ts.running {
+			if ti.exec != id {
+				continue
+			}
+			delete(ts.running, tid)
+			d.taskFailed(jr, ts, ti, ex, rpc.Failure{Kind: "ExecutorLostFailure", Message: fmt.Sprintf("(executor %d exited caused by one of the running tasks) Reason: %s", id, reason)})
+		}
+	}
+}
+
+func (d *Driver) checkHeartbeats() {
+	timeout, _ := d.cfg.Spec.Conf.Duration(conf.NetworkTimeout)
+	for _, id := range d.aliveIDs() {
+		if ex := d.execs[id]; time.Since(ex.lastBeat) > timeout {
+			d.executorLost(id, fmt.Errorf("Executor heartbeat timed out after %d ms", time.Since(ex.lastBeat).Milliseconds()))
+		}
+	}
+}
+
+func (d *Driver) killRunning(jr *jobRun) {
+	for _, ts := range jr.stages {
+		for tid, ti := range ts.running {
+			if ex := d.execs[ti.exec]; ex != nil && ex.alive {
+				_ = ex.conn.SendJSON(rpc.MsgKillTask, map[string]int{"tid": tid})
+			}
+		}
+	}
+}

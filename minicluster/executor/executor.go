@@ -1,0 +1,278 @@
+// Package executor is a minicluster executor process: it registers with the
+// driver, heartbeats, runs task attempts on task goroutines, keeps shuffle outputs
+// and cached partitions in its block store, and serves them to other executors from
+// its block server's transport goroutines.
+//
+// The two kinds of goroutine see different contexts, as Spark 1.0's task threads
+// and connection-manager threads saw different class loaders: task goroutines run
+// with the application bundle, transport goroutines with whatever the transport
+// layer gave them (the bundle too, unless the transport-without-bundle fault hides
+// it). Every serializer is built from the asking goroutine's context.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/faultbook/faultbook/minicluster/block"
+	"github.com/faultbook/faultbook/minicluster/bundle"
+	"github.com/faultbook/faultbook/minicluster/codec"
+	"github.com/faultbook/faultbook/minicluster/conf"
+	"github.com/faultbook/faultbook/minicluster/fault"
+	"github.com/faultbook/faultbook/minicluster/rpc"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
+	"github.com/faultbook/faultbook/minicluster/serializer"
+	"github.com/faultbook/faultbook/minicluster/spec"
+	"github.com/faultbook/faultbook/minicluster/wire"
+)
+
+// ErrRefused: the driver refused this executor.
+var ErrRefused = errors.New("refused by the driver")
+
+// ErrDriverLost: the driver connection ended without a shutdown.
+var ErrDriverLost = errors.New("driver disassociated")
+
+// Config is one executor's identity and run.
+type Config struct {
+	ID         int
+	Node       string
+	Slots      int
+	DriverAddr string
+	Secret     []byte
+	Spec       *spec.Spec
+	App        *bundle.Bundle
+	Log        *slog.Logger
+}
+
+// Executor is a running executor.
+type Executor struct {
+	cfg    Config
+	log    *slog.Logger
+	store  *block.Store
+	server *block.Server
+	client *block.Client
+	driver *wire.Conn
+
+	taskCtx      context.Context
+	transportCtx context.Context
+	// taskReg is the registry task goroutines use, built once on start.
+	taskReg *codec.Registry
+	verify  bool
+
+	reported sync.Map // fault/safeguard reports already sent, by key
+	tasks    sync.WaitGroup
+}
+
+// Run starts the executor and serves the driver until it says shut down.
+func Run(ctx context.Context, cfg Config) error {
+	e := &Executor{cfg: cfg, log: cfg.Log.With("executor", cfg.ID), store: block.NewStore()}
+	e.log = cfg.Log
+	e.verify = cfg.Spec.Safeguards.On(safeguard.RegistryFingerprint)
+	e.taskCtx = bundle.With(ctx, cfg.App)
+	e.transportCtx = e.taskCtx
+	if _, ok := cfg.Spec.Faults.Lookup(fault.TransportWithoutBundle, cfg.ID); ok {
+		e.transportCtx = bundle.Without(ctx)
+	}
+
+	reg, err := serializer.NewRegistry(e.taskCtx, e.serializerOptions(serializer.RoleTask))
+	if err != nil {
+		e.log.Error("Executor could not build its serializer: "+err.Error(), "component", "executor.Executor")
+		return fmt.Errorf("build task serializer: %w", err)
+	}
+	e.taskReg = reg
+
+	srv, err := block.NewServer(e.transportCtx, cfg.Secret, e.serveBlock, e.log)
+	if err != nil {
+		return err
+	}
+	e.server = srv
+	srv.Start()
+	defer srv.Close()
+	e.client = block.NewClient(cfg.Secret, fmt.Sprintf("exec-%d", cfg.ID))
+	defer e.client.Close()
+
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := wire.Dial(dctx, cfg.DriverAddr, cfg.Secret, fmt.Sprintf("exec-%d", cfg.ID))
+	cancel()
+	if err != nil {
+		return fmt.Errorf("connect to driver %s: %w", cfg.DriverAddr, err)
+	}
+	e.driver = conn
+	defer conn.Close()
+	e.log.Info(fmt.Sprintf("Connecting to driver: %s", cfg.DriverAddr), "component", "executor.CoarseGrainedExecutorBackend")
+
+	if err := e.register(); err != nil {
+		return err
+	}
+	hbCtx, stopHB := context.WithCancel(ctx)
+	defer stopHB()
+	go e.heartbeat(hbCtx)
+	err = e.serve(ctx)
+	e.tasks.Wait()
+	return err
+}
+
+func (e *Executor) serializerOptions(role serializer.Role) serializer.Options {
+	sp := e.cfg.Spec
+	required, _ := sp.Conf.Bool(conf.KryoRegistrationRequired)
+	o := serializer.Options{
+		Registrator:          sp.Conf.Get(conf.KryoRegistrator),
+		RegistrationRequired: required || sp.Safeguards.On(safeguard.RegistrationRequired),
+		FailFast:             sp.Safeguards.On(safeguard.RegistratorFailFast),
+		Role:                 role,
+		Log:                  e.log,
+	}
+	if sp.Safeguards.On(safeguard.ExecutorWideRegistry) {
+		o.ExecutorBundle = e.cfg.App
+	}
+	if f, ok := sp.Faults.Lookup(fault.RegistrationOrder, e.cfg.ID); ok {
+		o.Order, o.Seed = serializer.Permuted, f.Seed
+	} else if _, ok := sp.Faults.Lookup(fault.RegistrationMapOrder, e.cfg.ID); ok {
+		o.Order = serializer.MapOrder
+	}
+	return o
+}
+
+func (e *Executor) register() error {
+	entries := e.taskReg.Entries()
+	reg := rpc.RegisterExecutor{
+		ID: e.cfg.ID, Node: e.cfg.Node, Slots: e.cfg.Slots, Pid: os.Getpid(),
+		BlockAddr: e.server.Addr(), Fingerprint: e.taskReg.Fingerprint(),
+		Registry: make([]rpc.RegistryEntry, len(entries)),
+	}
+	for i, en := range entries {
+		reg.Registry[i] = rpc.RegistryEntry{ID: en.ID, Name: en.Name}
+	}
+	reg.Faults = e.startFaults()
+	if err := e.driver.SendJSON(rpc.MsgRegister, reg); err != nil {
+		return fmt.Errorf("register with driver: %w", err)
+	}
+	t, payload, err := e.driver.Recv()
+	if err != nil {
+		return fmt.Errorf("register with driver: %w", err)
+	}
+	switch t {
+	case rpc.MsgRegistered:
+		e.log.Info("Successfully registered with driver", "component", "executor.CoarseGrainedExecutorBackend")
+		return nil
+	case rpc.MsgRefused:
+		var r rpc.Refused
+		_ = wire.DecodeJSON(payload, &r)
+		e.log.Error("Driver refused this executor: "+r.Reason, "component", "executor.CoarseGrainedExecutorBackend")
+		return fmt.Errorf("%w: %s", ErrRefused, r.Reason)
+	}
+	return fmt.Errorf("register with driver: unexpected message type %d", t)
+}
+
+// startFaults lists the start-time faults that shaped this executor, so a run
+// can prove they were exercised.
+func (e *Executor) startFaults() []rpc.Report {
+	sp := e.cfg.Spec
+	var out []rpc.Report
+	if f, ok := sp.Faults.Lookup(fault.RegistrationOrder, e.cfg.ID); ok {
+		out = append(out, rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: "task",
+			Message: fmt.Sprintf("user types registered in a seeded permutation (seed %d): registry fingerprint %016x", f.Seed, e.taskReg.Fingerprint())})
+	}
+	if f, ok := sp.Faults.Lookup(fault.RegistrationMapOrder, e.cfg.ID); ok {
+		out = append(out, rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: "task",
+			Message: fmt.Sprintf("user types registered in Go map order: registry fingerprint %016x", e.taskReg.Fingerprint())})
+	}
+	return out
+}
+
+// report sends a fault or safeguard report to the driver, once per key.
+func (e *Executor) report(kind rpc.ReportKind, name, role, msg string, abort bool) {
+	key := string(kind) + "/" + name + "/" + role
+	if _, dup := e.reported.LoadOrStore(key, true); dup {
+		return
+	}
+	_ = e.driver.SendJSON(rpc.MsgReport, rpc.Report{Executor: e.cfg.ID, Kind: kind, Name: name, Role: role, Message: msg, Abort: abort})
+}
+
+func (e *Executor) heartbeat(ctx context.Context) {
+	every, err := e.cfg.Spec.Conf.Duration(conf.ExecutorHeartbeatInterval)
+	if err != nil {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.driver.SendJSON(rpc.MsgHeartbeat, rpc.Heartbeat{Executor: e.cfg.ID}); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (e *Executor) serve(ctx context.Context) error {
+	for {
+		t, payload, err := e.driver.Recv()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			e.log.Error("Driver disassociated! Shutting down: "+err.Error(), "component", "executor.CoarseGrainedExecutorBackend")
+			return fmt.Errorf("%w: %v", ErrDriverLost, err)
+		}
+		switch t {
+		case rpc.MsgLaunchTask:
+			var lt rpc.LaunchTask
+			if err := wire.DecodeJSON(payload, &lt); err != nil {
+				e.log.Warn("Ignoring malformed task launch: "+err.Error(), "component", "executor.Executor")
+				continue
+			}
+			e.tasks.Add(1)
+			go func() {
+				defer e.tasks.Done()
+				e.runTask(lt)
+			}()
+		case rpc.MsgKillTask:
+			// Attempts are short; a killed attempt's status is ignored by the driver.
+		case rpc.MsgShutdown:
+			e.log.Info("Driver commanded a shutdown", "component", "executor.CoarseGrainedExecutorBackend")
+			return nil
+		default:
+			e.log.Warn(fmt.Sprintf("Ignoring unexpected message type %d from driver", t), "component", "executor.Executor")
+		}
+	}
+}
+
+// serveBlock runs on a block server transport goroutine. Shuffle blocks are
+// already bytes; a cached partition is held deserialised and must be encoded here,
+// with a serializer built from this goroutine's context, as Spark 1.0's
+// connection-manager threads did.
+func (e *Executor) serveBlock(ctx context.Context, req rpc.GetBlock) ([]byte, *rpc.BlockError) {
+	if b, ok := e.store.Shuffle(req.Block); ok {
+		return b, nil
+	}
+	recs, ok := e.store.Cached(req.Block)
+	if !ok {
+		return nil, &rpc.BlockError{Kind: "BlockNotFoundException", Message: fmt.Sprintf("block %s not found on executor %d", req.Block, e.cfg.ID)}
+	}
+	if _, hidden := e.cfg.Spec.Faults.Lookup(fault.TransportWithoutBundle, e.cfg.ID); hidden {
+		e.report(rpc.ReportFault, string(fault.TransportWithoutBundle), "transport",
+			fmt.Sprintf("transport goroutine serving %s to executor %d has no application bundle in its context", req.Block, req.From), false)
+	}
+	reg, err := serializer.NewRegistry(ctx, e.serializerOptions(serializer.RoleTransport))
+	if err != nil {
+		e.log.Error(err.Error(), "component", "serializer.KryoSerializer", "block", req.Block)
+		e.report(rpc.ReportSafeguard, string(safeguard.RegistratorFailFast), "transport",
+			fmt.Sprintf("executor %d: %v (while serving %s to executor %d)", e.cfg.ID, err, req.Block, req.From), true)
+		return nil, &rpc.BlockError{Kind: "SparkException", Message: err.Error()}
+	}
+	data, err := block.Encode(reg, recs)
+	if err != nil {
+		e.log.Error(fmt.Sprintf("Could not serialise %s for executor %d: %v", req.Block, req.From, err), "component", "storage.BlockManager")
+		return nil, &rpc.BlockError{Kind: codec.KindOf(err), Message: err.Error()}
+	}
+	return data, nil
+}

@@ -1,0 +1,287 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/faultbook/faultbook/minicluster/block"
+	"github.com/faultbook/faultbook/minicluster/codec"
+	"github.com/faultbook/faultbook/minicluster/job"
+	"github.com/faultbook/faultbook/minicluster/rpc"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
+)
+
+// runTask runs one attempt on a task goroutine and reports its end to the driver.
+func (e *Executor) runTask(lt rpc.LaunchTask) {
+	name := fmt.Sprintf("task %d.%d in stage %d.%d (TID %d)", lt.Partition, lt.Attempt, lt.Stage.ID, lt.StageAtt, lt.TID)
+	e.log.Info("Running "+name, "component", "executor.Executor")
+	start := time.Now()
+	st := rpc.StatusUpdate{TID: lt.TID, Executor: e.cfg.ID, State: rpc.TaskFinished}
+	cached, result, err := e.attempt(lt)
+	if err != nil {
+		f := failureOf(err)
+		e.log.Error("Exception in "+name, "component", "executor.Executor", "stack", strings.TrimSpace(f.String()+"\n"+f.Stack))
+		st.State, st.Failure = rpc.TaskFailed, &f
+		if f.Safeguard != "" {
+			e.report(rpc.ReportSafeguard, f.Safeguard, "task", fmt.Sprintf("executor %d, %s: %s", e.cfg.ID, name, f.String()), false)
+		}
+	} else {
+		st.Cached, st.Result = cached, result
+		e.log.Info(fmt.Sprintf("Finished %s. %d bytes result sent to driver in %d ms", name, len(result), time.Since(start).Milliseconds()), "component", "executor.Executor")
+	}
+	if err := e.driver.SendJSON(rpc.MsgStatus, st); err != nil {
+		e.log.Warn("Could not report "+name+": "+err.Error(), "component", "executor.Executor")
+	}
+}
+
+// attempt runs the stage's functions. A panic in user code is the task's failure,
+// never the executor's: it is recovered with its stack.
+func (e *Executor) attempt(lt rpc.LaunchTask) (cached []int, result []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{value: p, stack: string(debug.Stack())}
+		}
+	}()
+	w, err := e.cfg.App.Workload(lt.Workload)
+	if err != nil {
+		return nil, nil, err
+	}
+	tc := &job.TaskContext{Ctx: e.taskCtx, Stage: lt.Stage.ID, Partition: lt.Partition, Attempt: lt.Attempt, Executor: e.cfg.ID, Log: e.log, Params: lt.Params}
+	recs, err := e.readInput(tc, w, lt)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ds := lt.Stage.CacheAs; ds > 0 {
+		e.store.PutCached(block.CacheID(ds, lt.Partition), recs)
+		cached = []int{lt.Partition}
+	}
+	for _, name := range lt.Stage.Ops {
+		op, ok := w.Ops[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("workload %s has no op %q", w.Name, name)
+		}
+		if recs, err = op(tc, recs); err != nil {
+			return nil, nil, fmt.Errorf("op %s: %w", name, err)
+		}
+	}
+	switch lt.Stage.Output.Kind {
+	case job.ToShuffle:
+		return cached, nil, e.writeShuffle(lt, recs)
+	case job.ToResult:
+		b, err := block.Encode(e.taskReg, recs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("serialise task result: %w", err)
+		}
+		return cached, b, nil
+	}
+	return nil, nil, fmt.Errorf("stage %d: unknown output %q", lt.Stage.ID, lt.Stage.Output.Kind)
+}
+
+func (e *Executor) readInput(tc *job.TaskContext, w *job.Workload, lt rpc.LaunchTask) ([]any, error) {
+	in := lt.Stage.Input
+	switch in.Kind {
+	case job.FromSource:
+		src, ok := w.Sources[in.Source]
+		if !ok {
+			return nil, fmt.Errorf("workload %s has no source %q", w.Name, in.Source)
+		}
+		return src(tc, lt.Partition)
+	case job.FromCache:
+		c := max(in.Coalesce, 1)
+		var out []any
+		for p := lt.Partition * c; p < lt.Partition*c+c; p++ {
+			recs, err := e.cachedPartition(lt, in.Dataset, p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, recs...)
+		}
+		return out, nil
+	case job.FromShuffle:
+		inputs := make([][]any, len(in.Shuffles))
+		for i, sh := range in.Shuffles {
+			recs, err := e.readShuffle(lt, sh)
+			if err != nil {
+				return nil, err
+			}
+			inputs[i] = recs
+		}
+		comb, ok := w.Combines[in.Combine]
+		if !ok {
+			return nil, fmt.Errorf("workload %s has no combine %q", w.Name, in.Combine)
+		}
+		return comb(tc, inputs)
+	}
+	return nil, fmt.Errorf("stage %d: unknown input %q", lt.Stage.ID, in.Kind)
+}
+
+// cachedPartition reads a cached partition: from memory when this executor holds
+// it, otherwise fetched from the holder's block server and decoded here.
+func (e *Executor) cachedPartition(lt rpc.LaunchTask, ds, p int) ([]any, error) {
+	id := block.CacheID(ds, p)
+	if recs, ok := e.store.Cached(id); ok {
+		return recs, nil
+	}
+	loc, ok := lt.Cached[p]
+	if !ok {
+		return nil, fmt.Errorf("block %s: no executor holds it", id)
+	}
+	data, err := e.client.Fetch(e.taskCtx, loc.Addr, rpc.GetBlock{Block: id, From: e.cfg.ID, TID: lt.TID})
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s from executor %d: %w", id, loc.Executor, err)
+	}
+	return block.Decode(e.taskReg, id, data, e.verify)
+}
+
+// readShuffle fetches this reduce partition's block from every map output and
+// reads each record as a key-value pair.
+func (e *Executor) readShuffle(lt rpc.LaunchTask, shuffle int) ([]any, error) {
+	locs := lt.MapOutputs[shuffle]
+	var out []any
+	for m, loc := range locs {
+		id := block.ShuffleID(shuffle, m, lt.Partition)
+		var data []byte
+		if loc.Executor == e.cfg.ID {
+			b, ok := e.store.Shuffle(id)
+			if !ok {
+				return nil, fmt.Errorf("shuffle block %s missing from local store", id)
+			}
+			data = b
+		} else {
+			b, err := e.client.Fetch(e.taskCtx, loc.Addr, rpc.GetBlock{Block: id, From: e.cfg.ID, TID: lt.TID})
+			if err != nil {
+				return nil, fmt.Errorf("fetch %s from executor %d: %w", id, loc.Executor, err)
+			}
+			data = b
+		}
+		recs, err := block.Decode(e.taskReg, id, data, e.verify)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			if _, err := codec.As[codec.Product2](r, "Product2"); err != nil {
+				return nil, fmt.Errorf("read %s: %w", id, err)
+			}
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
+// writeShuffle hash-partitions key-value records into one encoded block per
+// reducer; the encoding is done here, by the task goroutine.
+func (e *Executor) writeShuffle(lt rpc.LaunchTask, recs []any) error {
+	n := lt.Stage.Output.Reducers
+	buckets := make([][]any, n)
+	for _, r := range recs {
+		kv, err := codec.As[codec.Product2](r, "Product2")
+		if err != nil {
+			return fmt.Errorf("write shuffle %d: %w", lt.Stage.Output.Shuffle, err)
+		}
+		b := Partition(kv.First(), n)
+		buckets[b] = append(buckets[b], r)
+	}
+	for r, recs := range buckets {
+		data, err := block.Encode(e.taskReg, recs)
+		if err != nil {
+			return fmt.Errorf("write shuffle %d: %w", lt.Stage.Output.Shuffle, err)
+		}
+		e.store.PutShuffle(block.ShuffleID(lt.Stage.Output.Shuffle, lt.Partition, r), data)
+	}
+	return nil
+}
+
+// Partition is the hash partitioner: the reduce partition of a key.
+func Partition(key any, n int) int {
+	switch k := key.(type) {
+	case int64:
+		return int(uint64(k) % uint64(n))
+	case int:
+		return int(uint(k) % uint(n))
+	case string:
+		h := fnv.New32a()
+		h.Write([]byte(k))
+		return int(h.Sum32() % uint32(n))
+	}
+	h := fnv.New32a()
+	fmt.Fprint(h, key)
+	return int(h.Sum32() % uint32(n))
+}
+
+type panicError struct {
+	value any
+	stack string
+}
+
+func (p *panicError) Error() string { return fmt.Sprint(p.value) }
+
+// kinded is an error that names its type the way a Spark failure reason does.
+type kinded interface{ Kind() string }
+
+// failureOf turns a task error into the failure reason sent to the driver: the
+// innermost typed error's kind and message, and the chain plus stack as the stack.
+func failureOf(err error) rpc.Failure {
+	f := rpc.Failure{Kind: "TaskException", Message: err.Error()}
+	var pe *panicError
+	var ce *codec.Error
+	var me *block.MismatchError
+	var k kinded
+	switch {
+	case errors.As(err, &pe):
+		f.Kind, f.Message = "RuntimePanic", fmt.Sprint(pe.value)
+		if re, ok := pe.value.(runtime.Error); ok && strings.Contains(re.Error(), "nil pointer dereference") {
+			f.Kind = "NullPointerException"
+		}
+		f.Stack = trimStack(pe.stack)
+		return f
+	case errors.As(err, &me):
+		f.Kind, f.Message = me.Kind(), me.Error()
+		f.Fatal, f.Safeguard = true, string(safeguard.RegistryFingerprint)
+	case errors.As(err, &ce):
+		f.Kind, f.Message = ce.Kind, ce.Msg
+	case errors.As(err, &k):
+		f.Kind = k.Kind()
+	}
+	f.Stack = chainOf(err)
+	return f
+}
+
+// chainOf renders an error's wrap chain as "at" lines, outermost first: Go
+// errors carry no stack, but each wrap names the step that was under way.
+func chainOf(err error) string {
+	var out []string
+	for err != nil {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			break
+		}
+		frame := strings.TrimSuffix(err.Error(), ": "+inner.Error())
+		if frame != err.Error() && frame != "" {
+			out = append(out, "at "+frame)
+		}
+		err = inner
+	}
+	return strings.Join(out, "\n")
+}
+
+// trimStack keeps the goroutine's frames below the runtime's own, as "at" lines.
+func trimStack(s string) string {
+	var out []string
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := 1; i+1 < len(lines); i += 2 {
+		fn := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(fn, "runtime/debug.") || strings.HasPrefix(fn, "runtime.") {
+			continue
+		}
+		out = append(out, "at "+fn+" ("+strings.TrimSpace(lines[i+1])+")")
+		if len(out) == 12 {
+			break
+		}
+	}
+	return strings.Join(out, "\n")
+}

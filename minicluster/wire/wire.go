@@ -1,0 +1,213 @@
+// Package wire carries typed, length-prefixed messages between the processes of
+// a mini cluster over TCP. Every connection starts with a mutual proof of the
+// cluster secret, so a stray client, a port scanner or a process left over from
+// another run is refused before it can send a single message, and a node never
+// mistakes another run's driver for its own.
+//
+// A frame is a 4-byte big-endian length (of the type byte and the payload), one
+// type byte, then the payload. Lengths are checked against a hard bound before
+// anything is allocated, and anything that does not parse closes the connection
+// with an error wrapping ErrMalformed or ErrFrameTooLarge: faults injected into
+// the cluster may corrupt or cut a stream, and that must surface as an error the
+// harness can classify, never as a panic or an unbounded allocation.
+//
+// The secret authenticates the ends of a connection; frames themselves are
+// neither encrypted nor signed. The cluster runs on one host's loopback, where
+// the threat is a misdirected connection, not a tampering middleman.
+package wire
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// MsgType says what a frame's payload is. The values belong to the protocol
+// built on top of this package; wire gives none of them a meaning.
+type MsgType uint8
+
+// MaxFrame is the hard bound on a frame's length (type byte plus payload). A
+// header announcing more is refused before any allocation. It is large enough
+// for a shuffle block and small enough that a corrupt header cannot exhaust
+// memory.
+const MaxFrame = 64 << 20
+
+// headerLen is the length prefix plus the type byte.
+const headerLen = 5
+
+// Errors that classify why a connection was refused or dropped. Errors returned
+// by this package wrap at most one of them; test with errors.Is.
+var (
+	// ErrAuth: a peer could not prove it holds the cluster secret, or refused
+	// our proof.
+	ErrAuth = errors.New("cluster secret not proved")
+	// ErrFrameTooLarge: a frame, sent or announced, exceeds the connection's bound.
+	ErrFrameTooLarge = errors.New("frame too large")
+	// ErrMalformed: bytes on the connection are not this protocol (wrong magic,
+	// bad version, zero-length or truncated frame), or a payload does not decode.
+	ErrMalformed = errors.New("malformed message")
+)
+
+// Conn is an authenticated message connection. Send may be called from several
+// goroutines at once; Recv from one goroutine at a time. Close, from any
+// goroutine, unblocks both.
+type Conn struct {
+	nc     net.Conn
+	r      *bufio.Reader
+	peer   string
+	remote string
+	max    atomic.Int64
+
+	sendMu sync.Mutex
+
+	closeOnce sync.Once
+}
+
+func newConn(nc net.Conn, r *bufio.Reader, peer string) *Conn {
+	c := &Conn{nc: nc, r: r, peer: peer, remote: remoteAddr(nc)}
+	c.max.Store(MaxFrame)
+	return c
+}
+
+func remoteAddr(nc net.Conn) string {
+	if a := nc.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return "unknown"
+}
+
+// Peer returns the identity the client proved (on the server side), or
+// "server" (on the client side, where the only thing proved is the secret).
+func (c *Conn) Peer() string { return c.peer }
+
+// RemoteAddr returns the peer's network address, for messages and logs.
+func (c *Conn) RemoteAddr() string { return c.remote }
+
+// SetMaxFrame lowers the bound on frames sent and received on this connection,
+// so that a control connection, which only carries small messages, refuses a
+// corrupt length long before MaxFrame. n <= 0 or n > MaxFrame restores MaxFrame.
+func (c *Conn) SetMaxFrame(n int) {
+	if n <= 0 || n > MaxFrame {
+		n = MaxFrame
+	}
+	c.max.Store(int64(n))
+}
+
+// Send writes one frame. The whole frame goes out under one lock, so frames
+// from concurrent senders never interleave. A payload over the bound is
+// refused without writing anything and leaves the connection usable.
+func (c *Conn) Send(t MsgType, payload []byte) error {
+	n := int64(len(payload)) + 1
+	if limit := c.max.Load(); n > limit {
+		return fmt.Errorf("send type %d to %s: %d bytes over the %d-byte bound: %w",
+			t, c.peer, n, limit, ErrFrameTooLarge)
+	}
+	var hdr [headerLen]byte
+	binary.BigEndian.PutUint32(hdr[:4], uint32(n))
+	hdr[4] = byte(t)
+	bufs := net.Buffers{hdr[:], payload}
+
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if _, err := bufs.WriteTo(c.nc); err != nil {
+		return fmt.Errorf("send type %d to %s: %w", t, c.peer, err)
+	}
+	return nil
+}
+
+// SendJSON sends v encoded as JSON in a frame of type t.
+func (c *Conn) SendJSON(t MsgType, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode type %d for %s: %w", t, c.peer, err)
+	}
+	return c.Send(t, b)
+}
+
+// DecodeJSON decodes a payload sent with SendJSON. A payload that is not valid
+// JSON for v is a protocol error, so the error wraps ErrMalformed.
+func DecodeJSON(payload []byte, v any) error {
+	if err := json.Unmarshal(payload, v); err != nil {
+		return fmt.Errorf("%w: decode json payload: %w", ErrMalformed, err)
+	}
+	return nil
+}
+
+// Recv reads the next frame. At a clean end of stream it returns an error
+// wrapping io.EOF. Any other error closes the connection: after a bad frame
+// the stream cannot be resynchronised.
+func (c *Conn) Recv() (MsgType, []byte, error) {
+	t, payload, err := readFrame(c.r, int(c.max.Load()))
+	if err != nil {
+		c.Close()
+		return 0, nil, fmt.Errorf("receive from %s: %w", c.peer, err)
+	}
+	return t, payload, nil
+}
+
+// readFrame reads one frame whose length may not exceed limit.
+func readFrame(r io.Reader, limit int) (MsgType, []byte, error) {
+	var hdr [headerLen]byte
+	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, nil, fmt.Errorf("%w: truncated frame header: %w", ErrMalformed, err)
+		}
+		return 0, nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:4])
+	switch {
+	case n == 0:
+		return 0, nil, fmt.Errorf("%w: zero-length frame", ErrMalformed)
+	case uint64(n) > uint64(limit):
+		return 0, nil, fmt.Errorf("frame header announces %d bytes, bound is %d: %w", n, limit, ErrFrameTooLarge)
+	}
+	if _, err := io.ReadFull(r, hdr[4:]); err != nil {
+		return 0, nil, fmt.Errorf("%w: truncated frame: %w", ErrMalformed, eofIsUnexpected(err))
+	}
+	payload, err := readN(r, int(n)-1)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: truncated frame: %w", ErrMalformed, eofIsUnexpected(err))
+	}
+	return MsgType(hdr[4]), payload, nil
+}
+
+// readChunk bounds how much readN allocates ahead of the bytes that arrive, so
+// a header announcing a large frame costs memory only as the frame comes in.
+const readChunk = 1 << 20
+
+// readN reads exactly n bytes.
+func readN(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, readChunk))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n-len(buf), len(buf)))
+		}
+		m, err := io.ReadFull(r, buf[len(buf):min(n, cap(buf))])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+func eofIsUnexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// Close closes the connection. Calls after the first return nil.
+func (c *Conn) Close() error {
+	var err error
+	c.closeOnce.Do(func() { err = c.nc.Close() })
+	return err
+}
