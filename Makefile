@@ -11,7 +11,7 @@ export GOFLAGS
 
 # Debian's headless Chromium, for the HTML report's browser test.
 CHROME_PKG := chromium-headless-shell
-CHROME_BIN := /usr/lib/chromium/chrome-headless-shell
+CHROME_BIN := /usr/lib/chromium/chromium-headless-shell
 
 .PHONY: all build run test test-short bench browser vet clean
 
@@ -29,7 +29,7 @@ vet:
 
 # The browser test needs Chromium; install it from Debian when it is missing.
 browser:
-	@if [ -x "$(CHROME_BIN)" ] || command -v chrome-headless-shell >/dev/null 2>&1 || command -v $(CHROME_PKG) >/dev/null 2>&1; then \
+	@if [ -x "$(CHROME_BIN)" ] || command -v $(CHROME_PKG) >/dev/null 2>&1; then \
 		echo "headless Chromium present"; \
 	else \
 		echo "installing $(CHROME_PKG) from Debian"; \
