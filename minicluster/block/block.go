@@ -47,8 +47,15 @@ type MismatchError struct {
 }
 
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("block %s was encoded with codec registry %016x (%d types) but this reader's registry is %016x (%d types)%s",
-		e.Block, e.Writer.Fingerprint, e.Writer.Types, e.ReaderPrint, e.ReaderTypes, e.WriterDescribed)
+	hint := "same number of types in another order"
+	switch d := e.ReaderTypes - e.Writer.Types; {
+	case d > 0:
+		hint = fmt.Sprintf("the writer has %d fewer types: its registrator did not run", d)
+	case d < 0:
+		hint = fmt.Sprintf("the writer has %d more types", -d)
+	}
+	return fmt.Sprintf("block %s was encoded with codec registry %016x (%d types) but this reader's registry is %016x (%d types): %s",
+		e.Block, e.Writer.Fingerprint, e.Writer.Types, e.ReaderPrint, e.ReaderTypes, hint)
 }
 
 // Kind is the failure type reported to the driver.

@@ -313,9 +313,19 @@ func TestByName(t *testing.T) {
 	if _, err := decodeAll(withPath(true), data); fmt.Sprint(err) != "KryoException: Class is not registered: records.Order" {
 		t.Errorf("decode with registration required: %v", err)
 	}
-	err = codec.NewWriter(newRegistry(nil), nil).WriteValue(records.User{})
+	type opaque struct{ N int }
+	err = codec.NewWriter(newRegistry(nil), nil).WriteValue(opaque{})
 	if codec.KindOf(err) != codec.KindKryo {
 		t.Errorf("write with no serializer anywhere: %v", err)
+	}
+	// A self-describing value is written by name even with no class path, as
+	// Kryo writes any object in memory; reading it back needs the class path.
+	selfDescribed := encode(t, newRegistry(nil), records.User{ID: 7})
+	if _, err := decodeAll(newRegistry(nil), selfDescribed); fmt.Sprint(err) != "ClassNotFoundException: records.User" {
+		t.Errorf("decode self-described value without class path: %v", err)
+	}
+	if got, err := decodeAll(withPath(false), selfDescribed); err != nil || cmp.Diff([]any{records.User{ID: 7}}, got) != "" {
+		t.Errorf("decode self-described value with class path: %v, %v", got, err)
 	}
 	// The codec's own types resolve by name even in an empty registry.
 	empty := codec.NewRegistry()

@@ -75,6 +75,13 @@ func (w *Writer) WriteValue(v any) error {
 	return w.writeBody(reg.entries[id].ser, v)
 }
 
+// SelfDescribing is a value that names its type and serializer itself, so it can
+// be written by name when its type is not registered and not on the class path.
+type SelfDescribing interface {
+	CodecName() string
+	CodecSerializer() Serializer
+}
+
 // writeBody runs a serializer one level deeper. It recurses through the
 // serializer on purpose: an unbounded nesting uses stack like Kryo's does.
 func (w *Writer) writeBody(s Serializer, v any) error {
@@ -86,10 +93,21 @@ func (w *Writer) writeBody(s Serializer, v any) error {
 
 func (w *Writer) writeByName(v any) error {
 	name := TypeName(v)
+	if sd, ok := v.(SelfDescribing); ok {
+		name = sd.CodecName()
+	}
 	if w.reg.required {
 		return errNotRegistered(name)
 	}
 	d, ok := w.reg.resolve(name)
+	if !ok {
+		// Like Kryo's FieldSerializer, which writes any object in memory by
+		// reflection without its class loader, a value that describes itself
+		// can be written without the class path; reading it back needs one.
+		if sd, isSD := v.(SelfDescribing); isSD {
+			d, ok = TypeDef{Name: name, Sample: v, Ser: sd.CodecSerializer()}, true
+		}
+	}
 	if !ok || reflect.TypeOf(d.Sample) != reflect.TypeOf(v) {
 		return &Error{Kind: KindKryo, Msg: "no serializer for unregistered class: " + name}
 	}
