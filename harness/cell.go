@@ -73,6 +73,9 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 	}
 	rep := runs[repIdx]
 	c.Evidence, c.RunDir, c.CaughtBy = rep.Evidence, rep.RunDir, rep.CaughtBy
+	if p.kind == result.Reproduce {
+		c.Observed = rep.Observed
+	}
 	c.DurationMs = total / int64(c.Runs)
 	if nDetected > 0 {
 		c.DetectionMs = detected / int64(nDetected)
@@ -87,7 +90,7 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 	if c.Runs > 1 {
 		c.Repeats = runs
 	}
-	if c.Observed == "" || p.kind != result.Catch {
+	if p.kind != result.Catch {
 		c.Observed = observedOf(p.kind, c)
 	} else if c.CaughtBy != "" {
 		c.Observed += fmt.Sprintf(": caught by %s", c.CaughtBy)
@@ -132,6 +135,9 @@ func aggregate(sc *Scenario, p plan, runs []result.Run, c *result.Cell) result.V
 func observedOf(kind result.CellKind, c result.Cell) string {
 	switch kind {
 	case result.Reproduce:
+		if c.Observed != "" {
+			return fmt.Sprintf("%s (symptom in %d/%d runs)", c.Observed, c.Hits, c.Runs)
+		}
 		return fmt.Sprintf("symptom reproduced in %d/%d runs", c.Hits, c.Runs)
 	case result.Control, result.NoFalseAlarm:
 		return fmt.Sprintf("correct output in %d/%d runs", c.Hits, c.Runs)

@@ -46,6 +46,7 @@ func judge(sc *Scenario, p plan, o *Observation, r *result.Run) {
 		r.Hit = len(problems) == 0
 	}
 	r.Evidence = ev.Lines()
+	r.Observed = ev.observed
 	r.Problems = problems
 	if len(problems) == 0 {
 		r.Verdict = result.Pass

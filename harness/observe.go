@@ -131,8 +131,27 @@ func (o *Observation) GrepExecutors(re *regexp.Regexp) map[string][]string {
 	return out
 }
 
-// Evidence collects the lines that prove a verdict.
-type Evidence struct{ lines []result.Evidence }
+// Evidence collects the lines that prove a verdict, and what was observed.
+type Evidence struct {
+	lines    []result.Evidence
+	observed string
+}
+
+// Observe states in one line what the run showed ("IndexOutOfBoundsException in
+// 4 attempts of task 0, job aborted"); the last statement wins.
+func (e *Evidence) Observe(format string, a ...any) { e.observed = fmt.Sprintf(format, a...) }
+
+// StackAfter returns the first stack line a source logged under the first
+// message matching re: the exception an executor logged in full.
+func (o *Observation) StackAfter(source string, re *regexp.Regexp) string {
+	lines := o.Outcome.Logs[source]
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "\t") && re.MatchString(l) && i+1 < len(lines) && strings.HasPrefix(lines[i+1], "\t") {
+			return strings.TrimSpace(lines[i+1])
+		}
+	}
+	return ""
+}
 
 // Add records a line from a source.
 func (e *Evidence) Add(source, line string) {

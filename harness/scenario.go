@@ -22,7 +22,8 @@ type Scenario struct {
 	// Name is the CLI name ("registration-order"); Title a one-line description.
 	Name  string
 	Title string
-	// Source is the seed document's file name and Section the FAILURES.md section.
+	// Source is the seed document's file name and Section the FAILURES.md
+	// section number ("1").
 	Source  string
 	Section string
 	// Symptom is the documented symptom; Place where it was documented to show

@@ -34,15 +34,61 @@ func findCell(s *result.Scenario, kind result.CellKind) *result.Cell {
 	return nil
 }
 
+// findCells returns every cell of that kind: a scenario may judge several
+// safeguards in catch cells of their own.
+func findCells(s *result.Scenario, kind result.CellKind) []*result.Cell {
+	var out []*result.Cell
+	for i := range s.Cells {
+		if s.Cells[i].Cell == kind {
+			out = append(out, &s.Cells[i])
+		}
+	}
+	return out
+}
+
+// cellLabel names a cell where several of a kind may stand side by side:
+// "catch: registry-fingerprint" for a catch cell, the kind otherwise.
+func cellLabel(c *result.Cell) string {
+	if c.Cell == result.Catch && len(c.Safeguards) > 0 {
+		return "catch: " + strings.Join(c.Safeguards, "+")
+	}
+	return string(c.Cell)
+}
+
+// kindSummary is the summary-table entry of one kind of cell: the cell's own
+// summary when there is one, else the worst verdict and how many of the cells
+// passed ("pass 3/3 cells").
+func kindSummary(s *result.Scenario, kind result.CellKind) (result.Verdict, string, bool) {
+	cells := findCells(s, kind)
+	switch len(cells) {
+	case 0:
+		return "", notRun, false
+	case 1:
+		return cells[0].Verdict, cellSummary(cells[0]), true
+	}
+	v, passed := result.Pass, 0
+	for _, c := range cells {
+		switch c.Verdict {
+		case result.Pass:
+			passed++
+		case result.Fail:
+			v = result.Fail
+		default:
+			if v != result.Fail {
+				v = c.Verdict
+			}
+		}
+	}
+	return v, fmt.Sprintf("%s %d/%d cells", verdictWord(v), passed, len(cells)), true
+}
+
 // orderedCells returns the scenario's cells in the canonical order, then any
 // cell of a kind this package does not know, in the order they were recorded,
 // so that a newer result is shown whole rather than partly.
 func orderedCells(s *result.Scenario) []*result.Cell {
 	out := make([]*result.Cell, 0, len(s.Cells))
 	for _, k := range result.Cells {
-		if c := findCell(s, k); c != nil {
-			out = append(out, c)
-		}
+		out = append(out, findCells(s, k)...)
 	}
 	for i := range s.Cells {
 		if !slices.Contains(result.Cells, s.Cells[i].Cell) {
@@ -79,12 +125,15 @@ func intervalText(iv *result.Interval) string {
 	return fmt.Sprintf("[%.2f–%.2f]", iv.Lo, iv.Hi)
 }
 
-// caughtBy is the safeguard that fired in the scenario's catch cell.
+// caughtBy lists the safeguards that caught the fault, over every catch cell.
 func caughtBy(s *result.Scenario) string {
-	if c := findCell(s, result.Catch); c != nil {
-		return c.CaughtBy
+	var names []string
+	for _, c := range findCells(s, result.Catch) {
+		if c.CaughtBy != "" && !slices.Contains(names, c.CaughtBy) {
+			names = append(names, c.CaughtBy)
+		}
 	}
-	return ""
+	return strings.Join(names, ", ")
 }
 
 // cellTotalMs is the wall time a cell took over all its runs.

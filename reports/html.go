@@ -145,10 +145,9 @@ func newHTMLPage(r *result.Results) *htmlPage {
 		row := htmlSummaryRow{Anchor: anchor, Name: s.Name, Verdict: htmlVerdictOf(s.Verdict),
 			CaughtBy: caughtBy(s), Duration: formatMs(scenarioMs(s))}
 		for _, k := range result.Cells {
-			c := findCell(s, k)
 			brief := htmlCellBrief{Verdict: htmlVerdictOf(""), Text: notRun}
-			if c != nil {
-				brief = htmlCellBrief{Verdict: htmlVerdictOf(c.Verdict), Text: cellSummary(c)}
+			if v, text, ok := kindSummary(s, k); ok {
+				brief = htmlCellBrief{Verdict: htmlVerdictOf(v), Text: text}
 			}
 			row.Cells = append(row.Cells, brief)
 		}
@@ -178,12 +177,14 @@ func newHTMLScenario(s *result.Scenario, anchor string) htmlScenario {
 	}
 	hs.Observed, hs.ObservedFrom = observedSymptom(s)
 	for _, k := range result.Cells {
-		c := findCell(s, k)
-		if c == nil {
+		cells := findCells(s, k)
+		if len(cells) == 0 {
 			hs.Cards = append(hs.Cards, htmlCard{Kind: string(k), Missing: true, Verdict: htmlVerdictOf("")})
 			continue
 		}
-		hs.Cards = append(hs.Cards, newHTMLCard(c))
+		for _, c := range cells {
+			hs.Cards = append(hs.Cards, newHTMLCard(c))
+		}
 	}
 	for _, c := range orderedCells(s) {
 		if d, ok := newHTMLDetail(c, s.Name, anchor); ok {
@@ -202,7 +203,7 @@ var hitsWord = map[result.CellKind]string{
 }
 
 func newHTMLCard(c *result.Cell) htmlCard {
-	card := htmlCard{Kind: string(c.Cell), Verdict: htmlVerdictOf(c.Verdict), Hits: c.Hits, Runs: c.Runs,
+	card := htmlCard{Kind: cellLabel(c), Verdict: htmlVerdictOf(c.Verdict), Hits: c.Hits, Runs: c.Runs,
 		HitsWord: hitsWord[c.Cell], Rate: layoutRate(c), Observed: c.Observed}
 	if card.HitsWord == "" {
 		card.HitsWord = "hits"
@@ -228,7 +229,7 @@ func newHTMLCard(c *result.Cell) htmlCard {
 
 func newHTMLDetail(c *result.Cell, scenario, anchor string) (htmlCellDetail, bool) {
 	d := htmlCellDetail{
-		Anchor: anchor + "-" + cssWord(string(c.Cell)), Kind: string(c.Cell),
+		Anchor: anchor + "-" + cssWord(cellLabel(c)), Kind: cellLabel(c),
 		Verdict: htmlVerdictOf(c.Verdict), Problems: c.Problems, RunDir: c.RunDir,
 		Open: c.Verdict != result.Pass || c.Cell == result.Reproduce,
 	}
@@ -240,7 +241,7 @@ func newHTMLDetail(c *result.Cell, scenario, anchor string) (htmlCellDetail, boo
 		}
 	}
 	if tl := c.Timeline; tl != nil {
-		d.Timeline = layoutTimeline("tl-"+d.Anchor, fmt.Sprintf("%s cell: task attempts per executor", c.Cell), tl)
+		d.Timeline = layoutTimeline("tl-"+d.Anchor, fmt.Sprintf("%s cell: task attempts per executor", cellLabel(c)), tl)
 		d.Timeline.Scenario, d.Timeline.Cell = scenario, string(c.Cell)
 		if len(tl.Batches) > 0 {
 			d.Batches = layoutBatches("bt-"+d.Anchor, tl.Batches)

@@ -152,7 +152,7 @@ func junitScenario(r *result.Results, s *result.Scenario, index int) junitSuite 
 		return suite
 	}
 	for _, c := range orderedCells(s) {
-		tc := junitCase{Name: string(c.Cell), Classname: classname, Time: seconds(cellTotalMs(c))}
+		tc := junitCase{Name: cellLabel(c), Classname: classname, Time: seconds(cellTotalMs(c))}
 		detail := xmlText(junitDetail(c))
 		switch c.Verdict {
 		case result.Pass:

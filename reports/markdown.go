@@ -27,9 +27,9 @@ func Markdown(w io.Writer, r *result.Results) error {
 		s := &r.Scenarios[i]
 		row := []string{mdCode(s.Name, true), mdVerdict(s.Verdict)}
 		for _, k := range result.Cells {
-			c := findCell(s, k)
-			text := mdCell(cellSummary(c))
-			if c != nil && c.Verdict != result.Pass {
+			v, summary, ok := kindSummary(s, k)
+			text := mdCell(summary)
+			if ok && v != result.Pass {
 				text = "**" + text + "**"
 			}
 			row = append(row, text)
@@ -149,7 +149,7 @@ func mdCellSection(ew *errWriter, c *result.Cell) {
 	if c.OverheadPct != nil {
 		facts = append(facts, fmt.Sprintf("overhead %+.1f%% vs control", *c.OverheadPct))
 	}
-	ew.printf("\n#### %s\n\n%s\n", c.Cell, strings.Join(facts, " · "))
+	ew.printf("\n#### %s\n\n%s\n", cellLabel(c), strings.Join(facts, " · "))
 	var setup []string
 	if c.Profile != "" {
 		setup = append(setup, "profile "+mdCode(c.Profile, false))

@@ -77,12 +77,12 @@ func Table(w io.Writer, r *result.Results, color bool) error {
 		s := &r.Scenarios[i]
 		row := []any{s.Name, p.verdict(s.Verdict, verdictWord(s.Verdict))}
 		for _, k := range result.Cells {
-			c := findCell(s, k)
-			if c == nil {
+			v, text, ok := kindSummary(s, k)
+			if !ok {
 				row = append(row, notRun)
 				continue
 			}
-			row = append(row, p.verdict(c.Verdict, cellSummary(c)))
+			row = append(row, p.verdict(v, text))
 		}
 		row = append(row, orDash(caughtBy(s)), formatMs(scenarioMs(s)))
 		if err := t.Append(row...); err != nil {

@@ -23,8 +23,17 @@ var reDecodeKind = regexp.MustCompile(`ClassCastException|ClassNotFoundException
 var (
 	reLostTask  = regexp.MustCompile(`Lost task \d+\.\d+ in stage \d+\.\d+ \(TID \d+, [^,]+, executor \d+\): (ClassCastException|ClassNotFoundException|IndexOutOfBoundsException|KryoException)`)
 	reExecError = regexp.MustCompile(`ERROR executor\.Executor: Exception in task`)
-	reExcLine   = regexp.MustCompile(`^\s*(ClassCastException|ClassNotFoundException|IndexOutOfBoundsException|KryoException): `)
+	reAbortTask = regexp.MustCompile(`Task \d+ in stage \d+\.\d+ failed \d+ times`)
 )
+
+// abortShape is the abort's first clause ("job aborted: Task 1 in stage 1.0
+// failed 4 times").
+func abortShape(err string) string {
+	if m := reAbortTask.FindString(err); m != "" {
+		return "job aborted: " + m
+	}
+	return "job aborted"
+}
 
 // registrationConf names the user registrator, as an application sets
 // spark.kryo.registrator.
@@ -36,7 +45,7 @@ func RegistrationOrder() *harness.Scenario {
 		Name:    "registration-order",
 		Title:   "divergent type-registration order: registry ids differ between processes",
 		Source:  seed000,
-		Section: "FAILURES.md §1",
+		Section: "1",
 		Symptom: "tasks fail while deserialising shuffle data with ClassCastException (\"Tuple1 cannot be cast to Product2\"), ClassNotFoundException or IndexOutOfBoundsException; the driver only reports the loss",
 		Place:   "executor log (full exception); driver output (Lost task … / Job aborted)",
 		RootCause: "Kryo writes a registered type's integer id, never its name, and ids are handed out in registration order: " +
@@ -90,6 +99,7 @@ func reproduceDecodeFailure(o *harness.Observation, ev *harness.Evidence) error 
 	}
 	if !o.Aborted() {
 		ev.Addf("silently wrong output: %s", firstLine(o.Diff))
+		ev.Observe("silently wrong output, no error")
 		return nil // the worst case FAILURES.md §1 names: wrong data, no error
 	}
 	var problems []string
@@ -103,11 +113,12 @@ func reproduceDecodeFailure(o *harness.Observation, ev *harness.Evidence) error 
 	for _, src := range o.Sources()[1:] {
 		if l := o.Grep(src, reExecError); len(l) > 0 {
 			ev.Add(src, l[0])
-			if ex := o.Grep(src, reExcLine); len(ex) > 0 {
-				ev.Add(src, strings.TrimSpace(ex[0]))
-			}
+			ev.Add(src, o.StackAfter(src, reExecError))
 			break
 		}
+	}
+	if m := reLostTask.FindStringSubmatch(strings.Join(o.Grep("driver", reLostTask), "\n")); m != nil {
+		ev.Observe("%s while decoding another process's bytes; %d failed attempts; %s", m[1], len(o.FailedTasks()), abortShape(o.Result.Error))
 	}
 	if !reDecodeKind.MatchString(o.Result.Error) {
 		problems = append(problems, "the abort does not name a decoding failure: "+firstLine(o.Result.Error))

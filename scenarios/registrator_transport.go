@@ -15,7 +15,6 @@ import (
 var (
 	reRegistratorFailed = regexp.MustCompile(`Failed to run spark\.kryo\.registrator`)
 	reRegistrator       = regexp.MustCompile(`spark\.kryo\.registrator|Failed to register classes|` + regexp.QuoteMeta(fixtures.Registrator))
-	reClassNotFound     = regexp.MustCompile(`^\s*ClassNotFoundException: `)
 )
 
 // RegistratorTransport: the block server's transport goroutines cannot see the
@@ -25,7 +24,7 @@ func RegistratorTransport() *harness.Scenario {
 		Name:    "registrator-transport",
 		Title:   "a registrator missing on transport goroutines: the error only in an executor's log, swallowed",
 		Source:  seed000,
-		Section: "FAILURES.md §2",
+		Section: "2",
 		Symptom: "\"Failed to run spark.kryo.registrator\" with ClassNotFoundException in an executor's stderr only, then item 1's deserialisation failures; the driver's output never mentions the registrator",
 		Place:   "executor log (registrator error); driver output (only the downstream task failures)",
 		RootCause: "Spark 1.0 built each serializer with the current thread's context class loader: task threads had the application jar, " +
@@ -66,11 +65,7 @@ func reproduceSwallowedRegistrator(o *harness.Observation, ev *harness.Evidence)
 	for _, src := range o.Sources()[1:] {
 		if lines := logged[src]; len(lines) > 0 {
 			ev.Add(src, lines[0])
-			if cnf := o.Grep(src, reClassNotFound); len(cnf) > 0 {
-				ev.Add(src, strings.TrimSpace(cnf[0]))
-			} else if stack := stackAfter(o, src, reRegistratorFailed); stack != "" {
-				ev.Add(src, stack)
-			}
+			ev.Add(src, o.StackAfter(src, reRegistratorFailed))
 			break
 		}
 	}
@@ -85,27 +80,19 @@ func reproduceSwallowedRegistrator(o *harness.Observation, ev *harness.Evidence)
 	case o.Aborted():
 		ev.First(o, "driver", reLostTask)
 		ev.Add("driver", firstLine(o.Result.Error))
+		kind := reDecodeKind.FindString(o.Result.Error)
+		ev.Observe("registrator error in %d of %d executors' logs only; downstream %s; %s", len(logged), executors, kind, abortShape(o.Result.Error))
 		if !reDecodeKind.MatchString(o.Result.Error) {
 			problems = append(problems, "the abort does not name a decoding failure: "+firstLine(o.Result.Error))
 		}
 	default:
 		ev.Addf("silently wrong output: %s", firstLine(o.Diff))
+		ev.Observe("registrator error in %d of %d executors' logs only; silently wrong output", len(logged), executors)
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
-}
-
-// stackAfter returns the first stack line logged under the first match of re.
-func stackAfter(o *harness.Observation, src string, re *regexp.Regexp) string {
-	lines := o.Outcome.Logs[src]
-	for i, l := range lines {
-		if re.MatchString(l) && i+1 < len(lines) && strings.HasPrefix(lines[i+1], "\t") {
-			return strings.TrimSpace(lines[i+1])
-		}
-	}
-	return ""
 }
 
 var storyRegistratorTransport = fmt.Sprintf(`The documented failure (%s, "Root cause hypothesis" 3-4; FAILURES.md §2)

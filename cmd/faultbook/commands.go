@@ -53,7 +53,7 @@ func newListCmd() *cobra.Command {
 				for _, c := range s.Catches {
 					sg = append(sg, c.Label())
 				}
-				t.Append(s.Name, s.Title, s.Source+" "+s.Section, strings.Join(sg, ", "))
+				t.Append(s.Name, s.Title, s.Source+" (FAILURES.md §"+s.Section+")", strings.Join(sg, ", "))
 			}
 			return t.Render()
 		},
@@ -87,7 +87,7 @@ func newExplainCmd() *cobra.Command {
 
 func explain(w io.Writer, s *harness.Scenario) {
 	fmt.Fprintf(w, "%s — %s\n\n", s.Name, s.Title)
-	fmt.Fprintf(w, "Source: ../shared/seeds/%s (%s)\n", s.Source, s.Section)
+	fmt.Fprintf(w, "Source: ../shared/seeds/%s (FAILURES.md §%s)\n", s.Source, s.Section)
 	fmt.Fprintf(w, "Documented symptom: %s\n", s.Symptom)
 	fmt.Fprintf(w, "Where it shows: %s\n\n", s.Place)
 	if s.Story != "" {

@@ -60,15 +60,17 @@ type Interval struct {
 
 // Run is one repetition of a cell.
 type Run struct {
-	Index      int        `json:"index"`
-	Seed       int64      `json:"seed"`
-	Verdict    Verdict    `json:"verdict"`
-	Hit        bool       `json:"hit"`
-	DurationMs int64      `json:"duration_ms"`
-	CaughtBy   string     `json:"caught_by,omitempty"`
-	Problems   []string   `json:"problems,omitempty"`
-	Evidence   []Evidence `json:"evidence,omitempty"`
-	RunDir     string     `json:"run_dir,omitempty"`
+	Index      int     `json:"index"`
+	Seed       int64   `json:"seed"`
+	Verdict    Verdict `json:"verdict"`
+	Hit        bool    `json:"hit"`
+	DurationMs int64   `json:"duration_ms"`
+	CaughtBy   string  `json:"caught_by,omitempty"`
+	// Observed is what the run showed, in one line.
+	Observed string     `json:"observed,omitempty"`
+	Problems []string   `json:"problems,omitempty"`
+	Evidence []Evidence `json:"evidence,omitempty"`
+	RunDir   string     `json:"run_dir,omitempty"`
 }
 
 // Cell is the aggregated outcome of one cell over all its runs.
@@ -114,7 +116,8 @@ type Cell struct {
 type Scenario struct {
 	Name  string `json:"name"`
 	Title string `json:"title"`
-	// Source is the seed document's file name; Section the FAILURES.md section.
+	// Source is the seed document's file name; Section the FAILURES.md section
+	// number ("1").
 	Source  string `json:"source"`
 	Section string `json:"section,omitempty"`
 	// Symptom is the documented symptom and Place where it was documented to

@@ -101,8 +101,9 @@ type Driver struct {
 
 	events   chan event
 	execs    map[int]*executorInfo
-	refused  int
-	expected int
+	refused      int
+	firstRefusal string
+	expected     int
 
 	ln      net.Listener
 	connsMu sync.Mutex
@@ -150,15 +151,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Listening(d.ln.Addr().String())
 	}
 
-	if err := d.awaitExecutors(ctx); err != nil {
-		return nil, err
+	res := &Result{}
+	var out json.RawMessage
+	err = d.awaitExecutors(ctx)
+	if err == nil {
+		out, err = d.runWorkload(ctx)
 	}
-	res := &Result{Executors: d.aliveCount(), Refused: d.refused}
-	out, err := d.runWorkload(ctx)
+	res.Executors, res.Refused = d.aliveCount(), d.refused
 	res.DurationMs = time.Since(start).Milliseconds()
 	switch {
 	case errors.Is(err, ErrNoExecutors) || ctx.Err() != nil:
 		return nil, err
+	case errors.Is(err, errAllRefused):
+		res.Status, res.Error = Aborted, err.Error()
+		d.log.Error("Exception in main: "+err.Error(), "component", "SparkContext")
 	case err != nil:
 		res.Status, res.Error = Aborted, err.Error()
 		d.log.Error("Exception in main: "+err.Error(), "component", "SparkContext")
@@ -308,10 +314,14 @@ func (d *Driver) awaitExecutors(ctx context.Context) error {
 		}
 	}
 	if d.aliveCount() == 0 {
-		return fmt.Errorf("%w: all %d executors were refused", ErrNoExecutors, d.refused)
+		return fmt.Errorf("%w: all %d executors were refused; first: %s", errAllRefused, d.refused, d.firstRefusal)
 	}
 	return nil
 }
+
+// errAllRefused: every executor came and was refused. The application ends
+// with that diagnosis; it is not an infrastructure failure.
+var errAllRefused = errors.New("Application aborted: no executor could be used")
 
 func (d *Driver) aliveCount() int {
 	n := 0

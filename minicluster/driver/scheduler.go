@@ -253,6 +253,9 @@ func (d *Driver) register(c *wire.Conn, r *rpc.RegisterExecutor) {
 	}
 	refuse := func(reason, sg string) {
 		d.refused++
+		if d.firstRefusal == "" {
+			d.firstRefusal = fmt.Sprintf("executor %d: %s", r.ID, reason)
+		}
 		d.log.Error(fmt.Sprintf("Refusing executor %d on %s: %s", r.ID, r.Node, reason), "component", "scheduler.CoarseGrainedSchedulerBackend")
 		d.ev.Emit(events.Event{Kind: events.ExecutorRefused, Executor: r.ID, Node: r.Node, Name: sg, Message: reason})
 		if sg != "" {
