@@ -34,6 +34,7 @@ type runFlags struct {
 	out            string
 	parallel       int
 	quiet          bool
+	matrix         bool
 }
 
 func (f *runFlags) register(c *cobra.Command, withSelection bool) {
@@ -134,6 +135,7 @@ error, 130 interrupted (results so far are written).`,
 		},
 	}
 	f.register(c, true)
+	c.Flags().BoolVar(&f.matrix, "matrix", false, "also run the matrix: every fault under each profile and each single safeguard")
 	return c
 }
 
@@ -167,11 +169,17 @@ func runAndReport(ctx context.Context, scs []*harness.Scenario, o harness.Option
 			fmt.Fprintln(stderr, "faultbook: "+err.Error())
 		}
 	})
-	prog.close()
 	interrupted := errors.Is(err, harness.ErrInterrupted)
 	if err != nil && !interrupted {
+		prog.close()
 		return nil, infraError(err)
 	}
+	if f.matrix && !interrupted {
+		res.Matrix, err = harness.RunMatrix(ctx, scs, o)
+		interrupted = errors.Is(err, harness.ErrInterrupted)
+		res.Interrupted = res.Interrupted || interrupted
+	}
+	prog.close()
 	if err := writeReports(o.Dir, res); err != nil {
 		return nil, infraError(err)
 	}
@@ -225,8 +233,10 @@ func printResults(w io.Writer, res *result.Results, format string) error {
 	case "markdown":
 		return reports.Markdown(w, res)
 	}
-	if err := reports.Table(w, res, useColor(w)); err != nil {
-		return err
+	if len(res.Scenarios) > 0 || res.Matrix == nil {
+		if err := reports.Table(w, res, useColor(w)); err != nil {
+			return err
+		}
 	}
 	if res.Matrix != nil {
 		return reports.MatrixTable(w, res.Matrix, useColor(w))

@@ -10,6 +10,8 @@ package gate
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/faultbook/faultbook/harness/result"
 )
@@ -80,6 +82,8 @@ type Regression struct {
 	Scenario string
 	// Cell is the cell concerned; empty for a whole scenario and for the matrix.
 	Cell result.CellKind
+	// Where names the cell among several of its kind ("catch[registry-fingerprint]").
+	Where string
 	// Column is the matrix column, for matrix regressions; empty otherwise.
 	Column string
 	// Kind is one of the Kind constants.
@@ -98,6 +102,8 @@ func (r Regression) String() string {
 	switch {
 	case r.Column != "":
 		where += "@" + r.Column
+	case r.Where != "":
+		where += "/" + r.Where
 	case r.Cell != "":
 		where += "/" + string(r.Cell)
 	}
@@ -129,7 +135,7 @@ func Compare(baseline, current *result.Results, tol Tolerance) []Regression {
 			continue
 		}
 		for j := range bs.Cells {
-			out = append(out, compareCell(bs.Name, &bs.Cells[j], findCell(cs, bs.Cells[j].Cell), cs.Error, tol)...)
+			out = append(out, compareCell(bs.Name, &bs.Cells[j], findCell(cs, &bs.Cells[j]), cs.Error, tol)...)
 		}
 	}
 	return append(out, compareMatrix(baseline.Matrix, current.Matrix)...)
@@ -137,7 +143,7 @@ func Compare(baseline, current *result.Results, tol Tolerance) []Regression {
 
 func compareCell(scenario string, was, now *result.Cell, scenarioErr string, tol Tolerance) []Regression {
 	reg := func(kind, w, n, detail string) Regression {
-		return Regression{Scenario: scenario, Cell: was.Cell, Kind: kind, Was: w, Now: n, Detail: detail}
+		return Regression{Scenario: scenario, Cell: was.Cell, Where: cellWhere(was), Kind: kind, Was: w, Now: n, Detail: detail}
 	}
 	if now == nil {
 		detail := fmt.Sprintf("cell missing from the current results (was %s)", orNone(string(was.Verdict)))
@@ -255,13 +261,24 @@ func findScenario(r *result.Results, name string) *result.Scenario {
 	return nil
 }
 
-func findCell(s *result.Scenario, kind result.CellKind) *result.Cell {
+// findCell finds the cell of s that stands where like stood: same kind and,
+// for catch cells (a scenario may judge several safeguards), same safeguards.
+func findCell(s *result.Scenario, like *result.Cell) *result.Cell {
 	for i := range s.Cells {
-		if s.Cells[i].Cell == kind {
-			return &s.Cells[i]
+		if c := &s.Cells[i]; c.Cell == like.Cell && (c.Cell != result.Catch || slices.Equal(c.Safeguards, like.Safeguards)) {
+			return c
 		}
 	}
 	return nil
+}
+
+// cellWhere names a cell in a message: "catch[registry-fingerprint]" for a
+// catch cell, its kind otherwise.
+func cellWhere(c *result.Cell) string {
+	if c.Cell == result.Catch && len(c.Safeguards) > 0 {
+		return "catch[" + strings.Join(c.Safeguards, "+") + "]"
+	}
+	return string(c.Cell)
 }
 
 func findRow(m *result.Matrix, scenario string) *result.MatrixRow {

@@ -60,12 +60,12 @@ func TestCompare(t *testing.T) {
 				c := cell(r, ro, result.Catch)
 				c.CaughtBy, c.Verdict, c.Hits, c.DetectionMs = "", result.Fail, 0, 0
 			},
-			want: []string{"registration-order/catch: safeguard registry-fingerprint caught before, now missed (verdict pass → fail)"},
+			want: []string{"registration-order/catch[registry-fingerprint]: safeguard registry-fingerprint caught before, now missed (verdict pass → fail)"},
 		},
 		{
 			name:   "another safeguard caught it",
 			change: func(r *result.Results) { cell(r, ro, result.Catch).CaughtBy = "registration-required" },
-			want:   []string{"registration-order/catch: safeguard registry-fingerprint caught before, now registration-required caught it"},
+			want:   []string{"registration-order/catch[registry-fingerprint]: safeguard registry-fingerprint caught before, now registration-required caught it"},
 		},
 		{
 			name: "nothing fired but the job survived",
@@ -73,7 +73,7 @@ func TestCompare(t *testing.T) {
 				c := cell(r, ro, result.Catch)
 				c.CaughtBy, c.DetectionMs = "", 0
 			},
-			want: []string{"registration-order/catch: safeguard registry-fingerprint caught before, now nothing fired and the job survived"},
+			want: []string{"registration-order/catch[registry-fingerprint]: safeguard registry-fingerprint caught before, now nothing fired and the job survived"},
 		},
 		{
 			name: "reproduction lost",
@@ -101,7 +101,7 @@ func TestCompare(t *testing.T) {
 		{
 			name:   "detection slower beyond tolerance",
 			change: func(r *result.Results) { cell(r, ro, result.Catch).DetectionMs = 1200 },
-			want:   []string{"registration-order/catch: detection took 412ms before, now 1200ms (limit 868ms: +50% and 250ms slack)"},
+			want:   []string{"registration-order/catch[registry-fingerprint]: detection took 412ms before, now 1200ms (limit 868ms: +50% and 250ms slack)"},
 		},
 		{
 			name:   "detection slower within tolerance",
@@ -111,7 +111,7 @@ func TestCompare(t *testing.T) {
 			name:   "detection with no tolerance at all",
 			change: func(r *result.Results) { cell(r, ro, result.Catch).DetectionMs = 413 },
 			tol:    gate.Tolerance{DetectionGrowthPct: -1, DetectionSlackMs: -1},
-			want:   []string{"registration-order/catch: detection took 412ms before, now 413ms (limit 412ms: +0% and 0ms slack)"},
+			want:   []string{"registration-order/catch[registry-fingerprint]: detection took 412ms before, now 413ms (limit 412ms: +0% and 0ms slack)"},
 		},
 		{
 			name:   "detection with a wider tolerance",
@@ -132,7 +132,7 @@ func TestCompare(t *testing.T) {
 			want: []string{
 				"flaky-node-exclusion/control: cell missing from the current results (was pass): scenario could not run: exec-1 did not start",
 				"flaky-node-exclusion/reproduce: cell missing from the current results (was pass): scenario could not run: exec-1 did not start",
-				"flaky-node-exclusion/catch: cell missing from the current results (was fail): scenario could not run: exec-1 did not start",
+				"flaky-node-exclusion/catch[exclude-on-failure]: cell missing from the current results (was fail): scenario could not run: exec-1 did not start",
 				"flaky-node-exclusion/no-false-alarm: cell missing from the current results (was pass): scenario could not run: exec-1 did not start",
 			},
 		},
@@ -195,9 +195,9 @@ func TestCompareKinds(t *testing.T) {
 	cell(current, ro, result.Control).Verdict = result.Fail
 	regs := gate.Compare(baseline, current, gate.Tolerance{})
 	want := []gate.Regression{
-		{Scenario: "registration-order", Cell: result.Control, Kind: gate.KindVerdict, Was: "pass", Now: "fail",
+		{Scenario: "registration-order", Cell: result.Control, Where: "control", Kind: gate.KindVerdict, Was: "pass", Now: "fail",
 			Detail: "verdict pass → fail"},
-		{Scenario: "registration-order", Cell: result.Catch, Kind: gate.KindCaughtBy, Was: "registry-fingerprint", Now: "",
+		{Scenario: "registration-order", Cell: result.Catch, Where: "catch[registry-fingerprint]", Kind: gate.KindCaughtBy, Was: "registry-fingerprint", Now: "",
 			Detail: "safeguard registry-fingerprint caught before, now nothing fired and the job survived"},
 	}
 	if diff := cmp.Diff(want, regs); diff != "" {
@@ -234,9 +234,9 @@ func TestImprovements(t *testing.T) {
 	current.Scenarios = append(current.Scenarios, result.Scenario{Name: "no-output-operation", Verdict: result.Pass})
 	want := []string{
 		"registration-order/reproduce: rate up from 7/10 [0.40–0.89] to 40/40 [0.91–1.00]",
-		"registration-order/catch: detection down from 412ms to 20ms",
-		"flaky-node-exclusion/catch: verdict fail → pass",
-		"flaky-node-exclusion/catch: now caught by exclude-on-failure",
+		"registration-order/catch[registry-fingerprint]: detection down from 412ms to 20ms",
+		"flaky-node-exclusion/catch[exclude-on-failure]: verdict fail → pass",
+		"flaky-node-exclusion/catch[exclude-on-failure]: now caught by exclude-on-failure",
 		"no-output-operation: new scenario (pass)",
 		"flaky-node-exclusion@exclude-on-failure: error (exec-4 did not start) before, now caught by exclude-on-failure",
 	}
@@ -283,5 +283,32 @@ func TestBaseline(t *testing.T) {
 	b.Matrix.Rows[0].Cells[0].Outcome = result.Caught
 	if cell(r, ro, result.Reproduce).Rate.Lo == 0 || r.Matrix.Rows[0].Cells[0].Outcome == result.Caught {
 		t.Error("baseline shares memory with the run")
+	}
+}
+
+// Several catch cells of one scenario are matched by their safeguards, not by
+// their kind alone: a second catch cell is not compared with the first.
+func TestCompareSeveralCatchCells(t *testing.T) {
+	withTwo := func() *result.Results {
+		r := reportstest.Sample()
+		s := &r.Scenarios[0]
+		second := *cell(r, ro, result.Catch)
+		second.Safeguards, second.CaughtBy = []string{"registrator-fail-fast"}, "registrator-fail-fast"
+		s.Cells = append(s.Cells, second)
+		return r
+	}
+	baseline, current := withTwo(), withTwo()
+	if regs := gate.Compare(baseline, current, gate.Tolerance{}); len(regs) != 0 {
+		t.Fatalf("identical results with two catch cells: %v", regs)
+	}
+	s := &current.Scenarios[0]
+	s.Cells[len(s.Cells)-1].CaughtBy, s.Cells[len(s.Cells)-1].Verdict = "", result.Fail
+	var got []string
+	for _, r := range gate.Compare(baseline, current, gate.Tolerance{}) {
+		got = append(got, r.String())
+	}
+	want := []string{"registration-order/catch[registrator-fail-fast]: safeguard registrator-fail-fast caught before, now missed (verdict pass → fail)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("regressions differ (-want +got):\n%s", diff)
 	}
 }

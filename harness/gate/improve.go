@@ -23,8 +23,8 @@ func Improvements(baseline, current *result.Results) []string {
 		}
 		for j := range cs.Cells {
 			now := &cs.Cells[j]
-			if was := findCell(bs, now.Cell); was != nil {
-				out = append(out, improvedCell(cs.Name+"/"+string(now.Cell), was, now, tol)...)
+			if was := findCell(bs, now); was != nil {
+				out = append(out, improvedCell(cs.Name+"/"+cellWhere(now), was, now, tol)...)
 			}
 		}
 	}

@@ -1,0 +1,89 @@
+package harness
+
+import (
+	"context"
+	"sync"
+
+	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
+)
+
+// MatrixColumn is one configuration of the matrix: a profile or a single safeguard.
+type MatrixColumn struct {
+	Name string
+	Set  safeguard.Set
+}
+
+// MatrixColumns are the profiles (spark-1.0, spark-3, hardened) then every
+// safeguard on its own.
+func MatrixColumns() []MatrixColumn {
+	var cols []MatrixColumn
+	for _, p := range safeguard.Profiles() {
+		set, _ := safeguard.ProfileSet(p.Name)
+		cols = append(cols, MatrixColumn{Name: p.Name, Set: set})
+	}
+	for _, i := range safeguard.All() {
+		cols = append(cols, MatrixColumn{Name: string(i.Name), Set: safeguard.Set{i.Name: true}})
+	}
+	return cols
+}
+
+// RunMatrix runs each scenario's fault once under every column and says, for
+// each, whether a safeguard caught it, the job survived it, or it went through.
+// It is the table of which safeguard catches which failure.
+func RunMatrix(ctx context.Context, scs []*Scenario, o Options) (*result.Matrix, error) {
+	o.defaults()
+	cols := MatrixColumns()
+	m := &result.Matrix{}
+	for _, c := range cols {
+		m.Columns = append(m.Columns, c.Name)
+	}
+	m.Rows = make([]result.MatrixRow, len(scs))
+	sem := make(chan struct{}, o.Parallel)
+	var wg sync.WaitGroup
+	for i, sc := range scs {
+		m.Rows[i] = result.MatrixRow{Scenario: sc.Name, Cells: make([]result.MatrixCell, len(cols))}
+		for j, col := range cols {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					m.Rows[i].Cells[j] = result.MatrixCell{Column: col.Name, Outcome: result.Errored, Detail: "interrupted"}
+					return
+				}
+				defer func() { <-sem }()
+				p := plan{kind: result.Catch, label: "matrix-" + col.Name, faults: sc.Faults, set: col.Set, catch: &Catch{Expect: Either}, runs: 1}
+				r, obs, _ := runOnce(ctx, sc, p, &o, 0)
+				m.Rows[i].Cells[j] = matrixCell(col.Name, r, obs)
+			}()
+		}
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return m, ErrInterrupted
+	}
+	return m, nil
+}
+
+func matrixCell(col string, r result.Run, obs *Observation) result.MatrixCell {
+	c := result.MatrixCell{Column: col, Detail: firstOr(r.Problems, r.Observed)}
+	switch {
+	case r.Verdict == result.Inconclusive || obs == nil:
+		c.Outcome = result.Errored
+	case r.Hit && obs.Correct && !anyFired(obs):
+		// Survival is the configuration's doing, not one safeguard's firing.
+		c.Outcome, c.Detail = result.Survived, "job completed correctly despite the fault"
+	case r.Hit:
+		c.Outcome, c.CaughtBy = result.Caught, r.CaughtBy
+		if len(r.Evidence) > 1 {
+			c.Detail = r.Evidence[1].Line
+		}
+	default:
+		c.Outcome = result.Missed
+	}
+	return c
+}
+
+func anyFired(o *Observation) bool { return len(o.Fired()) > 0 }
