@@ -13,7 +13,7 @@ export GOFLAGS
 CHROME_PKG := chromium-headless-shell
 CHROME_BIN := /usr/lib/chromium/chromium-headless-shell
 
-.PHONY: all build run test test-short bench browser vet clean
+.PHONY: all build run test test-short bench browser vet clean gate baseline
 
 all: build
 
@@ -22,7 +22,7 @@ build:
 
 run: build
 	rm -rf $(OUT)
-	./$(BIN) run --all --out $(OUT)
+	./$(BIN) run --all --matrix --out $(OUT)
 
 vet:
 	$(GO) vet ./...
@@ -49,3 +49,12 @@ bench: build
 
 clean:
 	rm -rf bin runs
+
+# The CI gate: run the catalogue and its matrix and compare with the committed baseline.
+gate: build
+	./$(BIN) gate --baseline fixtures/baseline.json --all --out runs/gate --quiet
+
+baseline: build
+	rm -rf runs/baseline
+	./$(BIN) run --all --matrix --out runs/baseline --quiet
+	./$(BIN) gate --write-baseline fixtures/baseline.json runs/baseline/results.json

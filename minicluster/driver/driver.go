@@ -99,8 +99,8 @@ type Driver struct {
 	params   job.Params
 	maxFails int
 
-	events   chan event
-	execs    map[int]*executorInfo
+	events       chan event
+	execs        map[int]*executorInfo
 	refused      int
 	firstRefusal string
 	expected     int
