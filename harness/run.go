@@ -127,12 +127,17 @@ func (o *Options) plans(sc *Scenario) ([]plan, error) {
 	return append(out, plan{kind: result.NoFalseAlarm, label: "no-false-alarm", set: nfa, runs: runs}), nil
 }
 
-// Run runs every scenario and returns their results. onScenario, when set, is
-// called after each scenario with the results so far, so that a caller can save
-// them as it goes. Cancelling ctx stops every cluster and returns what finished,
-// with ErrInterrupted.
-func Run(ctx context.Context, scs []*Scenario, o Options, onScenario func(*result.Results)) (*result.Results, error) {
+// Run runs every scenario and returns their results. onUpdate, when set, is
+// called with the results so far each time a cell finishes, so that a caller can
+// save them as it goes (calls never overlap). Cancelling ctx stops every cluster
+// and returns what finished, with ErrInterrupted.
+func Run(ctx context.Context, scs []*Scenario, o Options, onUpdate func(*result.Results)) (*result.Results, error) {
 	o.defaults()
+	for _, sc := range scs {
+		if err := o.check(sc); err != nil {
+			return nil, err
+		}
+	}
 	res := &result.Results{Schema: result.Schema, Seed: o.Seed, Profile: o.Profile, StartedAt: time.Now().UTC()}
 	start := time.Now()
 	sem := make(chan struct{}, o.Parallel)
@@ -141,17 +146,32 @@ func Run(ctx context.Context, scs []*Scenario, o Options, onScenario func(*resul
 		if ctx.Err() != nil {
 			break
 		}
-		sr, err := runScenario(ctx, sc, &o, sem)
+		mu.Lock()
+		res.Scenarios = append(res.Scenarios, sc.header())
+		si := len(res.Scenarios) - 1
+		mu.Unlock()
+		sr, err := runScenario(ctx, sc, &o, sem, func(done []result.Cell) {
+			mu.Lock()
+			defer mu.Unlock()
+			res.Scenarios[si].Cells = done
+			res.DurationMs = time.Since(start).Milliseconds()
+			if onUpdate != nil {
+				onUpdate(res)
+			}
+		})
 		if err != nil {
 			return nil, err
 		}
 		mu.Lock()
-		res.Scenarios = append(res.Scenarios, sr)
+		res.Scenarios[si] = sr
 		res.DurationMs = time.Since(start).Milliseconds()
-		mu.Unlock()
-		if onScenario != nil {
-			onScenario(res)
+		if ctx.Err() != nil {
+			res.Interrupted = true
 		}
+		if onUpdate != nil {
+			onUpdate(res)
+		}
+		mu.Unlock()
 	}
 	res.DurationMs = time.Since(start).Milliseconds()
 	if ctx.Err() != nil {
@@ -161,19 +181,58 @@ func Run(ctx context.Context, scs []*Scenario, o Options, onScenario func(*resul
 	return res, nil
 }
 
-func runScenario(ctx context.Context, sc *Scenario, o *Options, sem chan struct{}) (result.Scenario, error) {
+// ErrTopology marks a scenario whose faults target executors the topology
+// does not have: the fault could never be exercised.
+var ErrTopology = errors.New("fault targets a missing executor")
+
+// check refuses a run whose faults could never fire on the chosen topology.
+func (o *Options) check(sc *Scenario) error {
+	topo := sc.Topology
+	if o.Nodes > 0 {
+		topo.Nodes = o.Nodes
+	}
+	if o.ExecutorsPerNode > 0 {
+		topo.ExecutorsPerNode = o.ExecutorsPerNode
+	}
+	n := len(topo.WithDefaults().Executors())
+	for _, f := range sc.Faults {
+		for _, e := range f.Executors {
+			if e > n {
+				return fmt.Errorf("scenario %s: %w: %s, but the cluster has %d executor(s)", sc.Name, ErrTopology, f.String(), n)
+			}
+		}
+	}
+	if n < 2 {
+		return fmt.Errorf("scenario %s: %w: every scenario needs at least 2 executors to move data between processes, the cluster has %d", sc.Name, ErrTopology, n)
+	}
+	return nil
+}
+
+func runScenario(ctx context.Context, sc *Scenario, o *Options, sem chan struct{}, cellDone func([]result.Cell)) (result.Scenario, error) {
 	sr := sc.header()
 	plans, err := o.plans(sc)
 	if err != nil {
 		return sr, err
 	}
 	cells := make([]result.Cell, len(plans))
+	finished := make([]bool, len(plans))
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i, p := range plans {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cells[i] = runCell(ctx, sc, p, o, sem)
+			c := runCell(ctx, sc, p, o, sem)
+			mu.Lock()
+			defer mu.Unlock()
+			cells[i], finished[i] = c, true
+			var done []result.Cell
+			for j := range cells {
+				if finished[j] {
+					done = append(done, cells[j])
+				}
+			}
+			cellDone(done)
 		}()
 	}
 	wg.Wait()

@@ -170,6 +170,10 @@ func runAndReport(ctx context.Context, scs []*harness.Scenario, o harness.Option
 		}
 	})
 	interrupted := errors.Is(err, harness.ErrInterrupted)
+	if errors.Is(err, harness.ErrTopology) {
+		prog.close()
+		return nil, exitError{code: exitUsage, err: err}
+	}
 	if err != nil && !interrupted {
 		prog.close()
 		return nil, infraError(err)
