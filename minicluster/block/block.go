@@ -26,6 +26,9 @@ const (
 	version        = 1
 )
 
+// maxTypes bounds the registry size a header may announce.
+const maxTypes = 1 << 20
+
 // Header describes an encoded block.
 type Header struct {
 	Fingerprint uint64
@@ -86,7 +89,7 @@ func ReadHeader(data []byte) (Header, []byte, error) {
 	h := Header{Fingerprint: binary.LittleEndian.Uint64(data[3:11])}
 	rest := data[11:]
 	types, n := binary.Uvarint(rest)
-	if n <= 0 {
+	if n <= 0 || types > maxTypes {
 		return Header{}, nil, fmt.Errorf("%w: bad registry size", ErrCorrupt)
 	}
 	rest = rest[n:]

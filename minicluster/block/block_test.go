@@ -514,3 +514,37 @@ func TestStore(t *testing.T) {
 		t.Errorf("block ids %q", got)
 	}
 }
+
+// A server that accepts and never answers must not hold a fetch beyond its
+// context: the task fails in time instead of hanging the job.
+func TestFetchHonoursContext(t *testing.T) {
+	secret := newSecret(t)
+	release := make(chan struct{})
+	defer close(release)
+	stuck := func(ctx context.Context, _ rpc.GetBlock) ([]byte, *rpc.BlockError) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, &rpc.BlockError{Kind: "Stopped", Message: "released"}
+	}
+	var log logBuffer
+	srv := startServer(t, context.Background(), secret, stuck, &log)
+	cl := block.NewClient(secret, "exec-2")
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := cl.Fetch(ctx, srv.Addr(), rpc.GetBlock{Block: "rdd_1_0", From: 2})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("fetch from a stuck server: %v, want the context's deadline", err)
+		}
+	case <-time.After(bound):
+		t.Fatal("fetch from a stuck server did not return after its context ended")
+	}
+}

@@ -202,7 +202,14 @@ func (c *Client) Fetch(ctx context.Context, addr string, req rpc.GetBlock) ([]by
 		}
 		cc.c = conn
 	}
-	data, err := roundTrip(cc.c, addr, req)
+	// A server that accepts and never answers must not hold the task forever:
+	// the context's end closes the connection under the round trip.
+	conn := cc.c
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	data, err := roundTrip(conn, addr, req)
+	if !stop() && err != nil {
+		err = fmt.Errorf("%w (%w)", err, ctx.Err())
+	}
 	if err != nil {
 		var rerr *RemoteError
 		if !errors.As(err, &rerr) {

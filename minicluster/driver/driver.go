@@ -217,7 +217,6 @@ func (d *Driver) handleConn(ctx context.Context, nc net.Conn) {
 		_ = nc.Close()
 		return
 	}
-	c.SetMaxFrame(8 << 20)
 	if !d.track(c) {
 		_ = c.Close()
 		return

@@ -232,14 +232,26 @@ func (d *Driver) handle(e event) {
 	switch e.kind {
 	case "register":
 		d.register(e.conn, e.register)
-	case "heartbeat":
-		if ex := d.execs[e.exec]; ex != nil {
-			ex.lastBeat = time.Now()
+		if ex := d.execs[e.exec]; ex == nil || ex.conn != e.conn {
+			_ = e.conn.Close() // refused: it has nothing more to say
 		}
-	case "status":
-		d.statusUpdate(e.exec, e.status)
-	case "report":
-		d.handleReport(e.report)
+	case "heartbeat", "status", "report":
+		// Only a registered executor's own connection speaks for it: a refused
+		// or impostor connection claiming its id is ignored.
+		ex := d.execs[e.exec]
+		if ex == nil || !ex.alive || ex.conn != e.conn {
+			return
+		}
+		switch e.kind {
+		case "heartbeat":
+			ex.lastBeat = time.Now()
+		case "status":
+			d.statusUpdate(e.exec, e.status)
+		case "report":
+			if e.report.Executor == e.exec {
+				d.handleReport(e.report)
+			}
+		}
 	case "lost":
 		if ex := d.execs[e.exec]; ex != nil && ex.conn == e.conn {
 			d.executorLost(e.exec, e.err)
@@ -300,8 +312,8 @@ func (d *Driver) statusUpdate(exec int, st *rpc.StatusUpdate) {
 		return
 	}
 	ts, ti := jr.find(st.TID)
-	if ts == nil {
-		return // an attempt of a finished or aborted job
+	if ts == nil || ti.exec != exec {
+		return // an attempt of a finished or aborted job, or not this executor's
 	}
 	delete(ts.running, st.TID)
 	switch st.State {

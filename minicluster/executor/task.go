@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -11,9 +12,11 @@ import (
 
 	"github.com/faultbook/faultbook/minicluster/block"
 	"github.com/faultbook/faultbook/minicluster/codec"
+	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/job"
 	"github.com/faultbook/faultbook/minicluster/rpc"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
+	"github.com/faultbook/faultbook/minicluster/wire"
 )
 
 // runTask runs one attempt on a task goroutine and reports its end to the driver.
@@ -77,6 +80,9 @@ func (e *Executor) attempt(lt rpc.LaunchTask) (cached []int, result []byte, err 
 		if err != nil {
 			return nil, nil, fmt.Errorf("serialise task result: %w", err)
 		}
+		if len(b) > MaxResultSize {
+			return nil, nil, &resultTooLarge{size: len(b)}
+		}
 		return cached, b, nil
 	}
 	return nil, nil, fmt.Errorf("stage %d: unknown output %q", lt.Stage.ID, lt.Stage.Output.Kind)
@@ -131,11 +137,22 @@ func (e *Executor) cachedPartition(lt rpc.LaunchTask, ds, p int) ([]any, error) 
 	if !ok {
 		return nil, fmt.Errorf("block %s: no executor holds it", id)
 	}
-	data, err := e.client.Fetch(e.taskCtx, loc.Addr, rpc.GetBlock{Block: id, From: e.cfg.ID, TID: lt.TID})
+	data, err := e.fetch(loc.Addr, rpc.GetBlock{Block: id, From: e.cfg.ID, TID: lt.TID})
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s from executor %d: %w", id, loc.Executor, err)
 	}
 	return block.Decode(e.taskReg, id, data, e.verify)
+}
+
+// fetch asks a block server for a block, bounded by spark.network.timeout.
+func (e *Executor) fetch(addr string, req rpc.GetBlock) ([]byte, error) {
+	timeout, err := e.cfg.Spec.Conf.Duration(conf.NetworkTimeout)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(e.taskCtx, timeout)
+	defer cancel()
+	return e.client.Fetch(ctx, addr, req)
 }
 
 // readShuffle fetches this reduce partition's block from every map output and
@@ -153,7 +170,7 @@ func (e *Executor) readShuffle(lt rpc.LaunchTask, shuffle int) ([]any, error) {
 			}
 			data = b
 		} else {
-			b, err := e.client.Fetch(e.taskCtx, loc.Addr, rpc.GetBlock{Block: id, From: e.cfg.ID, TID: lt.TID})
+			b, err := e.fetch(loc.Addr, rpc.GetBlock{Block: id, From: e.cfg.ID, TID: lt.TID})
 			if err != nil {
 				return nil, fmt.Errorf("fetch %s from executor %d: %w", id, loc.Executor, err)
 			}
@@ -212,6 +229,19 @@ func Partition(key any, n int) int {
 	fmt.Fprint(h, key)
 	return int(h.Sum32() % uint32(n))
 }
+
+// MaxResultSize bounds a task's serialised result so that its status update
+// fits one driver message (JSON inflates bytes by a third). Spark's analogue is
+// spark.driver.maxResultSize.
+const MaxResultSize = wire.MaxFrame / 2
+
+type resultTooLarge struct{ size int }
+
+func (e *resultTooLarge) Error() string {
+	return fmt.Sprintf("serialized task result of %d bytes is bigger than the %d-byte limit of one driver message (spark.driver.maxResultSize)", e.size, MaxResultSize)
+}
+
+func (e *resultTooLarge) Kind() string { return "SparkException" }
 
 type panicError struct {
 	value any

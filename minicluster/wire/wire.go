@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -178,22 +177,26 @@ func readFrame(r io.Reader, limit int) (MsgType, []byte, error) {
 	return MsgType(hdr[4]), payload, nil
 }
 
-// readChunk bounds how much readN allocates ahead of the bytes that arrive, so
-// a header announcing a large frame costs memory only as the frame comes in.
+// readChunk bounds how much readN allocates before any of the frame's bytes
+// arrive, so a header announcing a large frame costs memory only once the
+// frame really comes in.
 const readChunk = 1 << 20
 
-// readN reads exactly n bytes.
+// readN reads exactly n bytes: the first chunk into a small buffer, then, once
+// the peer has shown it is sending, the rest into one buffer of the full size
+// (no doubling and re-copying of large blocks).
 func readN(r io.Reader, n int) ([]byte, error) {
-	buf := make([]byte, 0, min(n, readChunk))
-	for len(buf) < n {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(n-len(buf), len(buf)))
-		}
-		m, err := io.ReadFull(r, buf[len(buf):min(n, cap(buf))])
-		buf = buf[:len(buf)+m]
-		if err != nil {
-			return nil, err
-		}
+	first := make([]byte, min(n, readChunk))
+	if _, err := io.ReadFull(r, first); err != nil {
+		return nil, err
+	}
+	if n == len(first) {
+		return first, nil
+	}
+	buf := make([]byte, n)
+	copy(buf, first)
+	if _, err := io.ReadFull(r, buf[len(first):]); err != nil {
+		return nil, err
 	}
 	return buf, nil
 }

@@ -1,0 +1,791 @@
+// End-to-end tests of the faultbook command: each one drives the real binary,
+// built once by TestMain, which in turn starts real driver and executor
+// processes. Output meant for people is checked against golden files in
+// testdata/ (go test -update rewrites them).
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
+	"github.com/faultbook/faultbook/minicluster/wire"
+	"github.com/faultbook/faultbook/scenarios"
+)
+
+// scenarioNames lists the catalogue's scenarios, in order.
+func scenarioNames(t *testing.T) []string {
+	t.Helper()
+	cat, err := scenarios.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range cat.All() {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+func TestGoldenOutput(t *testing.T) {
+	tests := []struct {
+		golden string
+		args   []string
+	}{
+		{"list", []string{"list"}},
+		{"help", []string{"--help"}},
+		{"run-help", []string{"run", "--help"}},
+		{"explain-registration-order", []string{"explain", "registration-order"}},
+		{"explain-registrator-transport", []string{"explain", "registrator-transport"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			r := faultbook(t, tt.args...)
+			wantCode(t, r, codeOK)
+			if r.stderr != "" {
+				t.Errorf("stderr not empty:\n%s", r.stderr)
+			}
+			checkGolden(t, tt.golden, r.stdout)
+		})
+	}
+}
+
+func TestListNamesEveryScenario(t *testing.T) {
+	r := faultbook(t, "list")
+	wantCode(t, r, codeOK)
+	for _, n := range scenarioNames(t) {
+		if !regexp.MustCompile(`(?m)^│ ` + regexp.QuoteMeta(n) + ` +│`).MatchString(r.stdout) {
+			t.Errorf("list has no row for scenario %s:\n%s", n, r.stdout)
+		}
+	}
+}
+
+// TestUsageErrors checks that every misuse exits 2 with its message on stderr,
+// nothing on stdout, and no output directory created: no cluster was started.
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		golden string
+		args   []string
+		// out appends --out DIR, a directory that must not come to exist.
+		out bool
+		// contains are strings stderr must hold whatever the golden file says.
+		contains []string
+	}{
+		{golden: "usage-unknown-scenario", args: []string{"run", "nosuch"}, out: true, contains: scenarioNames(t)},
+		{golden: "usage-run-no-names", args: []string{"run"}, out: true, contains: []string{"--all"}},
+		{golden: "usage-run-all-and-names", args: []string{"run", "--all", "registration-order"}, out: true},
+		{golden: "usage-format", args: []string{"run", "--all", "--format", "xml"}, out: true, contains: []string{"xml"}},
+		{golden: "usage-repeat", args: []string{"run", "--all", "--repeat", "-1"}, out: true, contains: []string{"--repeat"}},
+		{golden: "usage-parallel", args: []string{"run", "--all", "--parallel", "0"}, out: true, contains: []string{"--parallel"}},
+		{golden: "usage-safeguard-unknown", args: []string{"run", "--all", "--safeguard", "bogus=on"}, out: true, contains: []string{"bogus"}},
+		{golden: "usage-safeguard-value", args: []string{"run", "--all", "--safeguard", "registry-fingerprint=maybe"}, out: true, contains: []string{"maybe"}},
+		{golden: "usage-profile", args: []string{"run", "--all", "--profile", "nosuch"}, out: true, contains: []string{"spark-1.0", "spark-3", "hardened"}},
+		{golden: "usage-matrix-profile", args: []string{"matrix", "--profile", "nosuch"}, out: true},
+		{golden: "usage-explain-no-args", args: []string{"explain"}},
+		{golden: "usage-explain-two-args", args: []string{"explain", "registration-order", "registrator-transport"}},
+		{golden: "usage-explain-unknown", args: []string{"explain", "nosuch"}, contains: scenarioNames(t)},
+		{golden: "usage-report-no-args", args: []string{"report"}},
+		{golden: "usage-report-missing", args: []string{"report", "/nonexistent.json"}, contains: []string{"/nonexistent.json"}},
+		{golden: "usage-report-not-results", args: []string{"report", filepath.Join("testdata", "not-results.json")}, contains: []string{"schema"}},
+		{golden: "usage-report-wrong-schema", args: []string{"report", filepath.Join("testdata", "wrong-schema.json")}, contains: []string{"faultbook/results/v0"}},
+		{golden: "usage-gate-no-baseline", args: []string{"gate", filepath.Join("testdata", "wrong-schema.json")}, contains: []string{"--baseline"}},
+		{golden: "usage-unknown-flag", args: []string{"run", "--bogus"}, out: true, contains: []string{"--bogus"}},
+		{golden: "usage-unknown-command", args: []string{"frob"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			args := tt.args
+			out := filepath.Join(t.TempDir(), "out")
+			if tt.out {
+				args = append(slices.Clone(args), "--out", out)
+			}
+			r := faultbook(t, args...)
+			wantCode(t, r, codeUsage)
+			if r.stdout != "" {
+				t.Errorf("stdout not empty:\n%s", r.stdout)
+			}
+			if !strings.HasPrefix(r.stderr, "faultbook: ") || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("want one line on stderr starting \"faultbook: \", got:\n%s", r.stderr)
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(r.stderr, s) {
+					t.Errorf("stderr does not mention %q:\n%s", s, r.stderr)
+				}
+			}
+			if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a usage error created the output directory %s (stat: %v)", out, err)
+			}
+			checkGolden(t, tt.golden, r.stderr)
+		})
+	}
+}
+
+var (
+	sourceRE = regexp.MustCompile(`^(driver|exec-[1-9][0-9]*|harness)$`)
+	lostRE   = regexp.MustCompile(`Lost task \d+\.\d+ in stage \d+\.\d+ \(TID \d+, node-[a-z], executor \d+\): (ClassCastException|ClassNotFoundException|IndexOutOfBoundsException|KryoException)`)
+	abortRE  = regexp.MustCompile(`Job aborted due to stage failure: Task \d+ in stage \d+\.\d+ failed 4 times`)
+)
+
+// runDirFiles are what every run of a cell leaves in its directory.
+var runDirFiles = []string{"driver.log", "exec-1.log", "events.jsonl", "spec.json"}
+
+func checkRunDir(t *testing.T, out, dir, what string) {
+	t.Helper()
+	if dir == "" {
+		t.Errorf("%s: no run_dir", what)
+		return
+	}
+	if rel, err := filepath.Rel(out, dir); err != nil || !filepath.IsLocal(rel) {
+		t.Errorf("%s: run_dir %s is not under --out %s", what, dir, out)
+	}
+	for _, f := range runDirFiles {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s: %v", what, err)
+		} else if f != "events.jsonl" && fi.Size() == 0 {
+			t.Errorf("%s: %s is empty", what, filepath.Join(dir, f))
+		}
+	}
+}
+
+func TestRunAllFourCells(t *testing.T) {
+	out := t.TempDir()
+	r := faultbook(t, "run", "--all", "--format", "json", "--out", out)
+	wantCode(t, r, codeOK)
+	res := decodeResults(t, []byte(r.stdout))
+
+	var got []string
+	for _, s := range res.Scenarios {
+		got = append(got, s.Name)
+	}
+	if want := scenarioNames(t); !slices.Equal(got, want) {
+		t.Fatalf("scenarios %v, want the catalogue's %v", got, want)
+	}
+	if res.Interrupted {
+		t.Error("a completed run is marked interrupted")
+	}
+
+	for i := range res.Scenarios {
+		s := &res.Scenarios[i]
+		if s.Verdict != result.Pass {
+			t.Errorf("%s: verdict %s, want pass (error %q)", s.Name, s.Verdict, s.Error)
+		}
+		var kinds []result.CellKind
+		for j := range s.Cells {
+			c := &s.Cells[j]
+			where := s.Name + "/" + string(c.Cell)
+			if c.CaughtBy != "" {
+				where += "[" + c.CaughtBy + "]"
+			}
+			kinds = append(kinds, c.Cell)
+			if c.Verdict != result.Pass {
+				t.Errorf("%s: verdict %s, want pass; problems %q", where, c.Verdict, c.Problems)
+			}
+			if c.Runs < 1 || c.Hits > c.Runs {
+				t.Errorf("%s: %d hits in %d runs", where, c.Hits, c.Runs)
+			}
+			if len(c.Evidence) == 0 {
+				t.Errorf("%s: no evidence", where)
+			}
+			for _, e := range c.Evidence {
+				if !sourceRE.MatchString(e.Source) {
+					t.Errorf("%s: evidence source %q is not driver, exec-N or harness", where, e.Source)
+				}
+				if strings.TrimSpace(e.Line) == "" {
+					t.Errorf("%s: empty evidence line from %s", where, e.Source)
+				}
+			}
+			if c.Cell == result.Catch && c.CaughtBy == "" {
+				t.Errorf("%s: a passing catch cell names no safeguard in caught_by", where)
+			}
+			if c.Cell != result.Catch && c.CaughtBy != "" {
+				t.Errorf("%s: caught_by %q outside a catch cell", where, c.CaughtBy)
+			}
+			checkRunDir(t, out, c.RunDir, where)
+			for _, run := range c.Repeats {
+				checkRunDir(t, out, run.RunDir, where+" repeat")
+			}
+		}
+		// The four cells, in their documented order, one catch cell per safeguard judged.
+		compact := slices.Compact(slices.Clone(kinds))
+		if !slices.Equal(compact, result.Cells) {
+			t.Errorf("%s: cells %v, want control, reproduce, catch…, no-false-alarm", s.Name, kinds)
+		}
+	}
+
+	t.Run("registration-order", func(t *testing.T) {
+		rep := oneCell(t, findScenario(t, res, "registration-order"), result.Reproduce)
+		var lost, abort bool
+		for _, e := range rep.Evidence {
+			if e.Source != "driver" {
+				continue
+			}
+			lost = lost || lostRE.MatchString(e.Line)
+			abort = abort || abortRE.MatchString(e.Line)
+		}
+		if !lost {
+			t.Errorf("reproduce evidence has no driver line matching %s: %+v", lostRE, rep.Evidence)
+		}
+		if !abort {
+			t.Errorf("reproduce evidence has no driver line matching %s: %+v", abortRE, rep.Evidence)
+		}
+	})
+
+	t.Run("registrator-transport", func(t *testing.T) {
+		s := findScenario(t, res, "registrator-transport")
+		rep := oneCell(t, s, result.Reproduce)
+		const msg = "Failed to run spark.kryo.registrator"
+		var inExec bool
+		for _, e := range rep.Evidence {
+			if strings.HasPrefix(e.Source, "exec-") && strings.Contains(e.Line, msg) {
+				inExec = true
+			}
+			if e.Source == "driver" && strings.Contains(e.Line, msg) {
+				t.Errorf("the registrator failure reached the driver: %q", e.Line)
+			}
+		}
+		if !inExec {
+			t.Errorf("reproduce evidence has no executor line with %q: %+v", msg, rep.Evidence)
+		}
+		// The documented symptom is about the logs themselves: in an executor's, never the driver's.
+		if b, err := os.ReadFile(filepath.Join(rep.RunDir, "driver.log")); err != nil {
+			t.Error(err)
+		} else if bytes.Contains(b, []byte(msg)) {
+			t.Errorf("driver.log of the reproduce run mentions %q", msg)
+		}
+		logs, _ := filepath.Glob(filepath.Join(rep.RunDir, "exec-*.log"))
+		var execHas bool
+		for _, l := range logs {
+			if b, err := os.ReadFile(l); err == nil && bytes.Contains(b, []byte(msg)) {
+				execHas = true
+			}
+		}
+		if !execHas {
+			t.Errorf("no executor log in %s mentions %q", rep.RunDir, msg)
+		}
+
+		var caught []string
+		for _, c := range cellsOf(s, result.Catch) {
+			caught = append(caught, c.CaughtBy)
+		}
+		slices.Sort(caught)
+		if want := []string{"executor-wide-registry", "registrator-fail-fast", "registry-fingerprint"}; !slices.Equal(caught, want) {
+			t.Errorf("catch cells caught_by %v, want %v", caught, want)
+		}
+	})
+
+	t.Run("registration-order-natural", func(t *testing.T) {
+		s := findScenario(t, res, "registration-order-natural")
+		for _, c := range s.Cells {
+			if c.Runs != 10 || len(c.Repeats) != 10 {
+				t.Errorf("%s: %d runs (%d repeats), want 10", c.Cell, c.Runs, len(c.Repeats))
+			}
+			if c.Rate == nil {
+				t.Errorf("%s: no rate interval", c.Cell)
+				continue
+			}
+			p := float64(c.Hits) / float64(c.Runs)
+			if !(0 <= c.Rate.Lo && c.Rate.Lo <= p && p <= c.Rate.Hi && c.Rate.Hi <= 1) || c.Rate.Lo == c.Rate.Hi {
+				t.Errorf("%s: rate [%g, %g] does not bracket %d/%d", c.Cell, c.Rate.Lo, c.Rate.Hi, c.Hits, c.Runs)
+			}
+		}
+	})
+
+	t.Run("files", func(t *testing.T) {
+		for _, f := range []string{"results.json", "report.md", "junit.xml", "report.html"} {
+			if fi, err := os.Stat(filepath.Join(out, f)); err != nil {
+				t.Error(err)
+			} else if fi.Size() == 0 {
+				t.Errorf("%s is empty", f)
+			}
+		}
+		saved, err := os.ReadFile(filepath.Join(out, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b any
+		if err := json.Unmarshal(saved, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Error("results.json differs from the JSON printed on stdout")
+		}
+	})
+}
+
+// TestJudgeCanFail runs catch cells whose safeguards are off: the judge must
+// call the miss a failure, and the exit code must say so.
+func TestJudgeCanFail(t *testing.T) {
+	tests := []struct {
+		scenario string
+		args     []string
+		// row matches the scenario's row of the table, when the table is printed.
+		row *regexp.Regexp
+	}{
+		{scenario: "registration-order", args: []string{"--profile", "spark-1.0", "--format", "json"}},
+		{
+			scenario: "registrator-transport",
+			args:     []string{"--safeguard", "registrator-fail-fast=off", "--profile", "spark-1.0"},
+			row:      regexp.MustCompile(`registrator-transport\s*│\s*fail\s*│\s*pass 1/1\s*│\s*pass 1/1\s*│\s*fail 0/1\s*│\s*pass 1/1\s*│`),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			out := t.TempDir()
+			r := faultbook(t, append([]string{"run", tt.scenario, "--out", out}, tt.args...)...)
+			wantCode(t, r, codeFailed)
+			if !strings.Contains(r.stderr, "scenario "+tt.scenario+" failed its expectations") {
+				t.Errorf("stderr does not name the failed scenario:\n%s", r.stderr)
+			}
+			res := readResultsFile(t, filepath.Join(out, "results.json"))
+			if tt.row == nil {
+				if stdout := decodeResults(t, []byte(r.stdout)); len(stdout.Scenarios) != 1 || stdout.Scenarios[0].Verdict != result.Fail {
+					t.Errorf("JSON on stdout does not show the scenario failing: %+v", stdout.Scenarios)
+				}
+			} else {
+				if !tt.row.MatchString(r.stdout) {
+					t.Errorf("table has no row matching %s:\n%s", tt.row, r.stdout)
+				}
+				if !strings.Contains(r.stdout, "missed") {
+					t.Errorf("table does not say the fault was missed:\n%s", r.stdout)
+				}
+			}
+			s := findScenario(t, res, tt.scenario)
+			if s.Verdict != result.Fail {
+				t.Errorf("verdict %s, want fail", s.Verdict)
+			}
+			if res.Profile != "spark-1.0" {
+				t.Errorf("results profile %q, want spark-1.0", res.Profile)
+			}
+			c := oneCell(t, s, result.Catch)
+			if c.Verdict != result.Fail || c.CaughtBy != "" || c.Hits != 0 {
+				t.Errorf("catch cell: verdict %s, caught_by %q, %d hits; want fail, none, 0", c.Verdict, c.CaughtBy, c.Hits)
+			}
+			if len(c.Safeguards) != 0 {
+				t.Errorf("catch cell ran with safeguards %v under spark-1.0", c.Safeguards)
+			}
+			if !slices.ContainsFunc(c.Problems, func(p string) bool { return strings.Contains(p, "missed") }) {
+				t.Errorf("catch cell problems %q do not say missed", c.Problems)
+			}
+			// Only the catch cell failed: the experiment itself still held.
+			for _, k := range []result.CellKind{result.Control, result.Reproduce, result.NoFalseAlarm} {
+				if c := oneCell(t, s, k); c.Verdict != result.Pass {
+					t.Errorf("%s cell: verdict %s, want pass; problems %q", k, c.Verdict, c.Problems)
+				}
+			}
+		})
+	}
+}
+
+func TestMatrix(t *testing.T) {
+	out := t.TempDir()
+	r := faultbook(t, "matrix", "--format", "json", "--out", out)
+	wantCode(t, r, codeOK)
+	res := decodeResults(t, []byte(r.stdout))
+	m := res.Matrix
+	if m == nil {
+		t.Fatal("no matrix in the JSON")
+	}
+	want := []string{"spark-1.0", "spark-3", "hardened"}
+	for _, i := range safeguard.All() {
+		want = append(want, string(i.Name))
+	}
+	if !slices.Equal(m.Columns, want) {
+		t.Errorf("columns %v, want %v", m.Columns, want)
+	}
+	var rows []string
+	outcome := map[[2]string]result.MatrixCell{}
+	for _, row := range m.Rows {
+		rows = append(rows, row.Scenario)
+		var cols []string
+		for _, c := range row.Cells {
+			cols = append(cols, c.Column)
+			outcome[[2]string{row.Scenario, c.Column}] = c
+		}
+		if !slices.Equal(cols, m.Columns) {
+			t.Errorf("%s: cells in columns %v, want %v", row.Scenario, cols, m.Columns)
+		}
+	}
+	if names := scenarioNames(t); !slices.Equal(rows, names) {
+		t.Errorf("rows %v, want every scenario %v", rows, names)
+	}
+	for _, n := range rows {
+		if c := outcome[[2]string{n, "spark-1.0"}]; c.Outcome != result.Missed {
+			t.Errorf("%s under spark-1.0: %s, want missed (%s)", n, c.Outcome, c.Detail)
+		}
+	}
+	for _, tt := range []struct {
+		scenario, column string
+		want             result.Outcome
+		caughtBy         string
+	}{
+		{"registration-order", "registry-fingerprint", result.Caught, "registry-fingerprint"},
+		{"registration-order", "hardened", result.Caught, "registry-fingerprint"},
+		{"registrator-transport", "executor-wide-registry", result.Survived, ""},
+		{"registrator-transport", "registrator-fail-fast", result.Caught, "registrator-fail-fast"},
+	} {
+		c := outcome[[2]string{tt.scenario, tt.column}]
+		if c.Outcome != tt.want || c.CaughtBy != tt.caughtBy {
+			t.Errorf("%s under %s: %s caught by %q, want %s caught by %q (%s)", tt.scenario, tt.column, c.Outcome, c.CaughtBy, tt.want, tt.caughtBy, c.Detail)
+		}
+	}
+	saved := readResultsFile(t, filepath.Join(out, "results.json"))
+	if !reflect.DeepEqual(saved.Matrix, m) {
+		t.Error("results.json's matrix differs from the one printed")
+	}
+}
+
+func TestGate(t *testing.T) {
+	out := t.TempDir()
+	r := faultbook(t, "run", "--all", "--matrix", "--quiet", "--out", out)
+	wantCode(t, r, codeOK)
+	results := filepath.Join(out, "results.json")
+	base := filepath.Join(t.TempDir(), "baseline.json")
+
+	r = faultbook(t, "gate", "--write-baseline", base, results)
+	wantCode(t, r, codeOK)
+	if b := readResultsFile(t, base); b.Matrix == nil || len(b.Scenarios) == 0 {
+		t.Fatalf("baseline lacks scenarios or matrix:\n%s", r)
+	}
+
+	r = faultbook(t, "gate", "--baseline", base, results)
+	wantCode(t, r, codeOK)
+	if !strings.Contains(r.stdout, "no regression against the baseline") {
+		t.Errorf("gate of a run against its own baseline:\n%s", r)
+	}
+
+	// rewrite saves a copy of the run's results changed by edit.
+	rewrite := func(t *testing.T, edit func(*result.Results)) string {
+		t.Helper()
+		res := readResultsFile(t, results)
+		edit(res)
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "results.json")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name string
+		edit func(*result.Results)
+		want string
+	}{
+		{
+			name: "catch-lost",
+			edit: func(res *result.Results) {
+				s := findScenario(t, res, "registration-order")
+				for _, c := range cellsOf(s, result.Catch) {
+					c.Verdict, c.CaughtBy = result.Fail, ""
+				}
+			},
+			want: "registration-order/catch[registry-fingerprint]: safeguard registry-fingerprint caught before, now missed",
+		},
+		{
+			name: "matrix-cell-lost",
+			edit: func(res *result.Results) {
+				for i := range res.Matrix.Rows {
+					row := &res.Matrix.Rows[i]
+					for j := range row.Cells {
+						if row.Scenario == "registrator-transport" && row.Cells[j].Column == "registrator-fail-fast" {
+							row.Cells[j].Outcome, row.Cells[j].CaughtBy = result.Missed, ""
+						}
+					}
+				}
+			},
+			want: "registrator-transport@registrator-fail-fast: ",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := faultbook(t, "gate", "--baseline", base, rewrite(t, tt.edit))
+			wantCode(t, r, codeFailed)
+			if !strings.Contains(r.stdout, "1 regression(s) against the baseline") || !strings.Contains(r.stdout, "\n  "+tt.want) {
+				t.Errorf("gate output does not list the regression %q:\n%s", tt.want, r)
+			}
+		})
+	}
+
+	t.Run("missing-baseline", func(t *testing.T) {
+		r := faultbook(t, "gate", "--baseline", "/nonexistent", results)
+		wantCode(t, r, codeUsage)
+		if !strings.Contains(r.stderr, "/nonexistent") {
+			t.Errorf("stderr does not name the missing baseline:\n%s", r.stderr)
+		}
+	})
+}
+
+func TestReportRerender(t *testing.T) {
+	out := t.TempDir()
+	wantCode(t, faultbook(t, "run", "registration-order", "--quiet", "--out", out), codeOK)
+	dir := t.TempDir()
+	html, md, junit := filepath.Join(dir, "r.html"), filepath.Join(dir, "r.md"), filepath.Join(dir, "r.xml")
+	r := faultbook(t, "report", filepath.Join(out, "results.json"), "--html", html, "--md", md, "--junit", junit)
+	wantCode(t, r, codeOK)
+	if !regexp.MustCompile(`registration-order\s*│\s*pass\s*│`).MatchString(r.stdout) {
+		t.Errorf("report's table has no passing registration-order row:\n%s", r.stdout)
+	}
+	for _, f := range []struct{ rendered, original string }{
+		{md, "report.md"}, {junit, "junit.xml"}, {html, "report.html"},
+	} {
+		got, err := os.ReadFile(f.rendered)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		want, err := os.ReadFile(filepath.Join(out, f.original))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			t.Errorf("%s is empty", f.rendered)
+		}
+		if f.original != "report.html" && !bytes.Equal(got, want) {
+			t.Errorf("re-rendered %s differs from the run's\n%s", f.original, lineDiff(string(want), string(got)))
+		}
+	}
+}
+
+// TestInterruptWritesResults stops a long run with SIGINT as soon as it has
+// shown progress: it must exit 130, leave results.json marked interrupted, and
+// leave no driver or executor behind.
+func TestInterruptWritesResults(t *testing.T) {
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := command(ctx, "run", "--all", "--repeat", "5", "--out", out)
+	var stdout bytes.Buffer
+	stderr := newLineSignal(nil)
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	select {
+	case <-stderr.first:
+	case err := <-done:
+		t.Fatalf("run ended before it was interrupted: %v\n%s", err, stderr)
+	case <-ctx.Done():
+		t.Fatalf("no progress on stderr within %s", runTimeout)
+	}
+	// The scan must see the run while it is alive (its own command line names
+	// --out), or its finding nothing afterwards would prove nothing.
+	if len(processesUnder(t, out)) == 0 {
+		t.Fatalf("no process found whose command line names %s while the run is alive", out)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	const bound = 20 * time.Second
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(bound):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("faultbook did not exit within %s of SIGINT\n%s", bound, stderr)
+	}
+	r := cliResult{args: cmd.Args[1:], code: exitCode(t, err), stdout: stdout.String(), stderr: stderr.String()}
+	wantCode(t, r, codeInterrupted)
+	if !strings.Contains(r.stderr, "interrupted") {
+		t.Errorf("stderr does not say the run was interrupted:\n%s", r.stderr)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte(`"interrupted": true`)) {
+		t.Errorf("results.json is not marked interrupted")
+	}
+	if res := decodeResults(t, raw); !res.Interrupted || len(res.Scenarios) == 0 {
+		t.Errorf("results.json: interrupted %v with %d scenarios, want true with the scenarios begun", res.Interrupted, len(res.Scenarios))
+	}
+	wantNoProcessesUnder(t, out)
+}
+
+func TestNoLeftoverProcessesAfterRun(t *testing.T) {
+	out := t.TempDir()
+	wantCode(t, faultbook(t, "run", "registration-order", "--quiet", "--out", out), codeOK)
+	wantNoProcessesUnder(t, out)
+}
+
+// nodeSpec returns a fresh run directory holding only the spec.json of a real
+// run's control cell.
+func nodeSpec(t *testing.T) string {
+	t.Helper()
+	out := t.TempDir()
+	wantCode(t, faultbook(t, "run", "registration-order", "--quiet", "--out", out), codeOK)
+	res := readResultsFile(t, filepath.Join(out, "results.json"))
+	src := oneCell(t, findScenario(t, res, "registration-order"), result.Control).RunDir
+	b, err := os.ReadFile(filepath.Join(src, "spec.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "spec.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestNodeCommands checks the hidden driver and executor commands on bad
+// input, without a cluster: a missing flag is a usage error, a missing or bad
+// secret an infrastructure error that says what is wrong.
+func TestNodeCommands(t *testing.T) {
+	runDir := nodeSpec(t)
+	empty := t.TempDir()
+	exec := []string{"--driver", "127.0.0.1:1", "--id", "1", "--node", "node-a", "--slots", "2"}
+	tests := []struct {
+		name     string
+		args     []string
+		env      []string
+		code     int
+		contains []string
+	}{
+		{"driver-no-run-dir", []string{"driver"}, nil, codeUsage, []string{"--run-dir is required"}},
+		{"executor-no-run-dir", append([]string{"executor"}, exec...), nil, codeUsage, []string{"--run-dir is required"}},
+		{"executor-no-spec", append([]string{"executor", "--run-dir", empty}, exec...), nil, codeInfra, []string{"spec.json"}},
+		{"executor-no-secret", []string{"executor", "--run-dir", runDir}, nil, codeInfra, []string{"FAULTBOOK_CLUSTER_SECRET", "missing or malformed"}},
+		{"executor-no-secret-all-flags", append([]string{"executor", "--run-dir", runDir}, exec...), nil, codeInfra, []string{"FAULTBOOK_CLUSTER_SECRET"}},
+		{"executor-short-secret", append([]string{"executor", "--run-dir", runDir}, exec...), []string{"FAULTBOOK_CLUSTER_SECRET=00ff"}, codeInfra, []string{"FAULTBOOK_CLUSTER_SECRET"}},
+		{"driver-bad-secret", []string{"driver", "--run-dir", runDir}, []string{"FAULTBOOK_CLUSTER_SECRET=not-hex"}, codeInfra, []string{"FAULTBOOK_CLUSTER_SECRET"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := faultbookEnv(t, tt.env, tt.args...)
+			wantCode(t, r, tt.code)
+			for _, s := range tt.contains {
+				if !strings.Contains(r.stderr, s) {
+					t.Errorf("stderr does not say %q:\n%s", s, r)
+				}
+			}
+			if strings.Contains(r.stderr, "panic") {
+				t.Errorf("node command panicked:\n%s", r.stderr)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(runDir); len(entries) != 1 {
+		t.Errorf("node commands that refused to start wrote into the run directory: %v", entries)
+	}
+}
+
+// TestDriverRefusesBadInputOnSocket starts a real driver and talks to its
+// socket as a stranger: bytes that are not the protocol, then a client with
+// the wrong secret. Both must be refused, and the driver must go on serving.
+func TestDriverRefusesBadInputOnSocket(t *testing.T) {
+	runDir := nodeSpec(t)
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := command(ctx, "driver", "--run-dir", runDir)
+	cmd.Env = environ("FAULTBOOK_CLUSTER_SECRET=" + hex.EncodeToString(secret))
+	stdout := newLineSignal(func(l string) bool { return strings.HasPrefix(l, "listening ") })
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stop := func() cliResult {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-done:
+			return cliResult{args: cmd.Args[1:], code: exitCode(t, err), stdout: stdout.String(), stderr: stderr.String()}
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Fatalf("driver did not exit within 20 s of SIGINT")
+		}
+		return cliResult{}
+	}
+	select {
+	case <-stdout.first:
+	case err := <-done:
+		t.Fatalf("driver exited before listening: %v\n%s", err, stderr.String())
+	case <-ctx.Done():
+		t.Fatal("driver did not listen")
+	}
+	addr := strings.TrimSpace(strings.TrimPrefix(stdout.matched(), "listening "))
+
+	t.Run("garbage", func(t *testing.T) {
+		nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+		hello := make([]byte, 37)
+		if _, err := io.ReadFull(nc, hello); err != nil {
+			t.Fatalf("read the driver's hello: %v", err)
+		}
+		junk := []byte("GET / HTTP/1.1\r\nHost: faultbook\r\n\r\n" + strings.Repeat("\x00", 64))
+		if _, err := nc.Write(junk); err != nil {
+			t.Fatalf("write garbage: %v", err)
+		}
+		n, err := nc.Read(make([]byte, 64))
+		if n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("after garbage the driver sent %d bytes, then %v; want the connection closed", n, err)
+		}
+	})
+	t.Run("wrong-secret", func(t *testing.T) {
+		wrong := slices.Clone(secret)
+		wrong[0] ^= 0xff
+		dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer dcancel()
+		c, err := wire.Dial(dctx, addr, wrong, "exec-1")
+		if err == nil {
+			c.Close()
+			t.Fatal("the driver accepted a client with the wrong secret")
+		}
+		if !errors.Is(err, wire.ErrAuth) {
+			t.Errorf("wrong secret: %v, want an error wrapping wire.ErrAuth", err)
+		}
+	})
+	t.Run("still-serving", func(t *testing.T) {
+		dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer dcancel()
+		c, err := wire.Dial(dctx, addr, secret, "exec-1")
+		if err != nil {
+			t.Fatalf("after bad input the driver no longer accepts its own cluster: %v", err)
+		}
+		c.Close()
+	})
+
+	r := stop()
+	if n := strings.Count(r.stderr, "Refused connection from"); n != 2 {
+		t.Errorf("driver log has %d refusals, want 2 (garbage, wrong secret):\n%s", n, r.stderr)
+	}
+	if r.code == codeOK || strings.Contains(r.stderr, "panic") {
+		t.Errorf("interrupted driver:\n%s", r)
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		t.Errorf("driver died of signal %v instead of stopping", ws.Signal())
+	}
+}

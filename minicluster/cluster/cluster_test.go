@@ -1,0 +1,315 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/faultbook/faultbook/fixtures"
+	"github.com/faultbook/faultbook/fixtures/workloads"
+	"github.com/faultbook/faultbook/minicluster/conf"
+	"github.com/faultbook/faultbook/minicluster/driver"
+	"github.com/faultbook/faultbook/minicluster/events"
+	"github.com/faultbook/faultbook/minicluster/job"
+	"github.com/faultbook/faultbook/minicluster/spec"
+)
+
+// runBound bounds one cluster run in these tests; it guards against hangs.
+const runBound = 2 * time.Minute
+
+// The faultbook binary is built once per test process, into buildDir, which
+// TestMain removes.
+var (
+	buildDir  string
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// faultbookBinary builds ./cmd/faultbook from the module root with the go
+// command running these tests, once, and returns its path.
+func faultbookBinary(tb testing.TB) string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		goCmd, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("find the go command: %w", err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		gomod, err := exec.CommandContext(ctx, goCmd, "env", "GOMOD").Output()
+		if err != nil {
+			buildErr = fmt.Errorf("go env GOMOD: %w", err)
+			return
+		}
+		root := filepath.Dir(strings.TrimSpace(string(gomod)))
+		if buildDir, err = os.MkdirTemp("", "faultbook-cluster-test-"); err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(buildDir, "faultbook")
+		cmd := exec.CommandContext(ctx, goCmd, "build", "-o", binPath, "./cmd/faultbook")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/faultbook: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// kryoSpec is a Fast run of kryo-distributed with the fixtures' registrator.
+func kryoSpec(name string, nodes, perNode int, params map[string]string) *spec.Spec {
+	return &spec.Spec{
+		Name:     name,
+		Seed:     7,
+		Topology: spec.Topology{Nodes: nodes, ExecutorsPerNode: perNode}.WithDefaults(),
+		Conf:     conf.New(conf.Fast, map[string]string{conf.KryoRegistrator: fixtures.Registrator}),
+		Workload: "kryo-distributed",
+		Params:   params,
+	}
+}
+
+// start starts a cluster for sp in a fresh run directory, closed with the test.
+func start(t *testing.T, ctx context.Context, sp *spec.Spec) *Cluster {
+	t.Helper()
+	c, err := Start(ctx, sp, Options{Binary: faultbookBinary(t), Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// pids lists every process of the cluster: the driver, then executors by id.
+func (c *Cluster) pids() map[string]int {
+	out := map[string]int{"driver": c.driver.Pid()}
+	for id, p := range c.execs {
+		out[fmt.Sprintf("exec-%d", id)] = p.Pid()
+	}
+	return out
+}
+
+// assertGone checks that no process, nor any process of its group, is left
+// for any of pids.
+func assertGone(t *testing.T, pids map[string]int) {
+	t.Helper()
+	for name, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("%s (pid %d) still exists: kill(pid, 0) = %v", name, pid, err)
+		}
+		if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("%s's process group %d still has members: kill(-pgid, 0) = %v", name, pid, err)
+		}
+	}
+}
+
+func countKind(evs []events.Event, k events.Kind) int {
+	n := 0
+	for _, e := range evs {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+func containsLine(lines []string, s string) bool {
+	return slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, s) })
+}
+
+// TestClusterRunsAndCleansUp runs kryo-distributed on a driver and two executor
+// processes of the real binary, checks everything the run left behind, and
+// that no process of it survives Close.
+func TestClusterRunsAndCleansUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), runBound)
+	defer cancel()
+	sp := kryoSpec("cluster-test", 2, 1, nil)
+	c := start(t, ctx, sp)
+	pids := c.pids()
+	if len(pids) != 3 {
+		t.Fatalf("cluster started %d processes, want 3: %v", len(pids), pids)
+	}
+	out, err := c.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if out.DriverExit.Code != ExitOK || out.DriverExit.Signal != "" {
+		t.Errorf("driver %s, want exit status 0; log:\n%s", out.DriverExit, strings.Join(out.Logs["driver"], "\n"))
+	}
+	for _, id := range []int{1, 2} {
+		if x, ok := out.ExecutorExits[id]; !ok || x.Code != ExitOK || x.Signal != "" {
+			t.Errorf("executor %d: %s (recorded %v), want exit status 0", id, x, ok)
+		}
+	}
+	if out.Result == nil {
+		t.Fatal("no result")
+	}
+	if out.Result.Status != driver.Succeeded || out.Result.Executors != 2 || out.Result.Refused != 0 {
+		t.Errorf("result %s %q on %d executors (%d refused), want succeeded on 2", out.Result.Status, out.Result.Error, out.Result.Executors, out.Result.Refused)
+	}
+	wl := workloads.KryoDistributed()
+	want, err := wl.Oracle(job.Params{Seed: sp.Seed, Values: sp.Params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got workloads.KryoOutput
+	if err := json.Unmarshal(out.Result.Output, &got); err != nil {
+		t.Fatalf("output %s: %v", out.Result.Output, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("output %+v, oracle %+v", got, want)
+	}
+
+	for k, n := range map[events.Kind]int{events.ApplicationStart: 1, events.ExecutorAdded: 2, events.JobStart: 3, events.JobEnd: 3, events.ApplicationEnd: 1} {
+		if got := countKind(out.Events, k); got != n {
+			t.Errorf("%d %s events, want %d", got, k, n)
+		}
+	}
+	for _, k := range []events.Kind{events.ExecutorRefused, events.ExecutorRemoved, events.SafeguardFired, events.FaultHit} {
+		if got := countKind(out.Events, k); got != 0 {
+			t.Errorf("%d %s events in a clean run", got, k)
+		}
+	}
+	if last := out.Events[len(out.Events)-1]; last.Kind != events.ApplicationEnd || last.Outcome != string(driver.Succeeded) {
+		t.Errorf("last event %+v, want application-end succeeded", last)
+	}
+
+	if len(out.Logs) != 3 {
+		t.Errorf("logs of %d processes, want 3: %v", len(out.Logs), slices.Sorted(func(yield func(string) bool) {
+			for k := range out.Logs {
+				if !yield(k) {
+					return
+				}
+			}
+		}))
+	}
+	for src, want := range map[string][]string{
+		"driver": {"Started driver for cluster-test", "Registered executor 1", "Registered executor 2", "Job 2 finished"},
+		"exec-1": {"Successfully registered with driver", "Driver commanded a shutdown"},
+		"exec-2": {"Successfully registered with driver", "Driver commanded a shutdown"},
+	} {
+		for _, s := range want {
+			if !containsLine(out.Logs[src], s) {
+				t.Errorf("%s log lacks %q:\n%s", src, s, strings.Join(out.Logs[src], "\n"))
+			}
+		}
+	}
+	for _, f := range []string{spec.FileName, driver.ResultFile, events.FileName, "driver.log", "exec-1.log", "exec-2.log"} {
+		if _, err := os.Stat(filepath.Join(out.Dir, f)); err != nil {
+			t.Errorf("run directory: %v", err)
+		}
+	}
+
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	assertGone(t, pids)
+}
+
+// waitEvents polls the run's event log until ok holds for what it holds.
+func waitEvents(ctx context.Context, dir string, ok func([]events.Event) bool) ([]events.Event, error) {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	path := filepath.Join(dir, events.FileName)
+	for {
+		if evs, err := events.Read(path); err == nil && ok(evs) {
+			return evs, nil
+		}
+		select {
+		case <-ctx.Done():
+			evs, _ := events.Read(path)
+			return evs, fmt.Errorf("wait for events: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// TestDriverKilledLeavesNoExecutor kills the driver while executors are
+// registered and the application is running: every executor must notice and
+// exit on its own, and nothing of the run may survive Close.
+func TestDriverKilledLeavesNoExecutor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), runBound)
+	defer cancel()
+	// More records than the default, so the run lasts well beyond registration.
+	c := start(t, ctx, kryoSpec("driver-killed", 2, 1, map[string]string{workloads.KeyRecords: "5000"}))
+	pids := c.pids()
+
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	_, err := waitEvents(wctx, c.dir, func(evs []events.Event) bool { return countKind(evs, events.TaskStart) > 0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Freeze the driver, so that what the log says now is the state it dies in.
+	if err := c.driver.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := events.Read(filepath.Join(c.dir, events.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countKind(evs, events.ExecutorAdded); n != 2 || countKind(evs, events.ApplicationEnd) != 0 {
+		t.Fatalf("driver stopped with %d executors registered and the application ended: %v; want 2 and running", n, countKind(evs, events.ApplicationEnd) != 0)
+	}
+	t.Logf("driver stopped after %d events; last %+v", len(evs), evs[len(evs)-1])
+	if err := c.driver.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if x, err := c.driver.Wait(wctx); err != nil || x.Signal != "SIGKILL" {
+		t.Fatalf("driver ended %s (%v), want killed by SIGKILL", x, err)
+	}
+
+	for id, p := range c.execs {
+		x, err := p.Wait(wctx)
+		if err != nil {
+			t.Errorf("executor %d outlived its driver: %v", id, err)
+			continue
+		}
+		if x.Code != ExitJobFailed || x.Signal != "" {
+			t.Errorf("executor %d: %s, want exit status %d", id, x, ExitJobFailed)
+		}
+		log, _ := os.ReadFile(filepath.Join(c.dir, fmt.Sprintf("exec-%d.log", id)))
+		if !bytes.Contains(log, []byte("Driver disassociated! Shutting down")) {
+			t.Errorf("exec-%d log does not say the driver was lost:\n%s", id, log)
+		}
+	}
+
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	assertGone(t, pids)
+}
