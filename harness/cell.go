@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/faultbook/faultbook/harness/result"
 	"github.com/faultbook/faultbook/minicluster/cluster"
@@ -17,10 +18,7 @@ const maxLogLines = 300
 func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan struct{}) result.Cell {
 	c := result.Cell{Cell: p.kind, Safeguards: nonNil(p.set.Names()), Faults: nonNil(p.faults.Labels()), Profile: o.Profile}
 	if p.kind == result.Catch {
-		c.Observed = "catch with " + p.catch.Label()
-		if o.Profile != "" || len(o.Switches) > 0 {
-			c.Observed = "catch with " + p.label[len("catch"):]
-		}
+		c.Observed = "catch with " + catchSetting(p, o)
 	}
 	var (
 		runs            []result.Run
@@ -130,6 +128,19 @@ func aggregate(sc *Scenario, p plan, runs []result.Run, c *result.Cell) result.V
 		return result.Pass
 	}
 	return result.Fail
+}
+
+// catchSetting names what a catch cell switched on: its safeguards, and the
+// profile they came from when one was chosen.
+func catchSetting(p plan, o *Options) string {
+	names := strings.Join(p.set.Names(), "+")
+	if names == "" {
+		names = "no safeguard"
+	}
+	if o.Profile != "" {
+		return o.Profile + " (" + names + ")"
+	}
+	return names
 }
 
 func observedOf(kind result.CellKind, c result.Cell) string {

@@ -118,7 +118,37 @@ func environ(extra ...string) []string {
 		}
 		env = append(env, kv)
 	}
-	return append(append(env, "NO_COLOR=1", "CI=true"), extra...)
+	env = append(env, "NO_COLOR=1", "CI=true")
+	if raceEnabled && os.Getenv("GORACE") == "" {
+		// A race-enabled process sleeps 1 s at exit by default; every driver
+		// and executor would pay it.
+		env = append(env, "GORACE=atexit_sleep_ms=0")
+	}
+	return append(env, extra...)
+}
+
+// raceReport is how the race detector starts a report.
+const raceReport = "WARNING: DATA RACE"
+
+// checkRaceReports fails the test if the binary, or any driver or executor
+// whose log lies under dir, reported a data race.
+func checkRaceReports(t *testing.T, r cliResult, dir string) {
+	t.Helper()
+	if strings.Contains(r.stderr, raceReport) {
+		t.Errorf("faultbook %s reported a data race:\n%s", strings.Join(r.args, " "), r.stderr)
+	}
+	if dir == "" {
+		return
+	}
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".log") {
+			return nil
+		}
+		if b, err := os.ReadFile(path); err == nil && bytes.Contains(b, []byte(raceReport)) {
+			t.Errorf("data race reported in %s:\n%s", path, b)
+		}
+		return nil
+	})
 }
 
 // command prepares an invocation bounded by ctx. Cancelling ctx interrupts the
@@ -153,7 +183,23 @@ func faultbookEnv(t *testing.T, env []string, args ...string) cliResult {
 		t.Fatalf("faultbook %s did not finish within %s\n%s", strings.Join(args, " "), runTimeout, r)
 	}
 	r.code = exitCode(t, err)
+	if raceEnabled {
+		checkRaceReports(t, r, flagValue(args, "--out"))
+	}
 	return r
+}
+
+// flagValue returns the value given to a flag in args, or "".
+func flagValue(args []string, name string) string {
+	for i, a := range args {
+		if a == name && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // exitCode maps Wait's error to the exit code; a death by signal is a failure.

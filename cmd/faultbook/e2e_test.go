@@ -610,6 +610,9 @@ func TestInterruptWritesResults(t *testing.T) {
 	}
 	r := cliResult{args: cmd.Args[1:], code: exitCode(t, err), stdout: stdout.String(), stderr: stderr.String()}
 	wantCode(t, r, codeInterrupted)
+	if raceEnabled {
+		checkRaceReports(t, r, out)
+	}
 	if !strings.Contains(r.stderr, "interrupted") {
 		t.Errorf("stderr does not say the run was interrupted:\n%s", r.stderr)
 	}
@@ -779,6 +782,9 @@ func TestDriverRefusesBadInputOnSocket(t *testing.T) {
 	})
 
 	r := stop()
+	if raceEnabled {
+		checkRaceReports(t, r, "")
+	}
 	if n := strings.Count(r.stderr, "Refused connection from"); n != 2 {
 		t.Errorf("driver log has %d refusals, want 2 (garbage, wrong secret):\n%s", n, r.stderr)
 	}

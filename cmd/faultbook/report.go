@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -22,12 +21,9 @@ func newReportCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := reports.ReadJSON(args[0])
+			res, err := readResults(args[0])
 			if err != nil {
-				if os.IsNotExist(err) {
-					return usageErrorf("%v", err)
-				}
-				return exitError{code: exitUsage, err: err}
+				return err
 			}
 			for path, render := range map[string]func(io.Writer, *result.Results) error{html: reports.HTML, md: reports.Markdown, junit: reports.JUnit} {
 				if path == "" {

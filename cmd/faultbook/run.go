@@ -59,7 +59,7 @@ func (f *runFlags) options() (harness.Options, error) {
 	o := harness.Options{Seed: f.seed, Repeat: f.repeat, Profile: f.profile, Nodes: f.nodes, ExecutorsPerNode: f.perNode, Parallel: f.parallel, App: fixtures.App()}
 	switch {
 	case f.repeat < 0:
-		return o, usageErrorf("--repeat must be at least 1")
+		return o, usageErrorf("--repeat must not be negative (0 means each scenario's default)")
 	case f.nodes < 0 || f.perNode < 0:
 		return o, usageErrorf("--nodes and --executors-per-node must be positive")
 	case f.nodes > 26 || f.nodes*max(f.perNode, 1) > 64:
@@ -131,7 +131,13 @@ error, 130 interrupted (results so far are written).`,
 			if err != nil {
 				return err
 			}
-			return verdictExit(res)
+			if err := verdictExit(res); err != nil {
+				return err
+			}
+			if res.Matrix != nil {
+				return matrixExit(res.Matrix)
+			}
+			return nil
 		},
 	}
 	f.register(c, true)
