@@ -177,25 +177,12 @@ func readFrame(r io.Reader, limit int) (MsgType, []byte, error) {
 	return MsgType(hdr[4]), payload, nil
 }
 
-// readChunk bounds how much readN allocates before any of the frame's bytes
-// arrive, so a header announcing a large frame costs memory only once the
-// frame really comes in.
-const readChunk = 1 << 20
-
-// readN reads exactly n bytes: the first chunk into a small buffer, then, once
-// the peer has shown it is sending, the rest into one buffer of the full size
-// (no doubling and re-copying of large blocks).
+// readN reads exactly n bytes into one buffer of that size. Frames come only
+// from a peer that proved the cluster secret, and n is already within the
+// connection's bound, so allocating it at once costs at most one bounded frame.
 func readN(r io.Reader, n int) ([]byte, error) {
-	first := make([]byte, min(n, readChunk))
-	if _, err := io.ReadFull(r, first); err != nil {
-		return nil, err
-	}
-	if n == len(first) {
-		return first, nil
-	}
 	buf := make([]byte, n)
-	copy(buf, first)
-	if _, err := io.ReadFull(r, buf[len(first):]); err != nil {
+	if _, err := io.ReadFull(r, buf); err != nil {
 		return nil, err
 	}
 	return buf, nil
