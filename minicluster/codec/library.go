@@ -137,12 +137,35 @@ func (sliceSer) Read(r *Reader) (any, error) {
 	return s, nil
 }
 
-// Maps are written in key order, so equal maps give equal bytes and a failure
-// caused by a mismatched reader is the same on every run.
-type mapAnySer struct{}
+// stringMapSer writes a map with string keys in key order, so equal maps give
+// equal bytes and a failure caused by a mismatched reader is the same on every
+// run; C says how a value travels.
+type stringMapSer[V any, C valueCodec[V]] struct{}
 
-func (mapAnySer) Write(w *Writer, v any) error {
-	m, err := As[map[string]any](v, "map[string]any")
+// valueCodec writes and reads one map value.
+type valueCodec[V any] interface {
+	write(*Writer, V) error
+	read(*Reader) (V, error)
+}
+
+type anyValues struct{}
+
+func (anyValues) write(w *Writer, v any) error { return w.WriteValue(v) }
+func (anyValues) read(r *Reader) (any, error)  { return r.ReadValue() }
+
+type int64Values struct{}
+
+func (int64Values) write(w *Writer, v int64) error { w.WriteInt(v); return nil }
+func (int64Values) read(r *Reader) (int64, error)  { return r.ReadInt() }
+
+type (
+	mapAnySer   = stringMapSer[any, anyValues]
+	mapInt64Ser = stringMapSer[int64, int64Values]
+)
+
+func (stringMapSer[V, C]) Write(w *Writer, v any) error {
+	var c C
+	m, err := As[map[string]V](v, TypeName(map[string]V(nil)))
 	if err != nil {
 		return err
 	}
@@ -153,68 +176,29 @@ func (mapAnySer) Write(w *Writer, v any) error {
 	w.WriteVarint(uint64(len(m)) + 1)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		w.WriteString(k)
-		if err := w.WriteValue(m[k]); err != nil {
+		if err := c.write(w, m[k]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (mapAnySer) Read(r *Reader) (any, error) {
+func (stringMapSer[V, C]) Read(r *Reader) (any, error) {
+	var c C
 	n, err := r.readCount()
 	if err != nil {
 		return nil, err
 	}
 	if n < 0 {
-		return map[string]any(nil), nil
+		return map[string]V(nil), nil
 	}
-	m := make(map[string]any, n)
+	m := make(map[string]V, n)
 	for range n {
 		k, err := r.ReadString()
 		if err != nil {
 			return nil, err
 		}
-		if m[k], err = r.ReadValue(); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
-}
-
-type mapInt64Ser struct{}
-
-func (mapInt64Ser) Write(w *Writer, v any) error {
-	m, err := As[map[string]int64](v, "map[string]int64")
-	if err != nil {
-		return err
-	}
-	if m == nil {
-		w.WriteVarint(0)
-		return nil
-	}
-	w.WriteVarint(uint64(len(m)) + 1)
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		w.WriteString(k)
-		w.WriteInt(m[k])
-	}
-	return nil
-}
-
-func (mapInt64Ser) Read(r *Reader) (any, error) {
-	n, err := r.readCount()
-	if err != nil {
-		return nil, err
-	}
-	if n < 0 {
-		return map[string]int64(nil), nil
-	}
-	m := make(map[string]int64, n)
-	for range n {
-		k, err := r.ReadString()
-		if err != nil {
-			return nil, err
-		}
-		if m[k], err = r.ReadInt(); err != nil {
+		if m[k], err = c.read(r); err != nil {
 			return nil, err
 		}
 	}
