@@ -124,8 +124,10 @@ func judgeCatch(sc *Scenario, p plan, o *Observation, ev *Evidence, r *result.Ru
 		problems = append(problems, "missed: the fault went through with no safeguard firing")
 		if o.Aborted() {
 			ev.Add("driver", firstLine(o.Result.Error))
+			ev.Observe("%s", firstLine(o.Result.Error))
 		} else if o.Diff != "" {
 			ev.Addf("output differs from the oracle: %s", firstLine(o.Diff))
+			ev.Observe("silently wrong output: %s", firstLine(o.Diff))
 		}
 	}
 	return problems

@@ -82,6 +82,9 @@ func matrixCell(col string, r result.Run, obs *Observation) result.MatrixCell {
 		}
 	default:
 		c.Outcome = result.Missed
+		if r.Observed != "" {
+			c.Detail = r.Observed
+		}
 	}
 	return c
 }

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/fatih/color"
 	"github.com/olekukonko/tablewriter"
@@ -84,7 +85,7 @@ func Table(w io.Writer, r *result.Results, color bool) error {
 			}
 			row = append(row, p.verdict(v, text))
 		}
-		row = append(row, orDash(caughtBy(s)), formatMs(scenarioMs(s)))
+		row = append(row, orDash(strings.ReplaceAll(caughtBy(s), ", ", "\n")), formatMs(scenarioMs(s)))
 		if err := t.Append(row...); err != nil {
 			return fmt.Errorf("add row %s: %w", s.Name, err)
 		}
