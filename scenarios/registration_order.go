@@ -82,6 +82,11 @@ func RegistrationOrderNatural() *harness.Scenario {
 		"The run is repeated and the reproduction rate reported with its interval; the registry fingerprint catches every disagreeing executor at registration."
 	s.Chain = append([]string{"the registrator ranges over a Go map (unspecified order)"}, s.Chain[1:]...)
 	s.Faults = fault.Set{{Point: fault.RegistrationMapOrder}}
+	s.Story = storyOf(`the registrator ranges over a Go map of its eleven types, in the driver
+    and in every executor. Each process registers in the order its map iteration
+    gives; where two disagree, bytes written by one are decoded by the other with
+    other ids. The run is repeated (10 times by default) and the reproduction rate
+    reported as k/N with a Wilson 95% interval.`)
 	s.Probabilistic = true
 	s.Repeat = 10
 	s.Catches = []harness.Catch{
@@ -89,6 +94,41 @@ func RegistrationOrderNatural() *harness.Scenario {
 	}
 	return s
 }
+
+// RegistrationShift: one executor lacks a type the others register before the
+// user types, so every later id on it is one lower: its Tuple2 is everyone
+// else's Tuple1, the seed's own "Tuple1 cannot be cast to Product2".
+func RegistrationShift() *harness.Scenario {
+	s := RegistrationOrder()
+	s.Name = "registration-shift"
+	s.Title = "a type registered on one side only: every later id shifts by one"
+	s.Why = "Executor 2 lacks one built-in type that the driver and the other executors register before the user types, as when a class sits on one side of the classpath only (SPARK-12591) or a library upgrade pre-registers one more type. " +
+		"Every id after it is one lower on executor 2, so the Tuple2 it writes is read elsewhere as a Tuple1, and the reading task fails with the seed's own message, from the bytes. " +
+		"The registry fingerprint refuses executor 2 at registration and names the first id where the registries part."
+	s.Chain = append([]string{"executor 2 registers one built-in type fewer than everyone else", "every id after it is one lower on executor 2"}, s.Chain[2:]...)
+	s.Faults = fault.Set{{Point: fault.RegistrationShift, Executors: []int{2}}}
+	s.Story = storyOf(`executor 2 lacks one built-in type ([]byte) that the driver and the
+    other executors register before the user types, as with a class on one side of
+    the classpath only (SPARK-12591) or a library upgrade that pre-registers one more
+    type. Every later id is one lower on executor 2: the Tuple2 it writes is everyone
+    else's Tuple1, and the consumer fails with the seed's own "ClassCastException:
+    Tuple1 cannot be cast to Product2" (Spark deserialises lazily, so the first
+    mis-typed record is cast before the bytes after it are read).`)
+	s.Symptom = "tasks fail with \"ClassCastException: Tuple1 cannot be cast to Product2\" while reading another executor's data; the driver only reports the loss"
+	s.Reproduce = func(o *harness.Observation, ev *harness.Evidence) error {
+		if err := reproduceDecodeFailure(o, ev); err != nil {
+			return err
+		}
+		if !ev.First(o, "driver", reCastToProduct2) {
+			return errors.New("no task failed with \"ClassCastException: … cannot be cast to Product2\", the seed's headline")
+		}
+		return nil
+	}
+	return s
+}
+
+// reCastToProduct2 is the seed's headline failure, as the driver reports it.
+var reCastToProduct2 = regexp.MustCompile(`Lost task .*: ClassCastException: \w+ cannot be cast to Product2`)
 
 // reproduceDecodeFailure recognises the seed's symptom: the job fails (or
 // returns wrong data) because tasks decoded bytes with another registry; the
@@ -135,7 +175,7 @@ func firstLine(s string) string {
 	return s
 }
 
-var storyRegistrationOrder = fmt.Sprintf(`The documented failure (%s, FAILURES.md §1)
+const storyRegistrationOrder = `The documented failure (%s, FAILURES.md §1)
   A Spark 1.0 user saw tasks fail while deserialising shuffle data with
   "ClassCastException: scala.Tuple1 cannot be cast to scala.Product2", and at other
   times ClassNotFoundException or IndexOutOfBoundsException. The driver only said
@@ -154,10 +194,7 @@ The experiment
   check (cache custom records, remap keys, join) plus a word count.
   - control: every process registers in the same order; the output equals an oracle
     computed without the cluster.
-  - reproduce: executor 2 registers the user types in a seeded permutation. Its
-    shuffle and result bytes are decoded elsewhere with other ids; tasks fail with the
-    seed's exception kinds (from the bytes), are retried 4 times, and the job aborts
-    with "Job aborted due to stage failure: Task N in stage S failed 4 times".
+  - reproduce: %s
   - catch: registry-fingerprint (beyond Spark: Spark has no registry handshake).
     Each executor sends its registry's fingerprint at registration; the driver refuses
     one whose registry differs and names the first differing id and both types. The
@@ -167,4 +204,9 @@ The experiment
 What Spark offers
   spark.kryo.registrationRequired (default false) rejects unregistered classes only:
   it does not notice two orders of registered ones. Explicit ids (register(Class, id))
-  avoid the problem where every class gets one.`, seed000, fixtures.Registrator)
+  avoid the problem where every class gets one.`
+
+// storyOf tells a registration scenario's story with its own reproduce step.
+func storyOf(reproduce string) string {
+	return fmt.Sprintf(storyRegistrationOrder, seed000, fixtures.Registrator, reproduce)
+}

@@ -17,6 +17,7 @@ func all() []*harness.Scenario {
 	return []*harness.Scenario{
 		RegistrationOrder(),
 		RegistrationOrderNatural(),
+		RegistrationShift(),
 		RegistratorTransport(),
 	}
 }

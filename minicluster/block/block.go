@@ -103,6 +103,11 @@ func ReadHeader(data []byte) (Header, []byte, error) {
 
 // Decode reads a block's records with reg. With verify, a block whose header names
 // another registry is refused with a *MismatchError before any record is read.
+//
+// On a decoding error it returns the records read before it along with the
+// error: Spark deserialises lazily, so a consumer meets the first records, and
+// fails on them (a ClassCastException on a record that decoded as the wrong
+// type), before the bytes further on are read at all.
 func Decode(reg *codec.Registry, id string, data []byte, verify bool) ([]any, error) {
 	h, body, err := ReadHeader(data)
 	if err != nil {
@@ -116,7 +121,7 @@ func Decode(reg *codec.Registry, id string, data []byte, verify bool) ([]any, er
 	for i := 0; i < h.Count; i++ {
 		v, err := r.ReadValue()
 		if err != nil {
-			return nil, fmt.Errorf("read block %s record %d: %w", id, i, err)
+			return out, fmt.Errorf("read block %s record %d: %w", id, i, err)
 		}
 		out = append(out, v)
 	}

@@ -135,7 +135,18 @@ func (e *Executor) serializerOptions(role serializer.Role) serializer.Options {
 	} else if _, ok := sp.Faults.Lookup(fault.RegistrationMapOrder, e.cfg.ID); ok {
 		o.Order = serializer.MapOrder
 	}
+	if f, ok := sp.Faults.Lookup(fault.RegistrationShift, e.cfg.ID); ok {
+		o.OmitBuiltin = shiftedType(f)
+	}
 	return o
+}
+
+// shiftedType is the built-in type a registration-shift fault leaves out.
+func shiftedType(f fault.Spec) string {
+	if t := f.Params["omit"]; t != "" {
+		return t
+	}
+	return "[]byte"
 }
 
 func (e *Executor) register() error {
@@ -177,6 +188,10 @@ func (e *Executor) startFaults() []rpc.Report {
 	if f, ok := sp.Faults.Lookup(fault.RegistrationOrder, e.cfg.ID); ok {
 		out = append(out, rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: "task",
 			Message: fmt.Sprintf("user types registered in a seeded permutation (seed %d): registry fingerprint %016x", f.Seed, e.taskReg.Fingerprint())})
+	}
+	if f, ok := sp.Faults.Lookup(fault.RegistrationShift, e.cfg.ID); ok {
+		out = append(out, rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: "task",
+			Message: fmt.Sprintf("built-in type %s not registered: every later id is one lower; registry fingerprint %016x", shiftedType(f), e.taskReg.Fingerprint())})
 	}
 	if f, ok := sp.Faults.Lookup(fault.RegistrationMapOrder, e.cfg.ID); ok {
 		out = append(out, rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: "task",

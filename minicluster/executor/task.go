@@ -55,9 +55,23 @@ func (e *Executor) attempt(lt rpc.LaunchTask) (cached []int, result []byte, err 
 		return nil, nil, err
 	}
 	tc := &job.TaskContext{Ctx: e.taskCtx, Stage: lt.Stage.ID, Partition: lt.Partition, Attempt: lt.Attempt, Executor: e.cfg.ID, Log: e.log, Params: lt.Params}
-	recs, err := e.readInput(tc, w, lt)
-	if err != nil {
-		return nil, nil, err
+	recs, inputErr := e.readInput(tc, w, lt)
+	if inputErr != nil && len(recs) == 0 {
+		return nil, nil, inputErr
+	}
+	// Records read before an input error flow on first, as they would through
+	// Spark's lazy iterators: a consumer that fails on them fails first.
+	if inputErr != nil {
+		for _, name := range lt.Stage.Ops {
+			op, ok := w.Ops[name]
+			if !ok {
+				break
+			}
+			if recs, err = op(tc, recs); err != nil {
+				return nil, nil, fmt.Errorf("op %s: %w", name, err)
+			}
+		}
+		return nil, nil, inputErr
 	}
 	if ds := lt.Stage.CacheAs; ds > 0 {
 		e.store.PutCached(block.CacheID(ds, lt.Partition), recs)
@@ -102,10 +116,10 @@ func (e *Executor) readInput(tc *job.TaskContext, w *job.Workload, lt rpc.Launch
 		var out []any
 		for p := lt.Partition * c; p < lt.Partition*c+c; p++ {
 			recs, err := e.cachedPartition(lt, in.Dataset, p)
-			if err != nil {
-				return nil, err
-			}
 			out = append(out, recs...)
+			if err != nil {
+				return out, err
+			}
 		}
 		return out, nil
 	case job.FromShuffle:
@@ -176,14 +190,17 @@ func (e *Executor) readShuffle(lt rpc.LaunchTask, shuffle int) ([]any, error) {
 			}
 			data = b
 		}
-		recs, err := block.Decode(e.taskReg, id, data, e.verify)
-		if err != nil {
-			return nil, err
-		}
+		recs, derr := block.Decode(e.taskReg, id, data, e.verify)
+		// Each record is cast as it is read, as Spark's shuffle reader casts to
+		// Product2: a record that decoded as the wrong type fails here, before
+		// the bytes after it are read.
 		for _, r := range recs {
 			if _, err := codec.As[codec.Product2](r, "Product2"); err != nil {
 				return nil, fmt.Errorf("read %s: %w", id, err)
 			}
+		}
+		if derr != nil {
+			return nil, derr
 		}
 		out = append(out, recs...)
 	}

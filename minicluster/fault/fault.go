@@ -23,6 +23,12 @@ const (
 	// RegistrationMapOrder: the user registrator ranges over a Go map of its
 	// types, so the order (and the ids) can differ from process to process.
 	RegistrationMapOrder Point = "registration-map-order"
+	// RegistrationShift: the targeted executors lack one built-in type that every
+	// other process registers before the user types (a class on one side of the
+	// classpath only, SPARK-12591; or an older library build during an upgrade),
+	// so every later id on them is one lower. Params["omit"] names the type
+	// (default "[]byte").
+	RegistrationShift Point = "registration-shift"
 	// TransportWithoutBundle: the block server's transport goroutines run with a
 	// context that lacks the application bundle (Spark 1.0's per-thread class
 	// loader on connection-manager threads).
@@ -38,6 +44,7 @@ type Info struct {
 var catalogue = []Info{
 	{RegistrationOrder, "targeted executors register the user types in a seeded permutation"},
 	{RegistrationMapOrder, "the registrator ranges over a Go map of its types: the order varies by process"},
+	{RegistrationShift, "targeted executors lack one built-in type the others register: every later id shifts by one"},
 	{TransportWithoutBundle, "block-server goroutines run without the application bundle in their context"},
 }
 

@@ -58,6 +58,9 @@ type Options struct {
 	// Order and Seed choose the registration order of the user types.
 	Order OrderKind
 	Seed  int64
+	// OmitBuiltin names a default type this process does not register, as a
+	// process with an older library or a narrower classpath would not.
+	OmitBuiltin string
 	// Role is the kind of goroutine asking, for messages.
 	Role Role
 	// Log receives the swallowed error; nil discards.
@@ -85,7 +88,11 @@ func (e *RegistratorError) Kind() string { return "SparkException" }
 // library types. It returns an error only under FailFast.
 func NewRegistry(ctx context.Context, o Options) (*codec.Registry, error) {
 	r := codec.NewRegistry()
-	r.RegisterDefaults()
+	for _, d := range codec.DefaultTypes() {
+		if d.Name != o.OmitBuiltin {
+			r.Register(d)
+		}
+	}
 	b := o.ExecutorBundle
 	if b == nil {
 		b, _ = bundle.From(ctx)
