@@ -60,7 +60,10 @@ func RegistrationOrder() *harness.Scenario {
 			"readers decode the ids as other types",
 			"ClassCastException / IndexOutOfBoundsException / KryoException in tasks, retried 4 times, job aborted",
 		},
-		Story:    storyRegistrationOrder,
+		Story: storyOf(`executor 2 registers the user types in a seeded permutation. Its
+    shuffle and result bytes are decoded elsewhere with other ids; tasks fail with the
+    seed's exception kinds (from the bytes), are retried 4 times, and the job aborts
+    with "Job aborted due to stage failure: Task N in stage S failed 4 times".`),
 		Workload: "kryo-distributed",
 		Conf:     registrationConf,
 		Faults:   fault.Set{{Point: fault.RegistrationOrder, Executors: []int{2}}},
