@@ -20,10 +20,8 @@ import (
 	"github.com/faultbook/faultbook/minicluster/codec"
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/events"
-	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/job"
 	"github.com/faultbook/faultbook/minicluster/rpc"
-	"github.com/faultbook/faultbook/minicluster/safeguard"
 	"github.com/faultbook/faultbook/minicluster/serializer"
 	"github.com/faultbook/faultbook/minicluster/spec"
 	"github.com/faultbook/faultbook/minicluster/wire"
@@ -135,7 +133,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	d.params = job.Params{Seed: sp.Seed, Values: sp.Params}
-	d.reg, err = serializer.NewRegistry(bundle.With(ctx, cfg.App), d.serializerOptions())
+	d.reg, err = serializer.NewRegistry(bundle.With(ctx, cfg.App), serializer.ForProcess(sp, 0, cfg.App, serializer.RoleDriver, d.log))
 	if err != nil {
 		return nil, fmt.Errorf("build driver serializer: %w", err)
 	}
@@ -173,22 +171,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	d.ev.Emit(events.Event{Kind: events.ApplicationEnd, Outcome: string(res.Status), Message: res.Error})
 	return res, nil
-}
-
-func (d *Driver) serializerOptions() serializer.Options {
-	sp := d.cfg.Spec
-	required, _ := sp.Conf.Bool(conf.KryoRegistrationRequired)
-	o := serializer.Options{
-		Registrator:          sp.Conf.Get(conf.KryoRegistrator),
-		RegistrationRequired: required || sp.Safeguards.On(safeguard.RegistrationRequired),
-		FailFast:             sp.Safeguards.On(safeguard.RegistratorFailFast),
-		Role:                 serializer.RoleDriver,
-		Log:                  d.log,
-	}
-	if _, ok := sp.Faults.Lookup(fault.RegistrationMapOrder, 0); ok {
-		o.Order = serializer.MapOrder
-	}
-	return o
 }
 
 func (d *Driver) acceptLoop(ctx context.Context) {

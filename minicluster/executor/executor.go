@@ -118,35 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 func (e *Executor) serializerOptions(role serializer.Role) serializer.Options {
-	sp := e.cfg.Spec
-	required, _ := sp.Conf.Bool(conf.KryoRegistrationRequired)
-	o := serializer.Options{
-		Registrator:          sp.Conf.Get(conf.KryoRegistrator),
-		RegistrationRequired: required || sp.Safeguards.On(safeguard.RegistrationRequired),
-		FailFast:             sp.Safeguards.On(safeguard.RegistratorFailFast),
-		Role:                 role,
-		Log:                  e.log,
-	}
-	if sp.Safeguards.On(safeguard.ExecutorWideRegistry) {
-		o.ExecutorBundle = e.cfg.App
-	}
-	if f, ok := sp.Faults.Lookup(fault.RegistrationOrder, e.cfg.ID); ok {
-		o.Order, o.Seed = serializer.Permuted, f.Seed
-	} else if _, ok := sp.Faults.Lookup(fault.RegistrationMapOrder, e.cfg.ID); ok {
-		o.Order = serializer.MapOrder
-	}
-	if f, ok := sp.Faults.Lookup(fault.RegistrationShift, e.cfg.ID); ok {
-		o.OmitBuiltin = shiftedType(f)
-	}
-	return o
-}
-
-// shiftedType is the built-in type a registration-shift fault leaves out.
-func shiftedType(f fault.Spec) string {
-	if t := f.Params["omit"]; t != "" {
-		return t
-	}
-	return "[]byte"
+	return serializer.ForProcess(e.cfg.Spec, e.cfg.ID, e.cfg.App, role, e.log)
 }
 
 func (e *Executor) register() error {
@@ -191,7 +163,7 @@ func (e *Executor) startFaults() []rpc.Report {
 	}
 	if f, ok := sp.Faults.Lookup(fault.RegistrationShift, e.cfg.ID); ok {
 		out = append(out, rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: "task",
-			Message: fmt.Sprintf("built-in type %s not registered: every later id is one lower; registry fingerprint %016x", shiftedType(f), e.taskReg.Fingerprint())})
+			Message: fmt.Sprintf("built-in type %s not registered: every later id is one lower; registry fingerprint %016x", serializer.ShiftedType(f), e.taskReg.Fingerprint())})
 	}
 	if f, ok := sp.Faults.Lookup(fault.RegistrationMapOrder, e.cfg.ID); ok {
 		out = append(out, rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: "task",
