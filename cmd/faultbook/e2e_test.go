@@ -795,3 +795,17 @@ func TestDriverRefusesBadInputOnSocket(t *testing.T) {
 		t.Errorf("driver died of signal %v instead of stopping", ws.Signal())
 	}
 }
+
+// The committed baseline is the catalogue's regression gate: the catalogue and
+// its matrix, run afresh, must show no regression against it.
+func TestCommittedBaseline(t *testing.T) {
+	base, err := filepath.Abs(filepath.Join("..", "..", "fixtures", "baseline.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := faultbook(t, "gate", "--baseline", base, "--all", "--quiet", "--out", t.TempDir())
+	wantCode(t, r, codeOK)
+	if !strings.Contains(r.stdout, "no regression against the baseline") {
+		t.Errorf("gate against the committed baseline:\n%s", r)
+	}
+}
