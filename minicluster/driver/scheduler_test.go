@@ -250,6 +250,7 @@ const (
 	succeed    action = iota
 	fail              // report the failure given
 	disconnect        // hang up without a word
+	silent            // keep the connection, never answer, never heartbeat again
 )
 
 // behaviour decides a fake executor's action for an attempt.
@@ -275,7 +276,10 @@ type fakeExecutor struct {
 	node string
 	reg  *codec.Registry // what it announces and encodes results with
 	do   behaviour
+	// beat, when set, is how often the executor heartbeats until it falls silent.
+	beat time.Duration
 
+	mute       func()           // stops the heartbeats
 	registered chan rpc.Refused // closed on acceptance; one value if refused
 	done       chan error       // the serve loop's end
 }
@@ -317,6 +321,24 @@ func (f *fakeExecutor) connect(t *testing.T, r *run) *rpc.Refused {
 		t.Fatalf("exec %d: registration answered with message type %d", f.id, typ)
 	}
 	f.done = make(chan error, 1)
+	mute := make(chan struct{})
+	f.mute = sync.OnceFunc(func() { close(mute) })
+	if f.beat > 0 {
+		go func() {
+			tick := time.NewTicker(f.beat)
+			defer tick.Stop()
+			for {
+				select {
+				case <-mute:
+					return
+				case <-tick.C:
+					if c.SendJSON(rpc.MsgHeartbeat, rpc.Heartbeat{Executor: f.id}) != nil {
+						return
+					}
+				}
+			}
+		}()
+	}
 	go func() { f.done <- f.serve(c) }()
 	t.Cleanup(func() {
 		_ = c.Close()
@@ -358,6 +380,9 @@ func (f *fakeExecutor) serve(c *wire.Conn) error {
 		switch a, fl := f.do(lt); a {
 		case disconnect:
 			return nil
+		case silent:
+			f.mute()
+			continue
 		case fail:
 			st.State, st.Failure = rpc.TaskFailed, &fl
 		case succeed:
@@ -801,5 +826,47 @@ func TestAllExecutorsRefused(t *testing.T) {
 	}
 	if end := lastOf(evs, events.ApplicationEnd); end.Outcome != string(driver.Aborted) {
 		t.Errorf("application-end event %+v, want aborted", end)
+	}
+}
+
+// TestExecutorLostToMissedHeartbeats: an executor that keeps its connection but
+// stops answering and heartbeating is declared lost after spark.network.timeout;
+// its running attempt fails with ExecutorLostFailure and runs again elsewhere.
+func TestExecutorLostToMissedHeartbeats(t *testing.T) {
+	sp := testSpec(map[string]string{conf.NetworkTimeout: "400ms", conf.ExecutorHeartbeatInterval: "50ms"}, nil)
+	r := startDriver(t, sp)
+	survivor := &fakeExecutor{id: 1, node: "node-a", reg: r.drvReg, do: alwaysSucceed, beat: 50 * time.Millisecond}
+	if ref := survivor.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	victim := &fakeExecutor{id: 2, node: "node-b", reg: r.drvReg, beat: 50 * time.Millisecond,
+		do: func(rpc.LaunchTask) (action, rpc.Failure) { return silent, rpc.Failure{} }}
+	if ref := victim.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	res, evs := r.wait(t)
+	if res.Status != driver.Succeeded {
+		t.Fatalf("result %s %q, want succeeded after a retry; log:\n%s", res.Status, res.Error, r.log)
+	}
+	removed := kinds(evs, events.ExecutorRemoved)
+	if len(removed) != 1 || removed[0].Executor != 2 || !strings.HasPrefix(removed[0].Message, "Executor heartbeat timed out after ") {
+		t.Fatalf("executor-removed events %+v, want executor 2 lost to missed heartbeats", removed)
+	}
+	var lost []events.Event
+	for _, e := range kinds(evs, events.TaskEnd) {
+		if e.Executor == 2 {
+			lost = append(lost, e)
+		}
+	}
+	if len(lost) == 0 {
+		t.Fatal("no attempt ended on executor 2")
+	}
+	for _, e := range lost {
+		if e.Outcome != "failed" || e.ReasonKind != "ExecutorLostFailure" {
+			t.Errorf("attempt on the silent executor %+v, want failed with ExecutorLostFailure", e)
+		}
+		if again := attempts(evs, e.Task); again[len(again)-1].Outcome != "success" || again[len(again)-1].Executor != 1 {
+			t.Errorf("task %d did not succeed again on executor 1: %+v", e.Task, again)
+		}
 	}
 }
