@@ -26,7 +26,6 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 		total, detected int64
 		nDetected       int
 		reps            = map[int]*cluster.Outcome{}
-		obsOf           = map[int]*Observation{}
 	)
 	for i := 0; i < p.runs; i++ {
 		select {
@@ -45,7 +44,7 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 			o.Progress(Progress{Scenario: sc.Name, Cell: p.label, Run: i + 1, Runs: p.runs, Done: true, Verdict: r.Verdict, Message: firstOr(r.Problems, "")})
 		}
 		runs = append(runs, r)
-		reps[i], obsOf[i] = out, obs
+		reps[i] = out
 		total += r.DurationMs
 		if r.Hit {
 			c.Hits++
@@ -82,7 +81,7 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 	c.Rate = &iv
 	if out := reps[repIdx]; out != nil {
 		c.Timeline = timelineOf(out, p)
-		c.Logs = logsOf(obsOf[repIdx], out)
+		c.Logs = logsOf(out)
 	}
 	c.Verdict = aggregate(sc, p, runs, &c)
 	if c.Runs > 1 {
@@ -156,10 +155,10 @@ func observedOf(kind result.CellKind, c result.Cell) string {
 	return ""
 }
 
-func logsOf(_ *Observation, out *cluster.Outcome) []result.NodeLog {
+// logsOf keeps each process's log, the newest maxLogLines lines of it.
+func logsOf(out *cluster.Outcome) []result.NodeLog {
 	var logs []result.NodeLog
-	srcs := (&Observation{Outcome: out}).Sources()
-	for _, s := range srcs {
+	for _, s := range (&Observation{Outcome: out}).Sources() {
 		lines := out.Logs[s]
 		nl := result.NodeLog{Source: s, Lines: lines}
 		if len(lines) > maxLogLines {

@@ -302,7 +302,7 @@ func (d *Driver) awaitExecutors(ctx context.Context) error {
 
 // errAllRefused: every executor came and was refused. The application ends
 // with that diagnosis; it is not an infrastructure failure.
-var errAllRefused = errors.New("Application aborted: no executor could be used")
+var errAllRefused = sparkError("Application aborted: no executor could be used")
 
 func (d *Driver) aliveCount() int {
 	n := 0

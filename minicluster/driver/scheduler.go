@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -94,7 +95,7 @@ func (d *Driver) runJob(ctx context.Context, j job.Job) ([][]any, error) {
 	defer tick.Stop()
 	for !jr.finished && jr.abort == nil {
 		if d.aliveCount() == 0 {
-			jr.abort = fmt.Errorf("Job %d cancelled because every executor was lost", jr.id)
+			jr.abort = sparkError("Job %d cancelled because every executor was lost", jr.id)
 			break
 		}
 		select {
@@ -407,16 +408,27 @@ func (d *Driver) taskFailed(jr *jobRun, ts *taskSet, ti *taskInfo, ex *executorI
 	ts.failures[p]++
 	switch {
 	case f.Fatal:
-		d.abort(jr, fmt.Errorf("Job aborted due to stage failure: Task %d in stage %s failed %d times, most recent failure: %s (not retried: diagnosed by safeguard %s)",
+		d.abort(jr, sparkError("Job aborted due to stage failure: Task %d in stage %s failed %d times, most recent failure: %s (not retried: diagnosed by safeguard %s)",
 			p, ts.name(), ts.failures[p], lost, f.Safeguard))
 		d.ev.Emit(events.Event{Kind: events.SafeguardFired, Executor: eid, Node: node, Name: f.Safeguard, Role: "task", Message: f.String()})
 	case ts.failures[p] >= d.maxFails:
 		d.log.Error(fmt.Sprintf("Task %d in stage %s failed %d times; aborting job", p, ts.name(), ts.failures[p]), "component", "scheduler.TaskSetManager")
-		d.abort(jr, fmt.Errorf("Job aborted due to stage failure: Task %d in stage %s failed %d times, most recent failure: %s", p, ts.name(), ts.failures[p], lost))
+		d.abort(jr, sparkError("Job aborted due to stage failure: Task %d in stage %s failed %d times, most recent failure: %s", p, ts.name(), ts.failures[p], lost))
 	default:
 		ts.pending = append(ts.pending, p)
 	}
 }
+
+// sparkError makes an error whose text is one of Spark's own driver messages
+// ("Job aborted due to stage failure: …"), capitalised as Spark prints it, so
+// that a reader of faultbook's logs meets the lines the documents quote.
+func sparkError(format string, a ...any) error {
+	return sparkMessage(fmt.Sprintf(format, a...))
+}
+
+type sparkMessage string
+
+func (m sparkMessage) Error() string { return string(m) }
 
 func (d *Driver) abort(jr *jobRun, err error) {
 	if jr.abort == nil {
@@ -447,7 +459,7 @@ func (d *Driver) handleReport(r *rpc.Report) {
 		d.ev.Emit(events.Event{Kind: events.SafeguardFired, Executor: r.Executor, Node: node, Name: r.Name, Role: r.Role, Message: r.Message})
 		d.log.Error(fmt.Sprintf("Executor %d reported (%s, %s goroutine): %s", r.Executor, r.Name, r.Role, r.Message), "component", "scheduler.CoarseGrainedSchedulerBackend")
 		if r.Abort && d.active != nil {
-			d.abort(d.active, fmt.Errorf("Job aborted due to executor failure: %s", r.Message))
+			d.abort(d.active, sparkError("Job aborted due to executor failure: %s", r.Message))
 		}
 	}
 }
@@ -497,7 +509,7 @@ func (d *Driver) checkHeartbeats() {
 	timeout, _ := d.cfg.Spec.Conf.Duration(conf.NetworkTimeout)
 	for _, id := range d.aliveIDs() {
 		if ex := d.execs[id]; time.Since(ex.lastBeat) > timeout {
-			d.executorLost(id, fmt.Errorf("Executor heartbeat timed out after %d ms", time.Since(ex.lastBeat).Milliseconds()))
+			d.executorLost(id, sparkError("Executor heartbeat timed out after %d ms", time.Since(ex.lastBeat).Milliseconds()))
 		}
 	}
 }

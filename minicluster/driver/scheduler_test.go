@@ -279,9 +279,8 @@ type fakeExecutor struct {
 	// beat, when set, is how often the executor heartbeats until it falls silent.
 	beat time.Duration
 
-	mute       func()           // stops the heartbeats
-	registered chan rpc.Refused // closed on acceptance; one value if refused
-	done       chan error       // the serve loop's end
+	mute func()     // stops the heartbeats
+	done chan error // the serve loop's end
 }
 
 // connect dials the driver and registers, then serves in a goroutine. It
