@@ -126,14 +126,16 @@ func intervalText(iv *result.Interval) string {
 }
 
 // caughtBy lists the safeguards that caught the fault, over every catch cell.
-func caughtBy(s *result.Scenario) string {
+func caughtBy(s *result.Scenario) string { return strings.Join(caughtByList(s), ", ") }
+
+func caughtByList(s *result.Scenario) []string {
 	var names []string
 	for _, c := range findCells(s, result.Catch) {
 		if c.CaughtBy != "" && !slices.Contains(names, c.CaughtBy) {
 			names = append(names, c.CaughtBy)
 		}
 	}
-	return strings.Join(names, ", ")
+	return names
 }
 
 // cellTotalMs is the wall time a cell took over all its runs.

@@ -60,9 +60,11 @@ type htmlPage struct {
 type htmlVerdict struct{ Class, Icon, Word string }
 
 type htmlSummaryRow struct {
-	Anchor, Name, CaughtBy, Duration string
-	Verdict                          htmlVerdict
-	Cells                            []htmlCellBrief
+	Anchor, Name, Duration string
+	// CaughtBy lists the safeguards that caught, each shown whole.
+	CaughtBy []string
+	Verdict  htmlVerdict
+	Cells    []htmlCellBrief
 }
 
 type htmlCellBrief struct {
@@ -143,7 +145,7 @@ func newHTMLPage(r *result.Results) *htmlPage {
 		anchor := fmt.Sprintf("s%d-%s", i+1, cssWord(s.Name))
 		anchors[s.Name] = anchor
 		row := htmlSummaryRow{Anchor: anchor, Name: s.Name, Verdict: htmlVerdictOf(s.Verdict),
-			CaughtBy: caughtBy(s), Duration: formatMs(scenarioMs(s))}
+			CaughtBy: caughtByList(s), Duration: formatMs(scenarioMs(s))}
 		for _, k := range result.Cells {
 			brief := htmlCellBrief{Verdict: htmlVerdictOf(""), Text: notRun}
 			if v, text, ok := kindSummary(s, k); ok {
