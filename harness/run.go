@@ -185,8 +185,9 @@ func Run(ctx context.Context, scs []*Scenario, o Options, onUpdate func(*result.
 // does not have: the fault could never be exercised.
 var ErrTopology = errors.New("fault targets a missing executor")
 
-// check refuses a run whose faults could never fire on the chosen topology.
-func (o *Options) check(sc *Scenario) error {
+// topology is the scenario's cluster shape with --nodes and
+// --executors-per-node applied, defaults filled.
+func (o *Options) topology(sc *Scenario) spec.Topology {
 	topo := sc.Topology
 	if o.Nodes > 0 {
 		topo.Nodes = o.Nodes
@@ -194,7 +195,12 @@ func (o *Options) check(sc *Scenario) error {
 	if o.ExecutorsPerNode > 0 {
 		topo.ExecutorsPerNode = o.ExecutorsPerNode
 	}
-	n := len(topo.WithDefaults().Executors())
+	return topo.WithDefaults()
+}
+
+// check refuses a run whose faults could never fire on the chosen topology.
+func (o *Options) check(sc *Scenario) error {
+	n := len(o.topology(sc).Executors())
 	for _, f := range sc.Faults {
 		for _, e := range f.Executors {
 			if e > n {
@@ -336,13 +342,7 @@ func startAndWait(ctx context.Context, sp *spec.Spec, o *Options, dir string) (*
 }
 
 func specFor(sc *Scenario, p plan, o *Options, seed int64) *spec.Spec {
-	topo := sc.Topology
-	if o.Nodes > 0 {
-		topo.Nodes = o.Nodes
-	}
-	if o.ExecutorsPerNode > 0 {
-		topo.ExecutorsPerNode = o.ExecutorsPerNode
-	}
+	topo := o.topology(sc)
 	faults := make(fault.Set, len(p.faults))
 	for i, f := range p.faults {
 		if f.Seed == 0 {
@@ -351,7 +351,7 @@ func specFor(sc *Scenario, p plan, o *Options, seed int64) *spec.Spec {
 		faults[i] = f
 	}
 	return &spec.Spec{
-		Name: fmt.Sprintf("%s/%s#%d", sc.Name, p.label, seed), Seed: seed, Topology: topo.WithDefaults(),
+		Name: fmt.Sprintf("%s/%s#%d", sc.Name, p.label, seed), Seed: seed, Topology: topo,
 		Conf: conf.New(conf.Fast, sc.Conf), Safeguards: p.set, Faults: faults, Workload: sc.Workload, Params: sc.Params,
 	}
 }
