@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -71,7 +72,10 @@ func (s *Server) serve(nc net.Conn) {
 	c, err := wire.Accept(hctx, nc, s.secret)
 	cancel()
 	if err != nil {
-		s.log.Warn("Refused block connection from "+nc.RemoteAddr().String()+": "+err.Error(), "component", "network.BlockServer")
+		// A handshake cut short by the server's own Close is no refusal.
+		if s.base.Err() == nil {
+			s.log.Warn("Refused block connection from "+nc.RemoteAddr().String()+": "+err.Error(), "component", "network.BlockServer")
+		}
 		_ = nc.Close()
 		return
 	}
@@ -83,7 +87,7 @@ func (s *Server) serve(nc net.Conn) {
 	for {
 		t, payload, err := c.Recv()
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) && !isEOF(err) {
+			if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
 				s.log.Warn("Closing block connection from "+c.Peer()+": "+err.Error(), "component", "network.BlockServer")
 			}
 			return
@@ -108,12 +112,6 @@ func (s *Server) serve(nc net.Conn) {
 		}
 	}
 }
-
-func isEOF(err error) bool {
-	return err != nil && (errors.Is(err, net.ErrClosed) || err.Error() == "EOF" || errors.Is(err, errEOF))
-}
-
-var errEOF = errors.New("EOF")
 
 func (s *Server) track(c *wire.Conn) bool {
 	s.mu.Lock()
