@@ -33,6 +33,11 @@ const (
 	// context that lacks the application bundle (Spark 1.0's per-thread class
 	// loader on connection-manager threads).
 	TransportWithoutBundle Point = "transport-without-bundle"
+	// ExecutorKill: the targeted executors kill themselves with SIGKILL when the
+	// driver launches their first task of stage Params["stage"] (default 1), as
+	// an operator or the OOM killer would: the process ends at once, its map
+	// outputs and cached blocks with it.
+	ExecutorKill Point = "executor-kill"
 )
 
 // Info documents one fault point.
@@ -46,6 +51,7 @@ var catalogue = []Info{
 	{RegistrationMapOrder, "the registrator ranges over a Go map of its types: the order varies by process"},
 	{RegistrationShift, "targeted executors lack one built-in type the others register: every later id shifts by one"},
 	{TransportWithoutBundle, "block-server goroutines run without the application bundle in their context"},
+	{ExecutorKill, "targeted executors are killed with SIGKILL when their first task of a stage arrives"},
 }
 
 // All returns every fault point in catalogue order.
