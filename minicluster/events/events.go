@@ -37,6 +37,11 @@ const (
 	StageResubmitted Kind = "stage-resubmitted"
 	SafeguardFired   Kind = "safeguard"
 	FaultHit         Kind = "fault"
+	// FaultNoEffect: a fault point was reached with its fault on but found
+	// no effect (Message says why); FaultReverted: a node-level fault was
+	// undone (Message is the proof).
+	FaultNoEffect    Kind = "fault-no-effect"
+	FaultReverted    Kind = "fault-reverted"
 	ApplicationStart Kind = "application-start"
 	ApplicationEnd   Kind = "application-end"
 )

@@ -38,7 +38,28 @@ const (
 	// an operator or the OOM killer would: the process ends at once, its map
 	// outputs and cached blocks with it.
 	ExecutorKill Point = "executor-kill"
+	// NodeFreeze, NodePartition and NodeKill act on whole nodes (Spec.Nodes),
+	// from outside them, as a host's failures do: when the driver starts the
+	// node's first task of stage Params["stage"] (default 1), the node is
+	// frozen (docker: its container paused; processes: its executors get
+	// SIGSTOP), cut off its network (docker only: the container disconnected
+	// from the run's network), or killed (docker: the container gets SIGKILL;
+	// processes: its executors do, and its worker hangs up). A freeze or a
+	// partition is reverted (unpaused and SIGCONT, reconnected) once the
+	// driver has declared every executor of the node lost, or when the run
+	// ends. Hit: the effect as observed afterwards (the container's state, the
+	// processes' state, how they ended). Sham (Params["sham"] = "true"): every
+	// step runs but the node is left alone; the point then reports
+	// "fault-no-effect".
+	NodeFreeze    Point = "node-freeze"
+	NodePartition Point = "node-partition"
+	NodeKill      Point = "node-kill"
 )
+
+// IsNodeLevel says whether a point acts on whole nodes from outside them.
+func (p Point) IsNodeLevel() bool {
+	return p == NodeFreeze || p == NodePartition || p == NodeKill
+}
 
 // Info documents one fault point.
 type Info struct {
@@ -52,6 +73,9 @@ var catalogue = []Info{
 	{RegistrationShift, "targeted executors lack one built-in type the others register: every later id shifts by one"},
 	{TransportWithoutBundle, "block-server goroutines run without the application bundle in their context"},
 	{ExecutorKill, "targeted executors are killed with SIGKILL when their first task of a stage arrives"},
+	{NodeFreeze, "targeted nodes are frozen mid-stage (container paused, or SIGSTOP) until declared lost, then resumed"},
+	{NodePartition, "targeted nodes are cut off the network mid-stage until declared lost, then reconnected (docker runtime)"},
+	{NodeKill, "targeted nodes die mid-stage: the container, or every executor of the node, gets SIGKILL"},
 }
 
 // All returns every fault point in catalogue order.
@@ -62,6 +86,8 @@ type Spec struct {
 	Point Point `json:"point"`
 	// Executors lists the executor ids the fault applies to; empty means all.
 	Executors []int `json:"executors,omitempty"`
+	// Nodes lists the nodes a node-level fault applies to.
+	Nodes []string `json:"nodes,omitempty"`
 	// Seed makes a randomised fault deterministic.
 	Seed int64 `json:"seed,omitempty"`
 	// Params holds point-specific settings.
@@ -76,6 +102,9 @@ func (s Spec) Applies(executor int) bool {
 
 // String is a short label: "registration-order@exec-2".
 func (s Spec) String() string {
+	if len(s.Nodes) > 0 {
+		return fmt.Sprintf("%s@%s", s.Point, strings.Join(s.Nodes, ","))
+	}
 	if len(s.Executors) == 0 {
 		return string(s.Point)
 	}
