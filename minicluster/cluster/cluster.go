@@ -117,8 +117,10 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 		return nil, err
 	}
 	if o.Docker != nil {
-		c.dk, err = o.Docker.start(ctx, c, secret, o)
-		return c, err
+		if _, err = o.Docker.start(ctx, c, secret, o); err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 
 	addrc := make(chan string, 1)
@@ -164,6 +166,7 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 			return nil, err
 		}
 	}
+	c.faults.markReady()
 	return c, nil
 }
 

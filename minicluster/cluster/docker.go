@@ -295,6 +295,9 @@ type dockerCluster struct {
 	net     *testcontainers.DockerNetwork
 	driver  testcontainers.Container
 	nodes   map[string]testcontainers.Container
+	// names are the containers' names, known before they start, so that a
+	// node fault can reach a node whose readiness wait is still under way.
+	names   map[string]string
 	mu      sync.Mutex
 	closed  bool
 	collect sync.Once
@@ -328,7 +331,7 @@ func (d *Docker) start(ctx context.Context, c *Cluster, secret []byte, o Options
 	if err != nil {
 		return nil, err
 	}
-	dc = &dockerCluster{d: d, c: c, nodes: map[string]testcontainers.Container{}}
+	dc = &dockerCluster{d: d, c: c, nodes: map[string]testcontainers.Container{}, names: map[string]string{}}
 	defer func() {
 		if err != nil {
 			_ = dc.close()
@@ -339,6 +342,12 @@ func (d *Docker) start(ctx context.Context, c *Cluster, secret []byte, o Options
 	if err != nil {
 		return nil, fmt.Errorf("%w: create network: %s", ErrInfra, firstLine(err.Error()))
 	}
+	for _, n := range append(Nodes(c.spec), driverHost) {
+		dc.names[n] = fmt.Sprintf("faultbook-%s-%s-%s", d.run, shortID(), n)
+	}
+	// From here on node faults can act: they address containers by name.
+	c.dk = dc
+	c.faults.markReady()
 	env := map[string]string{spec.SecretEnv: wire.EncodeSecret(secret)}
 	addrc := make(chan string, 1)
 	dc.driver, err = dc.container(ctx, image, driverHost, "driver.log", env, o.StartTimeout,
@@ -389,7 +398,7 @@ func (d *Docker) start(ctx context.Context, c *Cluster, secret []byte, o Options
 func (dc *dockerCluster) container(ctx context.Context, image, host, logName string, env map[string]string, timeout time.Duration,
 	cmd []string, ready *wait.LogStrategy, onLine func(string)) (testcontainers.Container, error) {
 	req := testcontainers.GenericContainerRequest{Started: true, Logger: tclog.NewNoopLogger(), ContainerRequest: testcontainers.ContainerRequest{
-		Image: image, Cmd: cmd, Env: env, Labels: dc.d.labels(), Name: fmt.Sprintf("faultbook-%s-%s", dc.d.run, host) + "-" + shortID(),
+		Image: image, Cmd: cmd, Env: env, Labels: dc.d.labels(), Name: dc.names[host],
 		Networks: []string{dc.net.Name}, NetworkAliases: map[string][]string{dc.net.Name: {host}},
 		WaitingFor: ready.WithStartupTimeout(timeout),
 		ConfigModifier: func(cfg *container.Config) {
@@ -562,12 +571,7 @@ func (dc *dockerCluster) close() error {
 	return nil
 }
 
-// nodeContainer is a node's container id, or "".
+// nodeContainer is a node's container name, or "".
 func (dc *dockerCluster) nodeContainer(node string) string {
-	dc.mu.Lock()
-	defer dc.mu.Unlock()
-	if ctr := dc.nodes[node]; ctr != nil {
-		return ctr.GetContainerID()
-	}
-	return ""
+	return dc.names[node]
 }

@@ -101,6 +101,16 @@ type nodeFaults struct {
 	faults     []*nodeFault
 	registered map[string]map[int]bool
 	wg         sync.WaitGroup
+	// ready is closed once the cluster has started (or is closing): a fault
+	// fired while nodes were still starting waits for it.
+	ready     chan struct{}
+	readyOnce sync.Once
+}
+
+func (nf *nodeFaults) markReady() {
+	if nf != nil {
+		nf.readyOnce.Do(func() { close(nf.ready) })
+	}
 }
 
 // nodeFault is one fault on one node.
@@ -117,7 +127,7 @@ type nodeFault struct {
 }
 
 func newNodeFaults(c *Cluster) (*nodeFaults, error) {
-	nf := &nodeFaults{c: c, registered: map[string]map[int]bool{}}
+	nf := &nodeFaults{c: c, registered: map[string]map[int]bool{}, ready: make(chan struct{})}
 	for _, f := range c.spec.Faults {
 		if !f.Point.IsNodeLevel() {
 			continue
@@ -195,6 +205,7 @@ func (nf *nodeFaults) execsOf(node string) []int {
 
 // inject puts a fault on and reports its hit, or that it had no effect.
 func (nf *nodeFaults) inject(f *nodeFault, execs []int) {
+	<-nf.ready
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.reverted {
@@ -250,6 +261,7 @@ func (nf *nodeFaults) revert() {
 	if nf == nil {
 		return
 	}
+	nf.markReady()
 	for _, f := range nf.faults {
 		nf.revertOne(f)
 	}
