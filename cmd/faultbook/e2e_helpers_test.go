@@ -68,6 +68,11 @@ func buildBinary(out string) error {
 		args = append(args, "-race")
 	}
 	cmd := exec.CommandContext(ctx, gotool, append(args, ".")...)
+	if !raceEnabled {
+		// Static, so that the docker runtime can run it FROM scratch (the
+		// race detector needs cgo).
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	}
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {

@@ -77,7 +77,6 @@ func NewDocker(ctx context.Context, binary string) (*Docker, error) {
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
 		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
-	tclog.SetDefault(tclog.NewNoopLogger())
 	if err := checkStatic(binary); err != nil {
 		return nil, fmt.Errorf("%w: docker runtime: %v", ErrInfra, err)
 	}
@@ -90,6 +89,7 @@ func NewDocker(ctx context.Context, binary string) (*Docker, error) {
 
 // dockerClient connects and pings the engine within 5 s.
 func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
+	tclog.SetDefault(tclog.NewNoopLogger())
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
 		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
@@ -101,7 +101,12 @@ func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
 	}
 	ch := make(chan res, 1)
 	go func() {
-		cli, err := testcontainers.NewDockerClientWithOpts(pctx)
+		var opts []client.Opt
+		if os.Getenv("DOCKER_HOST") != "" {
+			// The engine named is the one meant: no fallback to another.
+			opts = append(opts, client.FromEnv)
+		}
+		cli, err := testcontainers.NewDockerClientWithOpts(pctx, opts...)
 		if err == nil {
 			if _, err = cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 				_ = cli.Close()
@@ -167,7 +172,10 @@ func (d *Docker) Image(ctx context.Context) (string, error) {
 	start := time.Now()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	dockerfile := []byte("FROM scratch\nCOPY faultbook " + imageBinary + "\nENTRYPOINT [\"" + imageBinary + "\"]\n")
+	// The labels come first, so every layer's image carries them and a
+	// cleanup finds what an interrupted build left.
+	dockerfile := []byte(fmt.Sprintf("FROM scratch\nLABEL %s=true %s=%s\nCOPY faultbook %s\nENTRYPOINT [\"%s\"]\n",
+		LabelKey, LabelRun, d.run, imageBinary, imageBinary))
 	for _, f := range []struct {
 		name string
 		mode int64
@@ -211,7 +219,19 @@ func (d *Docker) Image(ctx context.Context) (string, error) {
 func (d *Docker) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := removeLabelled(ctx, d.cli, LabelRun+"="+d.run, true)
+	// A container whose creation was under way when the run was interrupted
+	// can appear after the first pass: remove until a pass finds nothing.
+	var err error
+	for range 5 {
+		var n Removed
+		if n, err = removeLabelled(ctx, d.cli, LabelRun+"="+d.run, true); err == nil && n == (Removed{}) {
+			break
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
 	_ = d.cli.Close()
 	return err
 }
@@ -278,7 +298,8 @@ func removeLabelled(ctx context.Context, cli *testcontainers.DockerClient, label
 	}
 	for _, im := range is.Items {
 		if remove {
-			if _, err := cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
+			// A layer goes with the image above it: gone already is done.
+			if _, err := cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil && !strings.Contains(err.Error(), "No such image") {
 				errs = append(errs, err)
 				continue
 			}

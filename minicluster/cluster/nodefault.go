@@ -399,7 +399,7 @@ func (dc *dockerCluster) setNode(p fault.Point, node string, on, sham bool) (str
 		return "", false, err
 	}
 	st := ins.Container.State
-	short := id[:min(12, len(id))]
+	short := id
 	switch p {
 	case fault.NodeFreeze:
 		return fmt.Sprintf("%s's container %s paused=%v (engine state %s)", node, short, st.Paused, st.Status), st.Paused == on, nil
