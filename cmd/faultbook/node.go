@@ -83,7 +83,7 @@ func newDriverCmd() *cobra.Command {
 func newExecutorCmd() *cobra.Command {
 	var (
 		runDir, driverAddr, node, host string
-		id, slots                int
+		id, slots                      int
 	)
 	c := &cobra.Command{
 		Use:    "executor",

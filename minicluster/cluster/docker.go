@@ -311,11 +311,11 @@ func removeLabelled(ctx context.Context, cli *testcontainers.DockerClient, label
 
 // dockerCluster is one cluster's containers and network.
 type dockerCluster struct {
-	d       *Docker
-	c       *Cluster
-	net     *testcontainers.DockerNetwork
-	driver  testcontainers.Container
-	nodes   map[string]testcontainers.Container
+	d      *Docker
+	c      *Cluster
+	net    *testcontainers.DockerNetwork
+	driver testcontainers.Container
+	nodes  map[string]testcontainers.Container
 	// names are the containers' names, known before they start, so that a
 	// node fault can reach a node whose readiness wait is still under way.
 	names   map[string]string
