@@ -66,6 +66,8 @@ type Cluster struct {
 	dir   string
 	app   string
 	start time.Time
+	// addr is the driver's address (in the docker runtime, on the run's network).
+	addr string
 
 	// process runtime
 	group   *proc.Group
@@ -141,9 +143,8 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 		return nil, fmt.Errorf("%w: start driver: %v", ErrInfra, err)
 	}
 	c.group.Add(c.driver)
-	var addr string
 	select {
-	case addr = <-addrc:
+	case c.addr = <-addrc:
 	case <-c.driver.Done():
 		return nil, fmt.Errorf("%w: driver exited before listening (see %s)", ErrInfra, filepath.Join(o.Dir, "driver.log"))
 	case <-time.After(o.StartTimeout):
@@ -155,7 +156,7 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 	ids := NewIDs(len(sp.Topology.Executors())+1, 1, maxRetries)
 	for _, node := range Nodes(sp) {
 		w, err := StartWorker(ctx, WorkerConfig{Node: node, App: c.app, Spec: sp, Dir: o.Dir, Binary: o.Binary, Env: env,
-			Secret: secret, DriverAddr: addr, IDs: ids, DriverDone: c.driver.Done(), StartTimeout: o.StartTimeout})
+			Secret: secret, DriverAddr: c.addr, IDs: ids, DriverDone: c.driver.Done(), StartTimeout: o.StartTimeout})
 		if err != nil {
 			return nil, err
 		}

@@ -388,6 +388,7 @@ func (d *Docker) start(ctx context.Context, c *Cluster, secret []byte, o Options
 	var addr string
 	select {
 	case addr = <-addrc:
+		c.addr = addr
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
