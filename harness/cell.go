@@ -84,6 +84,9 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 		c.Logs = logsOf(out)
 	}
 	c.Verdict = aggregate(sc, p, runs, &c)
+	if c.Verdict != result.Pass {
+		c.CaughtBy = "" // a catch cell that did not pass caught nothing
+	}
 	if c.Runs > 1 {
 		c.Repeats = runs
 	}

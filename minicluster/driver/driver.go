@@ -101,7 +101,9 @@ type Driver struct {
 	execs        map[int]*executorInfo
 	refused      int
 	firstRefusal string
-	expected     int
+	// resultHitSeen: a result decoded with another registry was recorded.
+	resultHitSeen bool
+	expected      int
 
 	ln      net.Listener
 	connsMu sync.Mutex
@@ -145,6 +147,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	go d.acceptLoop(ctx)
 	d.log.Info("Started driver for "+sp.Name+" at "+d.ln.Addr().String(), "component", "SparkContext")
 	d.ev.Emit(events.Event{Kind: events.ApplicationStart, Message: sp.Name})
+	for _, h := range serializer.RegistryHits(sp, 0, d.reg, serializer.CanonicalRegistry(cfg.App, serializer.ForProcess(sp, 0, cfg.App, serializer.RoleDriver, nil))) {
+		d.ev.Emit(faultEvent(h, ""))
+	}
 	if cfg.Listening != nil {
 		cfg.Listening(d.ln.Addr().String())
 	}

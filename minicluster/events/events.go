@@ -31,6 +31,7 @@ const (
 	ExecutorRemoved  Kind = "executor-removed"
 	SafeguardFired   Kind = "safeguard"
 	FaultHit         Kind = "fault"
+	FaultNoEffect    Kind = "fault-no-effect"
 	ApplicationStart Kind = "application-start"
 	ApplicationEnd   Kind = "application-end"
 )
@@ -57,6 +58,12 @@ type Event struct {
 	Name    string `json:"name,omitempty"`
 	Role    string `json:"role,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Block, State and Canonical qualify a fault event (see package fault):
+	// the block or record the effect reached, and for an effect that is a
+	// difference between processes, this process's state and a fault-free one's.
+	Block     string `json:"block,omitempty"`
+	State     string `json:"state,omitempty"`
+	Canonical string `json:"canonical,omitempty"`
 }
 
 // Log appends events to a file. It is safe for concurrent use.

@@ -155,6 +155,7 @@ func (e *Executor) cachedPartition(lt rpc.LaunchTask, ds, p int) ([]any, error) 
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s from executor %d: %w", id, loc.Executor, err)
 	}
+	e.dataHit(lt, id, loc.Executor, data)
 	return block.Decode(e.taskReg, id, data, e.verify)
 }
 
@@ -190,6 +191,7 @@ func (e *Executor) readShuffle(lt rpc.LaunchTask, shuffle int) ([]any, error) {
 			}
 			data = b
 		}
+		e.dataHit(lt, id, loc.Executor, data)
 		recs, derr := block.Decode(e.taskReg, id, data, e.verify)
 		// Each record is cast as it is read, as Spark's shuffle reader casts to
 		// Product2: a record that decoded as the wrong type fails here, before
