@@ -93,11 +93,12 @@ func (o *Observation) Effect() (hits []events.Event, why string) {
 	if len(hits) > 0 {
 		return hits, ""
 	}
-	if agreed != "" {
-		return nil, "configured, no effect in this run: every process ended in the same state (" + agreed + "), so nothing differed between them"
-	}
-	if inert := o.Events(events.FaultNoEffect); len(inert) > 0 {
+	inert := o.Events(events.FaultNoEffect)
+	switch {
+	case len(inert) > 0 && len(o.FaultHits()) == 0:
 		return nil, fmt.Sprintf("fault %s on %s: %s", inert[0].Name, source(inert[0]), inert[0].Message)
+	case agreed != "":
+		return nil, "configured, no effect in this run: every process ended in the same state (" + agreed + "), so nothing differed between them"
 	}
 	return nil, ""
 }
