@@ -213,3 +213,44 @@ func TestCheckTopology(t *testing.T) {
 		t.Errorf("two executors on one node: %v", err)
 	}
 }
+
+// TestJudgeSurvive: a survive catch is credited only when the fault had an
+// effect in the run and the output is correct.
+func TestJudgeSurvive(t *testing.T) {
+	sc := testScenario()
+	sc.Catches = append(sc.Catches, Catch{Safeguards: []safeguard.Name{safeguard.ExecutorWideRegistry}, Expect: Survive})
+	ps, err := (&Options{}).plans(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p plan
+	for _, q := range ps {
+		if q.label == "catch-executor-wide-registry" {
+			p = q
+		}
+	}
+	right := map[string]int{"answer": 42}
+	wrong := map[string]int{"answer": 41}
+	for _, tc := range []struct {
+		name     string
+		obs      func(t *testing.T) *Observation
+		verdict  result.Verdict
+		caughtBy string
+	}{
+		{"effect, correct output", func(t *testing.T) *Observation { return observation(t, driver.Succeeded, right, right, hit) }, result.Pass, "executor-wide-registry"},
+		{"no effect, correct output", func(t *testing.T) *Observation { return observation(t, driver.Succeeded, right, right, inert) }, result.Inconclusive, ""},
+		{"registries all alike, correct output", func(t *testing.T) *Observation {
+			return observation(t, driver.Succeeded, right, right, driverSame, exec1Same, stateHit)
+		}, result.Inconclusive, ""},
+		{"effect, wrong output", func(t *testing.T) *Observation { return observation(t, driver.Succeeded, wrong, right, hit) }, result.Fail, ""},
+		{"effect, job aborted", func(t *testing.T) *Observation { return observation(t, driver.Aborted, nil, right, hit) }, result.Fail, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r result.Run
+			judge(sc, p, tc.obs(t), &r)
+			if r.Verdict != tc.verdict || r.CaughtBy != tc.caughtBy {
+				t.Errorf("verdict %s caught by %q, want %s and %q; problems %v", r.Verdict, r.CaughtBy, tc.verdict, tc.caughtBy, r.Problems)
+			}
+		})
+	}
+}
