@@ -57,21 +57,32 @@ type Point string
 const (
 	// RegistrationOrder: the targeted executors run the user registrator over a
 	// seeded permutation of its types, so their ids differ from everyone else's.
+	// Hit: the process's registry differs from the canonical one (first
+	// differing id). Sham: the permutation returns the canonical order.
 	RegistrationOrder Point = "registration-order"
 	// RegistrationMapOrder: the user registrator ranges over a Go map of its
 	// types, so the order (and the ids) can differ from process to process.
+	// Hit: as RegistrationOrder, reported by every process it reaches, the
+	// driver included. Sham: the map's order is replaced by the declared one.
 	RegistrationMapOrder Point = "registration-map-order"
 	// RegistrationShift: the targeted executors lack one built-in type that every
 	// other process registers before the user types (a class on one side of the
 	// classpath only, SPARK-12591; or an older library build during an upgrade),
 	// so every later id on them is one lower. Params["omit"] names the type
-	// (default "[]byte").
+	// (default "[]byte"). Hit: as RegistrationOrder. Sham: nothing is omitted.
 	RegistrationShift Point = "registration-shift"
 	// TransportWithoutBundle: the block server's transport goroutines run with a
 	// context that lacks the application bundle (Spark 1.0's per-thread class
-	// loader on connection-manager threads).
+	// loader on connection-manager threads). Hit: the serving goroutine finds
+	// no bundle in its context, with what that did (the registrator lookup
+	// failed, the block it encoded and its registry; or the executor-wide
+	// bundle stood in). Sham: transport goroutines keep the bundle.
 	TransportWithoutBundle Point = "transport-without-bundle"
 )
+
+// Besides its own hits, a fault that makes registries differ is reported where
+// its effect reaches data: a block or task result decoded with another
+// registry than its writer's names the block (Block) and both registries.
 
 // Info documents one fault point.
 type Info struct {
