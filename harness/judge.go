@@ -43,7 +43,7 @@ func judge(sc *Scenario, p plan, o *Observation, r *result.Run) {
 				problems = judgeCatch(sc, p, o, &ev, r)
 			}
 		case why != "":
-			inconclusive = true
+			inconclusive, r.NoEffect = true, true
 			problems = []string{why}
 			ev.Addf("%s", why)
 			ev.Observe("fault %s configured, no effect", strings.Join(p.faults.Labels(), ", "))

@@ -254,3 +254,44 @@ func TestJudgeSurvive(t *testing.T) {
 		})
 	}
 }
+
+// TestAggregateNoEffect: a run whose fault had no effect makes a cell
+// inconclusive; for a probabilistic fault it is a run where the fault did not
+// show, and the cell is inconclusive only when no run had an effect.
+func TestAggregateNoEffect(t *testing.T) {
+	pass := result.Run{Verdict: result.Pass, Hit: true}
+	fail := result.Run{Verdict: result.Fail, Problems: []string{"missed"}}
+	inert := result.Run{Verdict: result.Inconclusive, NoEffect: true, Problems: []string{"configured, no effect"}}
+	broken := result.Run{Verdict: result.Inconclusive, Problems: []string{"start cluster: boom"}}
+	for _, tc := range []struct {
+		name          string
+		probabilistic bool
+		kind          result.CellKind
+		runs          []result.Run
+		want          result.Verdict
+	}{
+		{"deterministic catch, one run without effect", false, result.Catch, []result.Run{pass, inert}, result.Inconclusive},
+		{"deterministic reproduce without effect", false, result.Reproduce, []result.Run{inert}, result.Inconclusive},
+		{"probabilistic reproduce, a hit among runs without effect", true, result.Reproduce, []result.Run{inert, pass, fail}, result.Pass},
+		{"probabilistic reproduce, no run with effect", true, result.Reproduce, []result.Run{inert, inert}, result.Inconclusive},
+		{"probabilistic catch, every run with effect caught", true, result.Catch, []result.Run{pass, inert, pass}, result.Pass},
+		{"probabilistic catch, a run with effect missed", true, result.Catch, []result.Run{pass, fail, inert}, result.Fail},
+		{"probabilistic catch, no run with effect", true, result.Catch, []result.Run{inert, inert}, result.Inconclusive},
+		{"probabilistic catch, a run that could not be carried out", true, result.Catch, []result.Run{pass, broken}, result.Inconclusive},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := testScenario()
+			sc.Probabilistic = tc.probabilistic
+			c := result.Cell{Cell: tc.kind, Runs: len(tc.runs)}
+			for i := range tc.runs {
+				tc.runs[i].Index = i
+				if tc.runs[i].Hit {
+					c.Hits++
+				}
+			}
+			if got := aggregate(sc, plan{kind: tc.kind}, tc.runs, &c); got != tc.want {
+				t.Errorf("verdict %s, want %s; problems %v", got, tc.want, c.Problems)
+			}
+		})
+	}
+}

@@ -66,6 +66,10 @@ type Run struct {
 	Hit        bool    `json:"hit"`
 	DurationMs int64   `json:"duration_ms"`
 	CaughtBy   string  `json:"caught_by,omitempty"`
+	// NoEffect marks a reproduce or catch run whose fault was configured but
+	// had no effect: inconclusive, and for a probabilistic fault a run without
+	// the symptom rather than a verdict on the safeguards.
+	NoEffect bool `json:"no_effect,omitempty"`
 	// Observed is what the run showed, in one line.
 	Observed string     `json:"observed,omitempty"`
 	Problems []string   `json:"problems,omitempty"`
