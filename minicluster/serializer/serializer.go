@@ -61,10 +61,11 @@ type Options struct {
 	// OmitBuiltin names a default type this process does not register, as a
 	// process with an older library or a narrower classpath would not.
 	OmitBuiltin string
-	// Sham keeps Order and OmitBuiltin switched on but neutralises them: the
-	// user types come in canonical order and no built-in type is left out
-	// (the sham of a registration fault, see package fault).
-	Sham bool
+	// ShamOrder and ShamOmit keep Order and OmitBuiltin switched on but
+	// neutralise them: the user types come in their declared order, no
+	// built-in type is left out (the shams of the registration faults, see
+	// package fault).
+	ShamOrder, ShamOmit bool
 	// Role is the kind of goroutine asking, for messages.
 	Role Role
 	// Log receives the swallowed error; nil discards.
@@ -93,7 +94,7 @@ func (e *RegistratorError) Kind() string { return "SparkException" }
 func NewRegistry(ctx context.Context, o Options) (*codec.Registry, error) {
 	r := codec.NewRegistry()
 	for _, d := range codec.DefaultTypes() {
-		if d.Name != o.OmitBuiltin || o.Sham {
+		if d.Name != o.OmitBuiltin || o.ShamOmit {
 			r.Register(d)
 		}
 	}
@@ -130,7 +131,7 @@ func runRegistrator(r *codec.Registry, b *bundle.Bundle, o Options) error {
 		return &codec.Error{Kind: "ClassNotFoundException", Msg: o.Registrator}
 	}
 	order := Order(reg.Types, o.Order, o.Seed)
-	if o.Sham {
+	if o.ShamOrder {
 		order = reg.Types
 	}
 	for _, t := range order {

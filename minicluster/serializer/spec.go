@@ -32,13 +32,12 @@ func ForProcess(sp *spec.Spec, process int, app *bundle.Bundle, role Role, log *
 		o.ExecutorBundle = app
 	}
 	if f, ok := sp.Faults.Lookup(fault.RegistrationOrder, process); ok {
-		o.Order, o.Seed, o.Sham = Permuted, f.Seed, f.Sham()
+		o.Order, o.Seed, o.ShamOrder = Permuted, f.Seed, f.Sham()
 	} else if f, ok := sp.Faults.Lookup(fault.RegistrationMapOrder, process); ok {
-		o.Order, o.Sham = MapOrder, f.Sham()
+		o.Order, o.ShamOrder = MapOrder, f.Sham()
 	}
 	if f, ok := sp.Faults.Lookup(fault.RegistrationShift, process); ok {
-		o.OmitBuiltin = ShiftedType(f)
-		o.Sham = o.Sham || f.Sham()
+		o.OmitBuiltin, o.ShamOmit = ShiftedType(f), f.Sham()
 	}
 	return o
 }
