@@ -803,7 +803,11 @@ func TestCommittedBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := faultbook(t, "gate", "--baseline", base, "--all", "--quiet", "--out", t.TempDir())
+	// Verdicts, reproductions, rates, caught-by and the matrix are compared as
+	// the gate compares them; detection latency gets a wide slack here, since on
+	// a loaded machine it measures the machine. The latency rule itself is tested
+	// on fixed figures in harness/gate.
+	r := faultbook(t, "gate", "--baseline", base, "--all", "--quiet", "--out", t.TempDir(), "--detection-slack-ms", "5000")
 	wantCode(t, r, codeOK)
 	if !strings.Contains(r.stdout, "no regression against the baseline") {
 		t.Errorf("gate against the committed baseline:\n%s", r)
