@@ -104,6 +104,11 @@ func TestUsageErrors(t *testing.T) {
 		{golden: "usage-report-missing", args: []string{"report", "/nonexistent.json"}, contains: []string{"/nonexistent.json"}},
 		{golden: "usage-report-not-results", args: []string{"report", filepath.Join("testdata", "not-results.json")}, contains: []string{"schema"}},
 		{golden: "usage-report-wrong-schema", args: []string{"report", filepath.Join("testdata", "wrong-schema.json")}, contains: []string{"faultbook/results/v0"}},
+		{golden: "usage-report-invalid", args: []string{"report", filepath.Join("testdata", "unknown-verdict.json")}, contains: []string{"scenarios[0].cells[1].verdict", `"passed"`}},
+		{golden: "usage-gate-cells-null", args: []string{"gate", "--baseline", filepath.Join("testdata", "cells-null.json"), "--all"}, out: true, contains: []string{"scenarios[0].cells"}},
+		{golden: "usage-gate-unknown-verdict", args: []string{"gate", "--baseline", filepath.Join("testdata", "unknown-verdict.json"), "--all"}, out: true, contains: []string{"scenarios[0].cells[1].verdict"}},
+		{golden: "usage-gate-interrupted-baseline", args: []string{"gate", "--baseline", filepath.Join("testdata", "interrupted.json"), "--all"}, out: true, contains: []string{"interrupted", "scenarios[1].verdict"}},
+		{golden: "usage-write-baseline-interrupted", args: []string{"gate", "--write-baseline", "/nonexistent/baseline.json", filepath.Join("testdata", "interrupted.json")}, contains: []string{"interrupted"}},
 		{golden: "usage-gate-no-baseline", args: []string{"gate", filepath.Join("testdata", "wrong-schema.json")}, contains: []string{"--baseline"}},
 		{golden: "usage-unknown-flag", args: []string{"run", "--bogus"}, out: true, contains: []string{"--bogus"}},
 		{golden: "usage-unknown-command", args: []string{"frob"}},
@@ -807,5 +812,32 @@ func TestCommittedBaseline(t *testing.T) {
 	wantCode(t, r, codeOK)
 	if !strings.Contains(r.stdout, "no regression against the baseline") {
 		t.Errorf("gate against the committed baseline:\n%s", r)
+	}
+}
+
+// TestUnwritableOut gives --out a directory that exists but refuses files:
+// the run must stop before its first cell, with exit 3 naming the directory,
+// not start clusters whose run directories cannot be written.
+func TestUnwritableOut(t *testing.T) {
+	dir := t.TempDir()
+	if os.Geteuid() == 0 {
+		// root writes through file modes; /proc refuses new files to anyone.
+		dir = "/proc"
+	} else if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"run", "registration-order", "--quiet", "--out", dir},
+		{"matrix", "registration-order", "--quiet", "--out", dir},
+	} {
+		r := faultbook(t, args...)
+		wantCode(t, r, codeInfra)
+		if !strings.Contains(r.stderr, "output directory "+dir+" is not writable") {
+			t.Errorf("%s: stderr does not name the directory:\n%s", args[0], r.stderr)
+		}
+		// No cell ran: the progress lines of --quiet name cells as they finish.
+		if strings.Contains(r.stderr, "registration-order/") || r.stdout != "" {
+			t.Errorf("%s: a cell ran before the directory was checked:\n%s", args[0], r)
+		}
 	}
 }
