@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -774,6 +775,53 @@ func TestDriverRefusesBadInputOnSocket(t *testing.T) {
 		}
 		if !errors.Is(err, wire.ErrAuth) {
 			t.Errorf("wrong secret: %v, want an error wrapping wire.ErrAuth", err)
+		}
+	})
+	t.Run("oversized-frames", func(t *testing.T) {
+		// Eight authenticated peers at once each send a frame just under
+		// wire.MaxFrame on the control link. The link's own bound refuses each
+		// from its header and the connection closes; the driver's peak memory
+		// stays far below one such frame. Under one 64 MiB bound for every
+		// link it read all eight, about 512 MiB at once.
+		const peers = 8
+		frame := make([]byte, wire.MaxFrame-1)
+		errc := make(chan error, peers)
+		for i := range peers {
+			go func() {
+				dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+				defer dcancel()
+				c, err := wire.Dial(dctx, addr, secret, fmt.Sprintf("exec-%d", 20+i))
+				if err != nil {
+					errc <- err
+					return
+				}
+				defer c.Close()
+				c.SetBounds(0, 0)
+				_ = c.Send(1, frame) // the driver may hang up mid-frame
+				if _, _, err := c.Recv(); err == nil {
+					errc <- errors.New("the driver answered an oversized frame")
+					return
+				}
+				errc <- nil
+			}()
+		}
+		for range peers {
+			if err := <-errc; err != nil {
+				t.Error(err)
+			}
+		}
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var peakKiB int64
+		for _, l := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+				fmt.Sscanf(strings.TrimSpace(v), "%d", &peakKiB)
+			}
+		}
+		if peakKiB == 0 || peakKiB > 64<<10 {
+			t.Errorf("driver's peak resident memory %d KiB after %d oversized frames, want under 64 MiB", peakKiB, peers)
 		}
 	})
 	t.Run("still-serving", func(t *testing.T) {
