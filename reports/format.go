@@ -263,6 +263,22 @@ func counts(r *result.Results) string {
 	return strings.Join(parts, ", ")
 }
 
+// outcomeIcon is a matrix outcome as one symbol, the same in every renderer:
+// ⚑ caught, ✔ survived, ✘ missed, ? error, – anything else.
+func outcomeIcon(o result.Outcome) string {
+	switch o {
+	case result.Caught:
+		return "⚑"
+	case result.Survived:
+		return "✔"
+	case result.Missed:
+		return "✘"
+	case result.Errored:
+		return "?"
+	}
+	return "–"
+}
+
 // matrixCellText is a matrix cell as a word, with the safeguard that caught it.
 func matrixCellText(c *result.MatrixCell) string {
 	if c == nil {

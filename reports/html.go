@@ -276,20 +276,7 @@ func htmlOutcomeOf(c *result.MatrixCell) htmlOutcome {
 	if c == nil {
 		return htmlOutcome{Class: "none", Icon: "–", Word: "not run"}
 	}
-	o := htmlOutcome{Class: cssWord(string(c.Outcome)), Word: string(c.Outcome), CaughtBy: c.CaughtBy, Detail: c.Detail}
-	switch c.Outcome {
-	case result.Caught:
-		o.Icon = "⚑"
-	case result.Survived:
-		o.Icon = "✔"
-	case result.Missed:
-		o.Icon = "✘"
-	case result.Errored:
-		o.Icon = "?"
-	default:
-		o.Icon = "–"
-	}
-	return o
+	return htmlOutcome{Class: cssWord(string(c.Outcome)), Icon: outcomeIcon(c.Outcome), Word: string(c.Outcome), CaughtBy: c.CaughtBy, Detail: c.Detail}
 }
 
 func listOrNone(items []string) string {

@@ -268,13 +268,17 @@ func printResults(w io.Writer, res *result.Results, format string) error {
 	case "markdown":
 		return reports.Markdown(w, res)
 	}
+	term := terminal(w)
 	if len(res.Scenarios) > 0 || res.Matrix == nil {
-		if err := reports.Table(w, res, useColor(w)); err != nil {
+		if err := reports.Table(w, res, term); err != nil {
 			return err
 		}
 	}
 	if res.Matrix != nil {
-		return reports.MatrixTable(w, res.Matrix, useColor(w))
+		if len(res.Scenarios) > 0 {
+			fmt.Fprintln(w)
+		}
+		return reports.MatrixTable(w, res.Matrix, term)
 	}
 	return nil
 }
