@@ -279,11 +279,17 @@ func textWidth(s string) int {
 	return n
 }
 
-// pieces splits a line where it may break: at spaces, which are dropped, and
-// after a hyphen, which stays with the piece before it. joined[i] says piece i
-// follows piece i-1 without a space (a hyphen break).
-func pieces(line string) (ps []string, joined []bool) {
+// pieces splits a line where it may break: at spaces, which are dropped, and,
+// within a word wider than width, after a hyphen, which stays with the piece
+// before it. A word that fits is never split. joined[i] says piece i follows
+// piece i-1 without a space (a hyphen break). Width 0 splits every word at
+// its hyphens.
+func pieces(line string, width int) (ps []string, joined []bool) {
 	for _, word := range strings.Fields(line) {
+		if width > 0 && displaywidth.String(word) <= width {
+			ps, joined = append(ps, word), append(joined, false)
+			continue
+		}
 		first := true
 		for word != "" {
 			i := strings.IndexByte(word, '-')
@@ -302,7 +308,7 @@ func pieces(line string) (ps []string, joined []bool) {
 func longestPiece(s string) int {
 	n := 0
 	for _, l := range strings.Split(s, "\n") {
-		ps, _ := pieces(l)
+		ps, _ := pieces(l, 0)
 		for _, p := range ps {
 			n = max(n, displaywidth.String(p))
 		}
@@ -311,8 +317,9 @@ func longestPiece(s string) int {
 }
 
 // wrapText wraps each line of s to width, filling lines greedily and breaking
-// only at spaces and after hyphens, never inside a word. A piece wider than
-// width stays whole on a line of its own.
+// at spaces, or after a hyphen of a word that does not fit whole, never
+// elsewhere inside a word. A piece wider than width stays whole on a line of
+// its own.
 func wrapText(s string, width int) []string {
 	var out []string
 	for _, line := range strings.Split(s, "\n") {
@@ -320,7 +327,7 @@ func wrapText(s string, width int) []string {
 			out = append(out, line)
 			continue
 		}
-		ps, joined := pieces(line)
+		ps, joined := pieces(line, width)
 		cur, curW := "", 0
 		for i, p := range ps {
 			pw := displaywidth.String(p)

@@ -279,17 +279,6 @@ func outcomeIcon(o result.Outcome) string {
 	return "–"
 }
 
-// matrixCellText is a matrix cell as a word, with the safeguard that caught it.
-func matrixCellText(c *result.MatrixCell) string {
-	if c == nil {
-		return notRun
-	}
-	if c.CaughtBy != "" {
-		return fmt.Sprintf("%s (%s)", c.Outcome, c.CaughtBy)
-	}
-	return string(c.Outcome)
-}
-
 // matrixCell finds a row's cell for a column. Rows are matched to columns by
 // name rather than position so that a row missing a column does not shift.
 func matrixCell(row *result.MatrixRow, column string) *result.MatrixCell {

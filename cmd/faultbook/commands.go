@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/fatih/color"
@@ -32,17 +33,21 @@ func catalogue() (*scenarios.Catalogue, error) {
 
 // terminal decides how tables are drawn on w: on a terminal, fitted to its
 // width and in colour unless NO_COLOR is set (fatih/color reads NO_COLOR into
-// color.NoColor); to a pipe or a file, whole and plain.
+// color.NoColor); to a pipe or a file, whole and plain, unless COLUMNS is set
+// in the environment, which fits them to that width as for a terminal.
 func terminal(w io.Writer) reports.Terminal {
+	columns, err := strconv.Atoi(os.Getenv("COLUMNS"))
+	if err != nil || columns < 0 {
+		columns = 0
+	}
 	f, ok := w.(*os.File)
 	if !ok || !isatty.IsTerminal(f.Fd()) {
-		return reports.Terminal{}
+		return reports.Terminal{Width: columns}
 	}
-	width, _, err := term.GetSize(int(f.Fd()))
-	if err != nil {
-		width = 0
+	if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+		columns = width
 	}
-	return reports.Terminal{Color: !color.NoColor, Width: width}
+	return reports.Terminal{Color: !color.NoColor, Width: columns}
 }
 
 func newListCmd() *cobra.Command {

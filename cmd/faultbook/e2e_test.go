@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/faultbook/faultbook/harness/result"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
@@ -63,6 +64,30 @@ func TestGoldenOutput(t *testing.T) {
 				t.Errorf("stderr not empty:\n%s", r.stderr)
 			}
 			checkGolden(t, tt.golden, r.stdout)
+		})
+	}
+}
+
+// TestListFitsWidth runs `faultbook list` for 80- and 120-column terminals
+// (COLUMNS stands in for the terminal's width): no line is wider, every
+// scenario's name stays whole on its row, and the output is as in the golden
+// files.
+func TestListFitsWidth(t *testing.T) {
+	for _, width := range []int{80, 120} {
+		t.Run(fmt.Sprint(width), func(t *testing.T) {
+			r := faultbookEnv(t, []string{fmt.Sprintf("COLUMNS=%d", width)}, "list")
+			wantCode(t, r, codeOK)
+			for _, l := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+				if n := utf8.RuneCountInString(l); n > width {
+					t.Errorf("line of %d columns:\n%s", n, l)
+				}
+			}
+			for _, n := range scenarioNames(t) {
+				if !strings.Contains(r.stdout, "│ "+n+" ") {
+					t.Errorf("no row starts with %s:\n%s", n, r.stdout)
+				}
+			}
+			checkGolden(t, fmt.Sprintf("list-%d", width), r.stdout)
 		})
 	}
 }
