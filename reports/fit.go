@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/clipperhouse/displaywidth"
 )
@@ -173,11 +174,11 @@ func (g *grid) groups(width int) [][]int {
 	return out
 }
 
-// widths gives each column of the group its natural width, then narrows one
-// wrapping column by one step at a time until the table fits width or no
-// column can narrow further. Each step narrows the column that adds the
-// fewest lines to the table, the widest among equals, so that one long cell
-// wraps before a column of short ones does.
+// widths gives each column of the group its natural width, then narrows
+// wrapping columns until the table fits width or none can narrow further.
+// Each step narrows the column whose wrapping costs the fewest added lines
+// (and split words) per column of width saved, the widest among equals, so
+// that one long cell wraps before a column of short ones does.
 func (g *grid) widths(cols []int, width int) []int {
 	ws := make([]int, len(cols))
 	floor := make([]int, len(cols))
@@ -189,56 +190,77 @@ func (g *grid) widths(cols []int, width int) []int {
 	if width <= 0 || total <= width {
 		return ws
 	}
-	// lines[i][r] is how many lines row r takes in column i; row -1, the
-	// header, is kept at index len(g.rows).
-	count := func(c, w int) []int {
-		n := make([]int, len(g.rows)+1)
+	// cost[i][r] is what row r costs in column i: its lines, and a penalty
+	// for each word split after a hyphen or dash, so that a column of words
+	// that fit whole narrows first. Row len(g.rows) is the header.
+	count := func(c, w int) []cellCost {
+		n := make([]cellCost, len(g.rows)+1)
 		for r := range g.rows {
-			n[r] = len(wrapText(g.cell(r, c), w))
+			n[r] = wrapCost(g.cell(r, c), w)
 		}
-		n[len(g.rows)] = len(wrapText(g.header[c], w))
+		n[len(g.rows)] = wrapCost(g.header[c], w)
 		return n
 	}
-	lines := make([][]int, len(cols))
+	lines := make([][]cellCost, len(cols))
 	for i, c := range cols {
 		lines[i] = count(c, ws[i])
 	}
-	height := func(swap int, alt []int) int {
+	height := func(swap int, alt []cellCost) int {
 		h := 0
 		for r := range len(g.rows) + 1 {
 			rh := 0
 			for i := range cols {
+				cc := lines[i][r]
 				if i == swap {
-					rh = max(rh, alt[r])
-				} else {
-					rh = max(rh, lines[i][r])
+					cc = alt[r]
 				}
+				rh = max(rh, cc.lines)
+				h += splitPenalty * cc.splits
 			}
 			h += rh
 		}
 		return h
 	}
 	for total > width {
-		best, bestH := -1, 0
-		var bestLines []int
+		// Narrow one column as far as its next change of wrapping, or as far
+		// as needed: the one whose cost grows least per column saved.
+		now := height(-1, nil)
+		best, bestW := -1, 0
+		var bestLines []cellCost
+		var bestRatio float64
 		for i, c := range cols {
 			if ws[i] <= floor[i] {
 				continue
 			}
-			alt := count(c, ws[i]-1)
-			h := height(i, alt)
-			if best < 0 || h < bestH || h == bestH && ws[i] > ws[best] {
-				best, bestH, bestLines = i, h, alt
+			w := max(floor[i], g.wrappedWidth(c, ws[i]-1), ws[i]-(total-width))
+			alt := count(c, w)
+			ratio := float64(height(i, alt)-now) / float64(ws[i]-w)
+			if best < 0 || ratio < bestRatio || ratio == bestRatio && ws[i] > ws[best] {
+				best, bestW, bestLines, bestRatio = i, w, alt, ratio
 			}
 		}
 		if best < 0 {
 			break
 		}
-		ws[best]--
+		total -= ws[best] - bestW
+		ws[best] = bestW
 		lines[best] = bestLines
-		total--
 	}
 	return ws
+}
+
+// wrappedWidth is how wide column c is once its cells are wrapped to w.
+func (g *grid) wrappedWidth(c, w int) int {
+	n := 0
+	for _, l := range wrapText(g.header[c], w) {
+		n = max(n, displaywidth.String(l))
+	}
+	for r := range g.rows {
+		for _, l := range wrapText(g.cell(r, c), w) {
+			n = max(n, displaywidth.String(l))
+		}
+	}
+	return n
 }
 
 func (g *grid) render(w io.Writer, cols []int, width int) error {
@@ -270,6 +292,25 @@ func (g *grid) render(w io.Writer, cols []int, width int) error {
 	return nil
 }
 
+// splitPenalty is how many added lines one word split after a hyphen or dash
+// is worth when choosing which column to narrow.
+const splitPenalty = 2
+
+type cellCost struct{ lines, splits int }
+
+// wrapCost is how many lines s takes wrapped to width and how many of its
+// words are split.
+func wrapCost(s string, width int) cellCost {
+	lines := wrapText(s, width)
+	c := cellCost{lines: len(lines)}
+	for _, l := range lines {
+		if strings.HasSuffix(l, "-") || strings.HasSuffix(l, "–") {
+			c.splits++
+		}
+	}
+	return c
+}
+
 // textWidth is the display width of the widest line of s.
 func textWidth(s string) int {
 	n := 0
@@ -280,8 +321,8 @@ func textWidth(s string) int {
 }
 
 // pieces splits a line where it may break: at spaces, which are dropped, and,
-// within a word wider than width, after a hyphen, which stays with the piece
-// before it. A word that fits is never split. joined[i] says piece i follows
+// within a word wider than width, after a hyphen or an en dash, which stays
+// with the piece before it. A word that fits is never split. joined[i] says piece i follows
 // piece i-1 without a space (a hyphen break). Width 0 splits every word at
 // its hyphens.
 func pieces(line string, width int) (ps []string, joined []bool) {
@@ -292,14 +333,18 @@ func pieces(line string, width int) (ps []string, joined []bool) {
 		}
 		first := true
 		for word != "" {
-			i := strings.IndexByte(word, '-')
-			// A leading or trailing hyphen ("-", "a-") is no break.
-			if i <= 0 || i == len(word)-1 {
-				i = len(word) - 1
+			// Break after a hyphen or an en dash ("[0.72–" "1.00]"), but a
+			// leading or trailing one ("-", "a-") is no break.
+			end := len(word)
+			if i := strings.IndexAny(word, "-–"); i > 0 {
+				_, size := utf8.DecodeRuneInString(word[i:])
+				if i+size < len(word) {
+					end = i + size
+				}
 			}
-			ps = append(ps, word[:i+1])
+			ps = append(ps, word[:end])
 			joined = append(joined, !first)
-			word, first = word[i+1:], false
+			word, first = word[end:], false
 		}
 	}
 	return ps, joined

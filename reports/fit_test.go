@@ -20,6 +20,7 @@ func TestWrapText(t *testing.T) {
 		{"registry-fingerprint", 12, []string{"registry-", "fingerprint"}},
 		{"registrator-fail-fast", 17, []string{"registrator-fail-", "fast"}},
 		{"a-", 1, []string{"a-"}},
+		{"pass 10/10 [0.72–1.00]", 6, []string{"pass", "10/10", "[0.72–", "1.00]"}},
 		{"-x", 1, []string{"-x"}},
 		{"unbreakable", 3, []string{"unbreakable"}},
 		{"one\ntwo three", 5, []string{"one", "two", "three"}},
@@ -40,6 +41,7 @@ func TestWrapTextNeverSplitsWords(t *testing.T) {
 		"a registrator missing on transport goroutines: the error only in an executor's log, swallowed",
 		"registrator-fail-fast, executor-wide-registry, registry-fingerprint",
 		"ClassCastException: scala.Tuple1 cannot be cast to scala.Product2",
+		"pass 10/10 [0.72–1.00] and pass 7/10 [0.40–0.89]",
 	}
 	for _, text := range texts {
 		words := strings.Fields(text)
@@ -50,10 +52,10 @@ func TestWrapTextNeverSplitsWords(t *testing.T) {
 					t.Fatalf("width %d: line %q is wider and has a space to break at", width, l)
 				}
 			}
-			// Rejoin: a line ending in a hyphen continues the word.
+			// Rejoin: a line ending in a hyphen or dash continues the word.
 			joined := ""
 			for i, l := range lines {
-				if i > 0 && !strings.HasSuffix(lines[i-1], "-") {
+				if i > 0 && !strings.HasSuffix(lines[i-1], "-") && !strings.HasSuffix(lines[i-1], "–") {
 					joined += " "
 				}
 				joined += l
