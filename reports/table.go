@@ -111,12 +111,14 @@ func Table(w io.Writer, r *result.Results, term Terminal) error {
 	if err := writeGrid(w, g, term.Width); err != nil {
 		return err
 	}
-	return tableDetails(w, r, p)
+	return tableDetails(w, r, p, term.Width)
 }
 
 // tableDetails writes, for each cell that did not pass, why: its problems and
 // its evidence labelled by source. A scenario that could not run says so.
-func tableDetails(w io.Writer, r *result.Results, p palette) error {
+// What was observed and each problem wrap to width between words, indented
+// under their label; evidence lines are log lines and stay as logged.
+func tableDetails(w io.Writer, r *result.Results, p palette, width int) error {
 	ew := &errWriter{w: w}
 	if r.Interrupted {
 		ew.printf("\n%s\n", p.paint(color.FgYellow, "run interrupted: some cells did not finish"))
@@ -132,10 +134,10 @@ func tableDetails(w io.Writer, r *result.Results, p palette) error {
 			}
 			ew.printf("\n%s/%s: %s\n", s.Name, c.Cell, p.verdict(c.Verdict, verdictWord(c.Verdict)))
 			if c.Observed != "" {
-				ew.printf("  observed: %s\n", c.Observed)
+				ew.printf("%s", hanging("  observed: ", c.Observed, width))
 			}
 			for _, pr := range c.Problems {
-				ew.printf("  problem: %s\n", pr)
+				ew.printf("%s", hanging("  problem: ", pr, width))
 			}
 			for _, g := range groupBySource(c.Evidence) {
 				for _, l := range g.Lines {
@@ -258,6 +260,16 @@ func fillLines(entries []string, width int) []string {
 		}
 	}
 	return append(lines, cur)
+}
+
+// hanging is label and text wrapped to width (0: one line), later lines
+// indented under the text's start.
+func hanging(label, text string, width int) string {
+	if width <= 0 {
+		return label + text + "\n"
+	}
+	lines := wrapText(text, max(width-len(label), 20))
+	return label + strings.Join(lines, "\n"+strings.Repeat(" ", len(label))) + "\n"
 }
 
 func orDash(s string) string {
