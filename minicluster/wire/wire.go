@@ -200,8 +200,11 @@ func (c *Conn) Recv() (MsgType, []byte, error) {
 		return c.budget.Load().acquire(c.closed, int64(n))
 	})
 	if err != nil {
+		// A wait for budget stopped by our own Close reads as a closed
+		// connection, as a read stopped by it does.
+		closedHere := c.closed.Err() != nil
 		c.Close()
-		if c.closed.Err() != nil && !errors.Is(err, ErrFrameTooLarge) && !errors.Is(err, ErrMalformed) {
+		if closedHere && !errors.Is(err, net.ErrClosed) {
 			err = fmt.Errorf("%w: %w", net.ErrClosed, err)
 		}
 		return 0, nil, fmt.Errorf("receive from %s: %w", c.peer, err)
