@@ -36,8 +36,8 @@ func (r *Results) Validate() error {
 	if r.Schema != Schema {
 		bad("schema", "%q, want %q", r.Schema, Schema)
 	}
-	if r.Scenarios == nil && r.Matrix == nil {
-		bad("scenarios", "missing: results hold scenarios, a matrix or both")
+	if r.Scenarios == nil && r.Matrix == nil && !r.Interrupted {
+		bad("scenarios", "missing: results hold scenarios, a matrix or both (or say they were interrupted)")
 	}
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]

@@ -37,6 +37,7 @@ func TestValidate(t *testing.T) {
 		{name: "rate out of range", from: `"hi": 1}`, to: `"hi": 1.5}`, field: "scenarios[0].cells[0].rate"},
 		{name: "empty name", from: `"name": "registration-order"`, to: `"name": ""`, field: "scenarios[0].name"},
 		{name: "no scenarios, no matrix", from: valid, to: `{"schema": "faultbook/results/v1", "scenarios": null}`, field: "scenarios"},
+		{name: "interrupted before any scenario", from: valid, to: `{"schema": "faultbook/results/v1", "scenarios": null, "interrupted": true}`},
 		{name: "unknown outcome", from: `"outcome": "caught"`, to: `"outcome": "blocked"`, field: "matrix.rows[0].cells[0].outcome"},
 		{name: "matrix cell off the columns", from: `"column": "hardened"`, to: `"column": "spark-4"`, field: "matrix.rows[0].cells[0].column"},
 		{name: "matrix without columns", from: `"columns": ["hardened"]`, to: `"columns": null`, field: "matrix.columns"},
