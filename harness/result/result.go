@@ -66,6 +66,10 @@ type Run struct {
 	Hit        bool    `json:"hit"`
 	DurationMs int64   `json:"duration_ms"`
 	CaughtBy   string  `json:"caught_by,omitempty"`
+	// NoEffect marks a reproduce or catch run whose fault was configured but
+	// had no effect: inconclusive, and for a probabilistic fault a run without
+	// the symptom rather than a verdict on the safeguards.
+	NoEffect bool `json:"no_effect,omitempty"`
 	// Observed is what the run showed, in one line.
 	Observed string     `json:"observed,omitempty"`
 	Problems []string   `json:"problems,omitempty"`
@@ -86,7 +90,9 @@ type Cell struct {
 	Rate *Interval `json:"rate,omitempty"`
 	// Evidence holds the lines that prove the verdict, from a representative run.
 	Evidence []Evidence `json:"evidence"`
-	// CaughtBy names the safeguard that fired (catch cells), empty otherwise.
+	// CaughtBy names what caught the fault: the safeguard that fired, or the
+	// safeguards under which the job completed correctly. Set only on a catch
+	// cell that passed; Caught() is what reports show.
 	CaughtBy string `json:"caught_by,omitempty"`
 	// DurationMs is the mean wall time of one run.
 	DurationMs int64 `json:"duration_ms"`
@@ -249,4 +255,13 @@ type MatrixCell struct {
 	Outcome  Outcome `json:"outcome"`
 	CaughtBy string  `json:"caught_by,omitempty"`
 	Detail   string  `json:"detail,omitempty"`
+}
+
+// Caught is what a catch cell credits: CaughtBy when the cell passed, else
+// nothing, whatever an older results file recorded.
+func (c *Cell) Caught() string {
+	if c.Cell != Catch || c.Verdict != Pass {
+		return ""
+	}
+	return c.CaughtBy
 }

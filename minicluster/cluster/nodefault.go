@@ -40,9 +40,6 @@ const NodeFaultEvents = "node-faults.jsonl"
 // cannot inject, or on a node the topology lacks.
 var ErrUsage = errors.New("fault cannot run")
 
-// shamParam turns a fault into its sham: every step runs, the node is left alone.
-const shamParam = "sham"
-
 // CheckFaults refuses node-level faults a run could not inject: on a node the
 // topology lacks, or a partition outside the docker runtime.
 func CheckFaults(faults fault.Set, topo spec.Topology, docker bool) error {
@@ -277,7 +274,7 @@ func (nf *nodeFaults) close() {
 // setNode puts a node-level fault on (true) or off on its node, in either
 // runtime, and returns the proof of its effect as observed afterwards.
 func (c *Cluster) setNode(f *nodeFault, on bool) (proof string, effect bool, err error) {
-	sham := f.spec.Params[shamParam] == "true"
+	sham := f.spec.Sham()
 	if c.dk != nil {
 		return c.dk.setNode(f.spec.Point, f.node, on, sham)
 	}

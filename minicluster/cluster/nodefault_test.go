@@ -104,7 +104,7 @@ func TestNodeFaultsProcessRuntime(t *testing.T) {
 		}
 	})
 	t.Run("sham", func(t *testing.T) {
-		out, evs := runNodeFault(t, nil, fault.NodeKill, map[string]string{shamParam: "true"})
+		out, evs := runNodeFault(t, nil, fault.NodeKill, map[string]string{fault.ShamParam: "true"})
 		checkOutput(t, kryoSpec("", 2, 1, map[string]string{"records": "4000"}), out)
 		if countKind(evs, events.FaultHit) != 0 || countKind(evs, events.FaultNoEffect) != 1 {
 			t.Errorf("a sham kill must report no effect and no hit: %+v", evs)

@@ -112,6 +112,8 @@ type Driver struct {
 	refused      int
 	refusedIDs   map[int]bool
 	firstRefusal string
+	// resultHitSeen: a result decoded with another registry was recorded.
+	resultHitSeen bool
 	// expected counts the executors launched for the application: the
 	// topology's, then each replacement a worker reports. Every one of them
 	// ends up registered, refused, or exited before registering.
@@ -169,6 +171,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	go d.acceptLoop(d.life)
 	d.log.Info("Started driver for "+sp.Name+" at "+d.ln.Addr().String(), "component", "SparkContext")
 	d.ev.Emit(events.Event{Kind: events.ApplicationStart, Message: sp.Name})
+	for _, h := range serializer.RegistryHits(sp, 0, d.reg, serializer.CanonicalRegistry(cfg.App, serializer.ForProcess(sp, 0, cfg.App, serializer.RoleDriver, nil))) {
+		d.ev.Emit(faultEvent(h, ""))
+	}
 	if cfg.Listening != nil {
 		cfg.Listening(d.ln.Addr().String())
 	}

@@ -37,10 +37,8 @@ const (
 	StageResubmitted Kind = "stage-resubmitted"
 	SafeguardFired   Kind = "safeguard"
 	FaultHit         Kind = "fault"
-	// FaultNoEffect: a fault point was reached with its fault on but found
-	// no effect (Message says why); FaultReverted: a node-level fault was
-	// undone (Message is the proof).
 	FaultNoEffect    Kind = "fault-no-effect"
+	// FaultReverted: a node-level fault was undone (Message is the proof).
 	FaultReverted    Kind = "fault-reverted"
 	ApplicationStart Kind = "application-start"
 	ApplicationEnd   Kind = "application-end"
@@ -68,6 +66,12 @@ type Event struct {
 	Name    string `json:"name,omitempty"`
 	Role    string `json:"role,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Block, State and Canonical qualify a fault event (see package fault):
+	// the block or record the effect reached, and for an effect that is a
+	// difference between processes, this process's state and a fault-free one's.
+	Block     string `json:"block,omitempty"`
+	State     string `json:"state,omitempty"`
+	Canonical string `json:"canonical,omitempty"`
 	// ExitStatus and Signal are how an executor process ended (executor-exited,
 	// executor-removed): the status a shell reports (128+n for signal n) and the
 	// signal's name. Replacement is the executor launched in its place.

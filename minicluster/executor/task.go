@@ -164,6 +164,7 @@ func (e *Executor) cachedPartition(tc *job.TaskContext, w *job.Workload, lt rpc.
 		var remote *block.RemoteError
 		switch {
 		case err == nil:
+			e.dataHit(lt, id, loc.Executor, data)
 			return block.Decode(e.taskReg, id, data, e.verify)
 		case errors.As(err, &remote), tc.Ctx.Err() != nil:
 			// The holder answered (it has the block and failed to serve it),
@@ -248,6 +249,7 @@ func (e *Executor) readShuffle(ctx context.Context, lt rpc.LaunchTask, shuffle i
 			}
 			data = b
 		}
+		e.dataHit(lt, id, loc.Executor, data)
 		recs, derr := block.Decode(e.taskReg, id, data, e.verify)
 		// Each record is cast as it is read, as Spark's shuffle reader casts to
 		// Product2: a record that decoded as the wrong type fails here, before
@@ -337,7 +339,7 @@ func Partition(key any, n int) int {
 // MaxResultSize bounds a task's serialised result so that its status update
 // fits one driver message (JSON inflates bytes by a third). Spark's analogue is
 // spark.driver.maxResultSize.
-const MaxResultSize = wire.MaxFrame / 2
+const MaxResultSize = wire.MaxControlFrame / 2
 
 type resultTooLarge struct{ size int }
 
