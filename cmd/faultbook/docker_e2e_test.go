@@ -102,18 +102,7 @@ func TestDockerInterruptLeavesNothing(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	const bound = 60 * time.Second
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(bound):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("faultbook did not exit within %s of SIGINT\n%s", bound, stderr)
-	}
+	err := interrupt(t, cmd, done, 60*time.Second, stderr)
 	wantCode(t, cliResult{args: cmd.Args[1:], code: exitCode(t, err), stderr: stderr.String()}, codeInterrupted)
 	wantNothingLeft(t)
 }

@@ -413,3 +413,22 @@ func (s *lineSignal) matched() string {
 	defer s.mu.Unlock()
 	return s.line
 }
+
+// interrupt sends SIGINT to a started command, as Ctrl-C would, and returns
+// what its Wait (sent on done) returned; a command still running bound later
+// is killed and the test fails, showing its output.
+func interrupt(t *testing.T, cmd *exec.Cmd, done <-chan error, bound time.Duration, output fmt.Stringer) error {
+	t.Helper()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(bound):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("faultbook did not exit within %s of SIGINT\n%s", bound, output)
+	}
+	return nil
+}
