@@ -352,11 +352,11 @@ func (d *Docker) start(ctx context.Context, c *Cluster, secret []byte, o Options
 	if err != nil {
 		return nil, err
 	}
-	dc = &dockerCluster{d: d, c: c, nodes: map[string]testcontainers.Container{}, names: map[string]string{}}
+	made := &dockerCluster{d: d, c: c, nodes: map[string]testcontainers.Container{}, names: map[string]string{}}
+	dc = made
 	defer func() {
 		if err != nil {
-			_ = dc.close()
-			dc = nil
+			_ = made.close() // a return has set dc to nil
 		}
 	}()
 	dc.net, err = network.New(ctx, network.WithLabels(d.labels()))

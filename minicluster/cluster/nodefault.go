@@ -405,8 +405,11 @@ func (dc *dockerCluster) setNode(p fault.Point, node string, on, sham bool) (str
 		return fmt.Sprintf("%s's container %s attached to network %s=%v", node, short, dc.net.Name, attached), attached != on, nil
 	}
 	// NodeKill: the engine reports the container stopped, killed by SIGKILL.
-	if !st.Running {
-		return fmt.Sprintf("%s's container %s killed: running=false, exit code %d (128+SIGKILL)", node, short, st.ExitCode), st.ExitCode == 137, nil
+	switch {
+	case !st.Running && st.ExitCode == 137:
+		return fmt.Sprintf("%s's container %s killed: running=false, exit code 137 (128+SIGKILL)", node, short), true, nil
+	case !st.Running:
+		return fmt.Sprintf("%s's container %s had already ended by itself (exit code %d)", node, short, st.ExitCode), false, nil
 	}
 	return fmt.Sprintf("%s's container %s still running", node, short), false, nil
 }

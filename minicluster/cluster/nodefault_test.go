@@ -47,8 +47,7 @@ func runNodeFault(t *testing.T, d *Docker, p fault.Point, params map[string]stri
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runBound)
 	defer cancel()
-	// Enough records that the job outlasts a call to the engine.
-	sp := kryoSpec(string(p), 2, 1, map[string]string{"records": "4000"})
+	sp := kryoSpec(string(p), 2, 1, jobFor(d))
 	sp.Faults = fault.Set{{Point: p, Nodes: []string{"node-b"}, Params: params}}
 	c, err := Start(ctx, sp, Options{Binary: faultbookBinary(t), Dir: t.TempDir(), Docker: d})
 	if err != nil {
@@ -66,6 +65,17 @@ func runNodeFault(t *testing.T, d *Docker, p fault.Point, params map[string]stri
 		}
 	}
 	return out, faults
+}
+
+// jobFor sizes the job so that it outlasts the fault's injection: a signal
+// in the process runtime; in the docker runtime, the engine's log stream that
+// shows the driver's line and the call to the engine, some 100 ms on a loaded
+// machine, so a job of a few seconds.
+func jobFor(d *Docker) map[string]string {
+	if d != nil {
+		return map[string]string{"records": "20000"}
+	}
+	return map[string]string{"records": "4000"}
 }
 
 // wantHit checks a node fault reported one hit on node-b whose proof says what.
@@ -89,7 +99,7 @@ func TestNodeFaultsProcessRuntime(t *testing.T) {
 	}
 	t.Run("freeze", func(t *testing.T) {
 		out, evs := runNodeFault(t, nil, fault.NodeFreeze, nil)
-		checkOutput(t, kryoSpec("", 2, 1, map[string]string{"records": "4000"}), out)
+		checkOutput(t, kryoSpec("", 2, 1, jobFor(nil)), out)
 		wantHit(t, evs, "1 of node-b's 1 executor process(es) stopped (SIGSTOP)")
 		if countKind(evs, events.FaultReverted) != 1 {
 			t.Errorf("freeze not reverted: %+v", evs)
@@ -97,7 +107,7 @@ func TestNodeFaultsProcessRuntime(t *testing.T) {
 	})
 	t.Run("kill", func(t *testing.T) {
 		out, evs := runNodeFault(t, nil, fault.NodeKill, nil)
-		checkOutput(t, kryoSpec("", 2, 1, map[string]string{"records": "4000"}), out)
+		checkOutput(t, kryoSpec("", 2, 1, jobFor(nil)), out)
 		wantHit(t, evs, "1 of its 1 executor process(es) ended killed by SIGKILL")
 		if x := out.ExecutorExits[2]; x.Signal != "SIGKILL" {
 			t.Errorf("executor 2 ended %s, want killed by SIGKILL", x)
@@ -105,7 +115,7 @@ func TestNodeFaultsProcessRuntime(t *testing.T) {
 	})
 	t.Run("sham", func(t *testing.T) {
 		out, evs := runNodeFault(t, nil, fault.NodeKill, map[string]string{fault.ShamParam: "true"})
-		checkOutput(t, kryoSpec("", 2, 1, map[string]string{"records": "4000"}), out)
+		checkOutput(t, kryoSpec("", 2, 1, jobFor(nil)), out)
 		if countKind(evs, events.FaultHit) != 0 || countKind(evs, events.FaultNoEffect) != 1 {
 			t.Errorf("a sham kill must report no effect and no hit: %+v", evs)
 		}
@@ -133,7 +143,7 @@ func TestNodeFaultsDocker(t *testing.T) {
 	d := needDocker(t)
 	t.Run("freeze", func(t *testing.T) {
 		out, evs := runNodeFault(t, d, fault.NodeFreeze, nil)
-		checkOutput(t, kryoSpec("", 2, 1, map[string]string{"records": "4000"}), out)
+		checkOutput(t, kryoSpec("", 2, 1, jobFor(d)), out)
 		wantHit(t, evs, "container")
 		wantHit(t, evs, "paused=true")
 		if countKind(evs, events.FaultReverted) != 1 {
@@ -145,7 +155,7 @@ func TestNodeFaultsDocker(t *testing.T) {
 	})
 	t.Run("partition", func(t *testing.T) {
 		out, evs := runNodeFault(t, d, fault.NodePartition, nil)
-		checkOutput(t, kryoSpec("", 2, 1, map[string]string{"records": "4000"}), out)
+		checkOutput(t, kryoSpec("", 2, 1, jobFor(d)), out)
 		wantHit(t, evs, "=false")
 		if countKind(evs, events.FaultReverted) != 1 {
 			t.Errorf("partition not reverted: %+v", evs)
@@ -153,7 +163,7 @@ func TestNodeFaultsDocker(t *testing.T) {
 	})
 	t.Run("kill", func(t *testing.T) {
 		out, evs := runNodeFault(t, d, fault.NodeKill, nil)
-		checkOutput(t, kryoSpec("", 2, 1, map[string]string{"records": "4000"}), out)
+		checkOutput(t, kryoSpec("", 2, 1, jobFor(d)), out)
 		wantHit(t, evs, "exit code 137")
 	})
 	if n, err := Leftovers(context.Background()); err != nil || n.Containers+n.Networks > 0 {
