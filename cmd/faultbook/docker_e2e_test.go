@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,16 +24,16 @@ func needDocker(t *testing.T) {
 	if raceEnabled {
 		t.Skip("docker runtime: the race build is linked dynamically and cannot run FROM scratch")
 	}
-	if _, err := cluster.Leftovers(context.Background()); err != nil {
+	if _, err := cluster.Leftovers(context.Background(), ""); err != nil {
 		t.Skip(strings.SplitN(err.Error(), "\n", 2)[0])
 	}
 }
 
-// wantNothingLeft checks that no container, network or image labelled by
-// faultbook is left on the engine.
-func wantNothingLeft(t *testing.T) {
+// wantNothingLeft checks that the faultbook process pid left no container,
+// network or image tag on the engine (other tests' runs may share it).
+func wantNothingLeft(t *testing.T, pid int) {
 	t.Helper()
-	n, err := cluster.Leftovers(context.Background())
+	n, err := cluster.Leftovers(context.Background(), fmt.Sprintf("%d-", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,13 @@ func wantNothingLeft(t *testing.T) {
 func TestDockerRuntimeSameVerdicts(t *testing.T) {
 	needDocker(t)
 	out := t.TempDir()
-	r := faultbook(t, "run", "registration-order", "--runtime", "docker", "--format", "json", "--quiet", "--out", out)
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := command(ctx, "run", "registration-order", "--runtime", "docker", "--format", "json", "--quiet", "--out", out)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := cliResult{args: cmd.Args[1:], code: exitCode(t, err), stdout: stdout.String(), stderr: stderr.String()}
 	wantCode(t, r, 0)
 	sc := findScenario(t, decodeResults(t, []byte(r.stdout)), "registration-order")
 	if sc.Verdict != result.Pass || len(sc.Cells) != 4 {
@@ -69,7 +76,7 @@ func TestDockerRuntimeSameVerdicts(t *testing.T) {
 			t.Errorf("%s: empty or missing (%v)", f, err)
 		}
 	}
-	wantNothingLeft(t)
+	wantNothingLeft(t, cmd.Process.Pid)
 }
 
 // TestDockerInterruptLeavesNothing stops a docker run with SIGINT while its
@@ -91,7 +98,7 @@ func TestDockerInterruptLeavesNothing(t *testing.T) {
 	// containers show (bounded), so that finding none afterwards proves
 	// something.
 	for {
-		if n, err := cluster.Leftovers(ctx); err == nil && n.Containers > 0 {
+		if n, err := cluster.Leftovers(ctx, fmt.Sprintf("%d-", cmd.Process.Pid)); err == nil && n.Containers > 0 {
 			break
 		}
 		select {
@@ -104,7 +111,7 @@ func TestDockerInterruptLeavesNothing(t *testing.T) {
 	}
 	err := interrupt(t, cmd, done, 60*time.Second, stderr)
 	wantCode(t, cliResult{args: cmd.Args[1:], code: exitCode(t, err), stderr: stderr.String()}, codeInterrupted)
-	wantNothingLeft(t)
+	wantNothingLeft(t, cmd.Process.Pid)
 }
 
 // TestDockerMissing: with no engine to answer, the docker runtime is an
@@ -122,12 +129,13 @@ func TestDockerMissing(t *testing.T) {
 	}
 }
 
-// TestCleanupCommand removes what a crashed run would have left.
-func TestCleanupCommand(t *testing.T) {
-	needDocker(t)
-	r := faultbook(t, "cleanup")
-	wantCode(t, r, 0)
-	if !strings.Contains(r.stdout, "removed") {
-		t.Errorf("stdout: %s", r.stdout)
+// TestCleanupWithoutDocker: cleanup with no engine to answer is an
+// infrastructure error with a one-line reason. (A cleanup against a real
+// engine would remove the runs of tests running beside this one.)
+func TestCleanupWithoutDocker(t *testing.T) {
+	r := faultbookEnv(t, []string{"DOCKER_HOST=unix://" + filepath.Join(t.TempDir(), "no-docker.sock")}, "cleanup")
+	wantCode(t, r, codeInfra)
+	if lines := strings.Split(strings.TrimSpace(r.stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "no Docker engine") {
+		t.Errorf("stderr: want one line naming the missing engine:\n%s", r.stderr)
 	}
 }

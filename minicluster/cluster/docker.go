@@ -41,8 +41,10 @@ import (
 const (
 	// LabelKey marks every container, network and image faultbook makes.
 	LabelKey = "io.faultbook"
-	// LabelRun names the faultbook run that made it.
+	// LabelRun names the faultbook run that made it: "<pid>-<start>".
 	LabelRun = "io.faultbook.run"
+	// LabelBinary is the node image's binary's hash.
+	LabelBinary = "io.faultbook.binary"
 	// ImageRepo is the node image's repository; its tag is the binary's hash.
 	ImageRepo = "faultbook-node"
 	// imageBinary is the binary's path inside the image.
@@ -62,8 +64,6 @@ type Docker struct {
 
 	mu    sync.Mutex
 	image string
-	// built: this run built the image (and removes it at Close).
-	built bool
 	// BuildTime is how long building the node image took (0: reused).
 	BuildTime time.Duration
 }
@@ -150,9 +150,11 @@ func (d *Docker) labels() map[string]string {
 	return map[string]string{LabelKey: "true", LabelRun: d.run}
 }
 
-// Image returns the node image's tag, building it on first use: FROM scratch,
-// the binary and nothing else, tagged by the binary's hash. An image of the
-// same binary already there is reused.
+// Image returns the node image's tag for this run, building the image on
+// first use: FROM scratch, the binary and nothing else, labelled with the
+// binary's hash. An image of the same binary already there (another run's)
+// is reused: this run adds its own tag, faultbook-node:<hash>-<run>, and
+// removes only that tag at Close, so the image goes with the last run using it.
 func (d *Docker) Image(ctx context.Context) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -164,18 +166,24 @@ func (d *Docker) Image(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%w: read binary: %v", ErrInfra, err)
 	}
 	sum := sha256.Sum256(bin)
-	tag := ImageRepo + ":" + hex.EncodeToString(sum[:])[:16]
-	if _, err := d.cli.ImageInspect(ctx, tag); err == nil {
-		d.image = tag
-		return tag, nil
+	hash := hex.EncodeToString(sum[:])[:16]
+	tag := ImageRepo + ":" + hash + "-" + d.run
+	is, err := d.cli.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("label", LabelBinary+"="+hash)})
+	if err == nil {
+		for _, im := range is.Items {
+			if _, err := d.cli.ImageTag(ctx, client.ImageTagOptions{Source: im.ID, Target: tag}); err == nil {
+				d.image = tag
+				return tag, nil
+			} // gone meanwhile: build
+		}
 	}
 	start := time.Now()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	// The labels come first, so every layer's image carries them and a
 	// cleanup finds what an interrupted build left.
-	dockerfile := []byte(fmt.Sprintf("FROM scratch\nLABEL %s=true %s=%s\nCOPY faultbook %s\nENTRYPOINT [\"%s\"]\n",
-		LabelKey, LabelRun, d.run, imageBinary, imageBinary))
+	dockerfile := []byte(fmt.Sprintf("FROM scratch\nLABEL %s=true %s=%s %s=%s\nCOPY faultbook %s\nENTRYPOINT [\"%s\"]\n",
+		LabelKey, LabelRun, d.run, LabelBinary, hash, imageBinary, imageBinary))
 	for _, f := range []struct {
 		name string
 		mode int64
@@ -191,7 +199,7 @@ func (d *Docker) Image(ctx context.Context) (string, error) {
 	if err := tw.Close(); err != nil {
 		return "", fmt.Errorf("%w: build context: %v", ErrInfra, err)
 	}
-	res, err := d.cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Labels: d.labels(), Remove: true, ForceRemove: true})
+	res, err := d.cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
 	if err != nil {
 		return "", fmt.Errorf("%w: build node image: %s", ErrInfra, firstLine(err.Error()))
 	}
@@ -210,21 +218,23 @@ func (d *Docker) Image(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("%w: build node image: %s", ErrInfra, firstLine(m.Error))
 		}
 	}
-	d.image, d.built, d.BuildTime = tag, true, time.Since(start)
+	d.image, d.BuildTime = tag, time.Since(start)
 	return tag, nil
 }
 
-// Close removes every container and network of this run, and the image if
-// this run built it. It uses its own deadline: it runs after Ctrl-C too.
+// Close removes every container and network of this run, and its image tag
+// (the image with it, unless another run still uses it). It uses its own
+// deadline: it runs after Ctrl-C too.
 func (d *Docker) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	mine := func(labels map[string]string) bool { return labels[LabelRun] == d.run }
 	// A container whose creation was under way when the run was interrupted
 	// can appear after the first pass: remove until a pass finds nothing.
 	var err error
 	for range 5 {
 		var n Removed
-		if n, err = removeLabelled(ctx, d.cli, LabelRun+"="+d.run, true); err == nil && n == (Removed{}) {
+		if n, err = removeLabelled(ctx, d.cli, mine, true, false); err == nil && n == (Removed{}) {
 			break
 		}
 		select {
@@ -232,9 +242,23 @@ func (d *Docker) Close() error {
 		case <-ctx.Done():
 		}
 	}
+	d.mu.Lock()
+	image := d.image
+	d.mu.Unlock()
+	if image != "" {
+		// Untag; the image goes when no run's tag is left. A layer of a build
+		// this run interrupted carries its run label: remove those too.
+		if _, rerr := d.cli.ImageRemove(ctx, image, client.ImageRemoveOptions{PruneChildren: true}); rerr != nil && !strings.Contains(rerr.Error(), "No such image") {
+			err = errors.Join(err, rerr)
+		}
+	}
+	_, _ = removeDanglingOf(ctx, d.cli, mine)
 	_ = d.cli.Close()
 	return err
 }
+
+// Run is this runtime's run label, "<pid>-<start>".
+func (d *Docker) Run() string { return d.run }
 
 // Removed counts what a cleanup removed.
 type Removed struct{ Containers, Networks, Images int }
@@ -247,30 +271,55 @@ func Cleanup(ctx context.Context) (Removed, error) {
 		return Removed{}, err
 	}
 	defer cli.Close()
-	return removeLabelled(ctx, cli, LabelKey, true)
+	return removeLabelled(ctx, cli, func(map[string]string) bool { return true }, true, true)
 }
 
-// Leftovers counts what faultbook made and is still there.
-func Leftovers(ctx context.Context) (Removed, error) {
+// Leftovers counts what faultbook made and is still there, of the runs whose
+// label starts with runPrefix ("" for every run; "<pid>-" for one process's).
+func Leftovers(ctx context.Context, runPrefix string) (Removed, error) {
 	cli, err := dockerClient(ctx)
 	if err != nil {
 		return Removed{}, err
 	}
 	defer cli.Close()
-	return removeLabelled(ctx, cli, LabelKey, false)
+	n, err := removeLabelled(ctx, cli, func(l map[string]string) bool { return strings.HasPrefix(l[LabelRun], runPrefix) }, false, false)
+	if err != nil {
+		return n, err
+	}
+	// An image another run still uses stays; a run's own tag must not.
+	is, err := cli.ImageList(ctx, client.ImageListOptions{All: true, Filters: client.Filters{}.Add("label", LabelKey)})
+	if err != nil {
+		return n, fmt.Errorf("%w: list images: %v", ErrInfra, err)
+	}
+	for _, im := range is.Items {
+		tagged := false
+		for _, t := range im.RepoTags {
+			if strings.Contains(t, ":") && strings.Contains(t[strings.LastIndexByte(t, ':'):], "-"+runPrefix) {
+				tagged = true
+			}
+		}
+		if tagged || len(im.RepoTags) == 0 && strings.HasPrefix(im.Labels[LabelRun], runPrefix) && runPrefix == "" {
+			n.Images++
+		}
+	}
+	return n, nil
 }
 
-// removeLabelled removes (or, with remove false, counts) the containers, then
-// the networks, then the images that carry label.
-func removeLabelled(ctx context.Context, cli *testcontainers.DockerClient, label string, remove bool) (Removed, error) {
+// removeLabelled removes (or, with remove false, counts) the containers,
+// then the networks, then (withImages) the images labelled LabelKey whose
+// labels match.
+func removeLabelled(ctx context.Context, cli *testcontainers.DockerClient, match func(map[string]string) bool, remove, withImages bool) (Removed, error) {
 	var n Removed
 	var errs []error
-	f := client.Filters{}.Add("label", label)
+	f := client.Filters{}.Add("label", LabelKey)
 	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return n, fmt.Errorf("%w: list containers: %v", ErrInfra, err)
 	}
 	for _, c := range cs.Items {
+		if !match(c.Labels) {
+			continue
+		}
 		if remove {
 			if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
 				errs = append(errs, err)
@@ -284,6 +333,9 @@ func removeLabelled(ctx context.Context, cli *testcontainers.DockerClient, label
 		return n, fmt.Errorf("%w: list networks: %v", ErrInfra, err)
 	}
 	for _, nw := range ns.Items {
+		if !match(nw.Labels) {
+			continue
+		}
 		if remove {
 			if _, err := cli.NetworkRemove(ctx, nw.ID, client.NetworkRemoveOptions{}); err != nil {
 				errs = append(errs, err)
@@ -292,11 +344,17 @@ func removeLabelled(ctx context.Context, cli *testcontainers.DockerClient, label
 		}
 		n.Networks++
 	}
+	if !withImages {
+		return n, errors.Join(errs...)
+	}
 	is, err := cli.ImageList(ctx, client.ImageListOptions{All: true, Filters: f})
 	if err != nil {
 		return n, fmt.Errorf("%w: list images: %v", ErrInfra, err)
 	}
 	for _, im := range is.Items {
+		if !match(im.Labels) {
+			continue
+		}
 		if remove {
 			// A layer goes with the image above it: gone already is done.
 			if _, err := cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil && !strings.Contains(err.Error(), "No such image") {
@@ -307,6 +365,25 @@ func removeLabelled(ctx context.Context, cli *testcontainers.DockerClient, label
 		n.Images++
 	}
 	return n, errors.Join(errs...)
+}
+
+// removeDanglingOf removes untagged images (layers of an interrupted build)
+// whose labels match.
+func removeDanglingOf(ctx context.Context, cli *testcontainers.DockerClient, match func(map[string]string) bool) (int, error) {
+	f := client.Filters{}.Add("label", LabelKey).Add("dangling", "true")
+	is, err := cli.ImageList(ctx, client.ImageListOptions{All: true, Filters: f})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, im := range is.Items {
+		if match(im.Labels) {
+			if _, err := cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{PruneChildren: true}); err == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
 }
 
 // dockerCluster is one cluster's containers and network.

@@ -16,7 +16,7 @@ import (
 // to the end of a kryo-distributed job (run-ms) and through Close
 // (total-ms).
 func BenchmarkDocker3Nodes(b *testing.B) {
-	if _, err := Leftovers(context.Background()); err != nil {
+	if _, err := Leftovers(context.Background(), ""); err != nil {
 		b.Skip(firstLine(err.Error()))
 	}
 	bin := faultbookBinary(b)

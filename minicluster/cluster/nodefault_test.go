@@ -24,7 +24,7 @@ func needDocker(t *testing.T) *Docker {
 	if testing.Short() {
 		t.Skip("starts containers")
 	}
-	dockerOnce.Do(func() { _, dockerErr = Leftovers(context.Background()) })
+	dockerOnce.Do(func() { _, dockerErr = Leftovers(context.Background(), "") })
 	if dockerErr != nil {
 		t.Skip(firstLine(dockerErr.Error()))
 	}
@@ -166,7 +166,7 @@ func TestNodeFaultsDocker(t *testing.T) {
 		checkOutput(t, kryoSpec("", 2, 1, jobFor(d)), out)
 		wantHit(t, evs, "exit code 137")
 	})
-	if n, err := Leftovers(context.Background()); err != nil || n.Containers+n.Networks > 0 {
+	if n, err := Leftovers(context.Background(), d.Run()); err != nil || n.Containers+n.Networks > 0 {
 		t.Errorf("left behind: %+v (%v)", n, err)
 	}
 }
