@@ -1,10 +1,11 @@
 // Package cluster starts a minicluster as real processes, a driver and its
 // executors (the same binary, hidden subcommands), waits for the application to
 // end and collects what it left behind: the driver's result, the event log, every
-// process's log and exit status. Each node has a worker in this process that
-// starts the node's executors and relaunches them as they die, reporting every
-// exit to the driver (node.go). Every process it starts dies with the Cluster,
-// whatever happens to the run.
+// process's log and exit status. Each node has a worker that starts the node's
+// executors and relaunches them as they die, reporting every exit to the
+// driver (node.go): in this process in the process runtime, in the node's own
+// container in the docker runtime (docker.go). Every process and container it
+// starts dies with the Cluster, whatever happens to the run.
 package cluster
 
 import (
