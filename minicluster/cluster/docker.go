@@ -499,7 +499,9 @@ func (dc *dockerCluster) container(ctx context.Context, image, host, logName str
 	req := testcontainers.GenericContainerRequest{Started: true, Logger: tclog.NewNoopLogger(), ContainerRequest: testcontainers.ContainerRequest{
 		Image: image, Cmd: cmd, Env: env, Labels: dc.d.labels(), Name: dc.names[host],
 		Networks: []string{dc.net.Name}, NetworkAliases: map[string][]string{dc.net.Name: {host}},
-		WaitingFor: ready.WithStartupTimeout(timeout),
+		// A container takes seconds to start on a loaded machine, not the
+		// milliseconds of a process.
+		WaitingFor: ready.WithStartupTimeout(max(timeout, 30*time.Second)),
 		ConfigModifier: func(cfg *container.Config) {
 			cfg.Hostname = host
 			cfg.User = fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
