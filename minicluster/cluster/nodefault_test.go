@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -166,6 +168,33 @@ func TestNodeFaultsDocker(t *testing.T) {
 		checkOutput(t, kryoSpec("", 2, 1, jobFor(d)), out)
 		wantHit(t, evs, "exit code 137")
 	})
+	if n, err := Leftovers(context.Background(), d.Run()); err != nil || n.Containers+n.Networks > 0 {
+		t.Errorf("left behind: %+v (%v)", n, err)
+	}
+}
+
+// TestDockerWaitFailureKeepsLog: a driver that exits before it listens fails
+// its readiness wait; its container's log is in the run directory all the
+// same, and nothing of the cluster is left on the engine.
+func TestDockerWaitFailureKeepsLog(t *testing.T) {
+	d := needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), runBound)
+	defer cancel()
+	sp := kryoSpec("no-workload", 2, 1, nil)
+	sp.Workload = "no-such-workload"
+	dir := t.TempDir()
+	c, err := Start(ctx, sp, Options{Binary: faultbookBinary(t), Dir: dir, Docker: d})
+	if err == nil {
+		_ = c.Close()
+		t.Fatal("the cluster started with a driver that cannot run")
+	}
+	if !errors.Is(err, ErrInfra) || !strings.Contains(err.Error(), "driver container") {
+		t.Errorf("error %v: want an infrastructure error naming the driver container", err)
+	}
+	b, rerr := os.ReadFile(filepath.Join(dir, "driver.log"))
+	if rerr != nil || !strings.Contains(string(b), "no-such-workload") {
+		t.Errorf("driver.log (%v) does not say why it stopped:\n%s", rerr, b)
+	}
 	if n, err := Leftovers(context.Background(), d.Run()); err != nil || n.Containers+n.Networks > 0 {
 		t.Errorf("left behind: %+v (%v)", n, err)
 	}
