@@ -77,12 +77,13 @@ func NewDocker(ctx context.Context, binary string) (*Docker, error) {
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
 		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
-	if err := checkStatic(binary); err != nil {
-		return nil, fmt.Errorf("%w: docker runtime: %v", ErrInfra, err)
-	}
 	cli, err := dockerClient(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if err := checkStatic(binary); err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("%w: docker runtime: %v", ErrInfra, err)
 	}
 	return &Docker{cli: cli, binary: binary, run: fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())}, nil
 }
