@@ -128,19 +128,10 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 		return c, nil
 	}
 
-	addrc := make(chan string, 1)
+	addrc, onLine := c.driverLines()
 	c.driver, err = proc.Start(ctx, proc.Spec{
 		Name: "driver", Path: o.Binary, Args: []string{"driver", "--run-dir", o.Dir}, Env: env,
-		LogPath: filepath.Join(o.Dir, "driver.log"),
-		OnLine: func(line string) {
-			if a, ok := strings.CutPrefix(line, ListeningPrefix); ok {
-				select {
-				case addrc <- strings.TrimSpace(a):
-				default:
-				}
-			}
-			c.faults.driverLine(line)
-		},
+		LogPath: filepath.Join(o.Dir, "driver.log"), OnLine: onLine,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: start driver: %v", ErrInfra, err)
@@ -172,6 +163,21 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 	}
 	c.faults.markReady()
 	return c, nil
+}
+
+// driverLines follows the driver's output, in either runtime: the address
+// it listens on comes out on addrc, and every line goes to the node faults.
+func (c *Cluster) driverLines() (addrc chan string, onLine func(string)) {
+	addrc = make(chan string, 1)
+	return addrc, func(line string) {
+		if a, ok := strings.CutPrefix(line, ListeningPrefix); ok {
+			select {
+			case addrc <- strings.TrimSpace(a):
+			default:
+			}
+		}
+		c.faults.driverLine(line)
+	}
 }
 
 // Nodes lists the nodes of a run's topology, in order.

@@ -448,18 +448,10 @@ func (d *Docker) start(ctx context.Context, c *Cluster, secret []byte, o Options
 	c.dk = dc
 	c.faults.markReady()
 	env := map[string]string{spec.SecretEnv: wire.EncodeSecret(secret)}
-	addrc := make(chan string, 1)
+	addrc, onLine := c.driverLines()
 	dc.driver, err = dc.container(ctx, image, driverHost, "driver.log", env, o.StartTimeout,
 		[]string{"driver", "--run-dir", c.dir, "--host", driverHost}, wait.ForLog(ListeningPrefix),
-		func(line string) {
-			if a, ok := strings.CutPrefix(line, ListeningPrefix); ok {
-				select {
-				case addrc <- strings.TrimSpace(a):
-				default:
-				}
-			}
-			c.faults.driverLine(line)
-		})
+		onLine)
 	if err != nil {
 		return nil, err
 	}
