@@ -70,6 +70,7 @@ func RegistrationOrder() *harness.Scenario {
 		Catches: []harness.Catch{
 			{Safeguards: []safeguard.Name{safeguard.RegistryFingerprint}, Expect: harness.Diagnose, Diagnosis: []string{"registry", "first difference at id"}},
 		},
+		Signature: sigRegistrationOrder(),
 		Reproduce: reproduceDecodeFailure,
 	}
 }
@@ -118,6 +119,7 @@ func RegistrationShift() *harness.Scenario {
     Tuple1 cannot be cast to Product2" (Spark deserialises lazily, so the first
     mis-typed record is cast before the bytes after it are read).`)
 	s.Symptom = "tasks fail with \"ClassCastException: Tuple1 cannot be cast to Product2\" while reading another executor's data; the driver only reports the loss"
+	s.Signature = sigRegistrationShift()
 	s.Reproduce = func(o *harness.Observation, ev *harness.Evidence) error {
 		if err := reproduceDecodeFailure(o, ev); err != nil {
 			return err

@@ -49,6 +49,7 @@ func RegistratorTransport() *harness.Scenario {
 			{Safeguards: []safeguard.Name{safeguard.ExecutorWideRegistry}, Expect: harness.Survive},
 			{Safeguards: []safeguard.Name{safeguard.RegistryFingerprint}, Expect: harness.Diagnose, Diagnosis: []string{"registry", "registrator did not run"}},
 		},
+		Signature: sigRegistratorTransport(),
 		Reproduce: reproduceSwallowedRegistrator,
 	}
 }

@@ -20,7 +20,7 @@ import (
 )
 
 func addCommands(root *cobra.Command) {
-	root.AddCommand(newListCmd(), newExplainCmd(), newRunCmd(), newReportCmd(), newGateCmd(), newMatrixCmd())
+	root.AddCommand(newListCmd(), newExplainCmd(), newRunCmd(), newReportCmd(), newGateCmd(), newMatrixCmd(), newDiagnoseCmd())
 }
 
 func catalogue() (*scenarios.Catalogue, error) {

@@ -1,0 +1,277 @@
+package diagnose
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Evidence is one line that proves a clause.
+type Evidence struct {
+	File  string `json:"file"`
+	Line  int    `json:"line"`
+	Place Place  `json:"place"`
+	Text  string `json:"text"`
+}
+
+// String is "file:line (place) text".
+func (e Evidence) String() string {
+	return fmt.Sprintf("%s:%d (%s) %s", e.File, e.Line, e.Place, e.Text)
+}
+
+const samplesPerClause = 3
+
+type hitKey struct {
+	src      *Source
+	reported bool
+}
+
+type hits struct {
+	n       int
+	samples []sample
+}
+
+type sample struct {
+	line int
+	text string
+}
+
+type clauseState struct {
+	c    Clause
+	pats []*compiled
+	hits map[hitKey]*hits
+}
+
+type sigState struct {
+	sig                      *Signature
+	require, support, absent []*clauseState
+}
+
+func newClauses(cs []Clause) []*clauseState {
+	var out []*clauseState
+	for _, c := range cs {
+		st := &clauseState{c: c, hits: map[hitKey]*hits{}}
+		for _, p := range c.Any {
+			cp, err := p.compile()
+			if err != nil {
+				panic(err) // Validate ran first
+			}
+			st.pats = append(st.pats, cp)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// feed records r against every clause.
+func (st *clauseState) feed(r *Record) {
+	for _, p := range st.pats {
+		line, text, ok := p.match(r)
+		if !ok {
+			continue
+		}
+		k := hitKey{r.Src, r.Reported}
+		h := st.hits[k]
+		if h == nil {
+			h = &hits{}
+			st.hits[k] = h
+		}
+		h.n++
+		if len(h.samples) < samplesPerClause {
+			h.samples = append(h.samples, sample{line, text})
+		}
+		return
+	}
+}
+
+// match reports whether r matches, and the line and text that show it.
+func (p *compiled) match(r *Record) (int, string, bool) {
+	if p.task && !r.Task {
+		return 0, "", false
+	}
+	line, text := r.Line, r.Text
+	if p.exception != nil {
+		found := false
+		for _, e := range r.Exceptions {
+			if p.exception.MatchString(e.Class) {
+				found = true
+				if e.Line != r.Line {
+					line, text = e.Line, e.Text
+				}
+				break
+			}
+		}
+		if !found {
+			return 0, "", false
+		}
+	}
+	if p.message != nil {
+		m := p.message.FindStringSubmatch(r.Text)
+		if m == nil {
+			for _, e := range r.Exceptions {
+				if e.Line != r.Line {
+					if m = p.message.FindStringSubmatch(e.Text); m != nil {
+						line, text = e.Line, e.Text
+						break
+					}
+				}
+			}
+		}
+		if m == nil {
+			return 0, "", false
+		}
+		if p.atLeast > 0 {
+			if len(m) < 2 {
+				return 0, "", false
+			}
+			v, err := strconv.ParseFloat(m[1], 64)
+			if err != nil || v < p.atLeast {
+				return 0, "", false
+			}
+		}
+	}
+	if p.frame != nil {
+		found := false
+		for _, f := range r.Frames {
+			if p.frame.MatchString(f) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return 0, "", false
+		}
+	}
+	return line, text, true
+}
+
+// tally is what a clause found, with places resolved.
+type tally struct {
+	n        int // records in the clause's place
+	unsure   int // records from a source of unknown place
+	evidence []Evidence
+}
+
+func (st *clauseState) tally() tally {
+	var t tally
+	keys := make([]hitKey, 0, len(st.hits))
+	for k := range st.hits {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].src.Name < keys[j].src.Name })
+	for _, k := range keys {
+		h := st.hits[k]
+		place := k.src.Place()
+		if k.reported {
+			place = Executor
+		}
+		switch {
+		case st.c.In == Anywhere || place == st.c.In:
+			t.n += h.n
+		case place == Unknown:
+			t.unsure += h.n
+		default:
+			continue
+		}
+		for _, s := range h.samples {
+			if len(t.evidence) < samplesPerClause {
+				t.evidence = append(t.evidence, Evidence{File: k.src.Name, Line: s.line, Place: place, Text: s.text})
+			}
+		}
+	}
+	return t
+}
+
+func (c Clause) min() int { return max(c.Min, 1) }
+
+// Match is a failure mode the inputs show.
+type Match struct {
+	ID         string     `json:"id"`
+	Title      string     `json:"title"`
+	Confidence float64    `json:"confidence"`
+	Level      string     `json:"level"`
+	Why        []string   `json:"why"`
+	Evidence   []Evidence `json:"evidence"`
+	RootCause  string     `json:"root_cause"`
+	Fixes      []string   `json:"fixes,omitempty"`
+	Conf       []Setting  `json:"conf,omitempty"`
+	Safeguard  string     `json:"safeguard,omitempty"`
+	Reproduce  string     `json:"reproduce,omitempty"`
+	Source     string     `json:"source,omitempty"`
+	Section    string     `json:"section,omitempty"`
+}
+
+// evaluate decides whether a signature matched. places says which places
+// were among the inputs, so an absence is only claimed where it was looked for.
+func (s *sigState) evaluate(places map[Place]bool) (*Match, bool) {
+	m := &Match{ID: s.sig.ID, Title: s.sig.Title, RootCause: s.sig.RootCause, Fixes: s.sig.Fixes, Conf: s.sig.Conf,
+		Safeguard: s.sig.Safeguard, Reproduce: s.sig.Reproduce(), Source: s.sig.Source, Section: s.sig.Section}
+	conf := 0.6
+	for _, c := range s.require {
+		t := c.tally()
+		switch {
+		case t.n >= c.c.min():
+			m.Why = append(m.Why, fmt.Sprintf("%s (%d)", c.c.Says, t.n))
+		case t.n+t.unsure >= c.c.min():
+			conf -= 0.2
+			m.Why = append(m.Why, fmt.Sprintf("%s (%d, in a log whose process could not be told)", c.c.Says, t.n+t.unsure))
+		default:
+			return nil, false
+		}
+		m.Evidence = append(m.Evidence, t.evidence...)
+	}
+	for _, c := range s.absent {
+		t := c.tally()
+		if t.n >= c.c.min() {
+			return nil, false
+		}
+		if c.c.In != Anywhere && !places[c.c.In] {
+			conf -= 0.1
+			m.Why = append(m.Why, "not checked, no "+string(c.c.In)+" log among the inputs: "+c.c.Says)
+			continue
+		}
+		m.Why = append(m.Why, "as documented, nothing shows that "+c.c.Says)
+	}
+	if len(s.support) > 0 {
+		held := 0
+		for _, c := range s.support {
+			t := c.tally()
+			if t.n >= c.c.min() {
+				held++
+				m.Why = append(m.Why, fmt.Sprintf("%s (%d)", c.c.Says, t.n))
+				m.Evidence = append(m.Evidence, t.evidence...)
+			}
+		}
+		conf += 0.4 * float64(held) / float64(len(s.support))
+	} else {
+		conf += 0.3
+	}
+	m.Confidence = float64(int(max(min(conf, 1), 0.05)*100+0.5)) / 100
+	switch {
+	case m.Confidence >= 0.75:
+		m.Level = "high"
+	case m.Confidence >= 0.5:
+		m.Level = "medium"
+	default:
+		m.Level = "low"
+	}
+	m.Evidence = dedupe(m.Evidence)
+	return m, true
+}
+
+func dedupe(ev []Evidence) []Evidence {
+	seen := map[string]bool{}
+	out := ev[:0]
+	for _, e := range ev {
+		k := e.File + ":" + strconv.Itoa(e.Line)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// shortClass is a class name without its package.
+func shortClass(c string) string { return c[strings.LastIndexByte(c, '.')+1:] }
