@@ -96,7 +96,7 @@ func (p *compiled) match(r *Record) (int, string, bool) {
 		for _, e := range r.Exceptions {
 			if p.exception.MatchString(e.Class) {
 				found = true
-				if e.Line != r.Line {
+				if e.Text != r.Text {
 					line, text = e.Line, e.Text
 				}
 				break
@@ -110,7 +110,7 @@ func (p *compiled) match(r *Record) (int, string, bool) {
 		m := p.message.FindStringSubmatch(r.Text)
 		if m == nil {
 			for _, e := range r.Exceptions {
-				if e.Line != r.Line {
+				if e.Text != r.Text {
 					if m = p.message.FindStringSubmatch(e.Text); m != nil {
 						line, text = e.Line, e.Text
 						break

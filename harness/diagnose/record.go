@@ -127,7 +127,7 @@ func isClassName(s string) bool {
 		return false
 	}
 	last := s[strings.LastIndexByte(s, '.')+1:]
-	if last == "" || last[0] < 'A' || last[0] > 'Z' {
+	if last == "" || last[0] < 'A' || last[0] > 'Z' || last == "Exception" || last == "Error" || last == "Failure" {
 		return false
 	}
 	if !strings.HasSuffix(last, "Exception") && !strings.HasSuffix(last, "Error") && !strings.HasSuffix(last, "Throwable") && !strings.HasSuffix(last, "Failure") {

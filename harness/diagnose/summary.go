@@ -77,9 +77,13 @@ func (s *summaryState) record(r *Record) {
 		if m := reLostExecutor.FindStringSubmatch(r.Text); m != nil && len(s.lost) < maxListed {
 			s.lost = append(s.lost, "executor "+m[1]+" on "+m[2])
 		}
-	case strings.Contains(r.Text, "Job aborted due to stage failure") || strings.HasPrefix(r.Text, "Aborting TaskSet"):
-		if len(s.aborted) < maxListed {
-			s.aborted = append(s.aborted, firstLine(r.Text))
+	}
+	for _, e := range append([]Exception{{Text: r.Text}}, r.Exceptions...) {
+		if strings.Contains(e.Text, "Job aborted due to stage failure") || strings.HasPrefix(e.Text, "Aborting TaskSet") {
+			if len(s.aborted) < maxListed {
+				s.aborted = append(s.aborted, firstLine(e.Text))
+			}
+			break
 		}
 	}
 }

@@ -1,0 +1,90 @@
+package scenarios
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/faultbook/faultbook/harness/diagnose"
+)
+
+func diagnoseWith(t *testing.T, add func(d *diagnose.Diagnoser) error) []string {
+	t.Helper()
+	cat, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := diagnose.New(cat.Signatures())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := add(d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Report().IDs()
+}
+
+// TestSignaturesOnSamples: production-shaped logs of each Kryo failure are
+// claimed by it alone; unrelated failures by none of the catalogue's.
+func TestSignaturesOnSamples(t *testing.T) {
+	dir := filepath.Join("..", "harness", "diagnose", "testdata")
+	for file, want := range map[string][]string{
+		"kryo-unregistered-2x.log": {"registration-order"},
+		"yarn-transport.log":       {"registrator-transport"},
+		"oom-yarn.log":             nil,
+		"fetch-failed.log":         nil,
+		"user-exception.log":       nil,
+		"spark4-no-output.json":    {"no-output-operations"},
+	} {
+		got := diagnoseWith(t, func(d *diagnose.Diagnoser) error { return d.AddPath(filepath.Join(dir, file)) })
+		if !slices.Equal(got, want) {
+			t.Errorf("%s diagnosed as %v, want %v", file, got, want)
+		}
+	}
+}
+
+// TestSeed000Excerpts: the master log excerpt is the divergent registration;
+// the worker's stderr excerpt is the swallowed registrator failure.
+func TestSeed000Excerpts(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "seeds", seed000))
+	if err != nil {
+		t.Skipf("no ../shared/seeds beside the module root: %v", err)
+	}
+	text := string(b)
+	cut := func(from, to string) string {
+		i := strings.Index(text, from)
+		j := strings.Index(text[max(i, 0):], to)
+		if i < 0 || j < 0 {
+			t.Fatalf("excerpt %q…%q not in the seed", from, to)
+		}
+		return text[i : i+j+len(to)]
+	}
+	for _, tc := range []struct{ excerpt, want string }{
+		{cut("14/08/06 17:42:32 WARN", "Thread.java:745)"), "registration-order"},
+		{cut("14/08/06 17:42:31 ERROR", "org.example.MyRegistrator"), "registrator-transport"},
+	} {
+		got := diagnoseWith(t, func(d *diagnose.Diagnoser) error { return d.AddReader("seed", strings.NewReader(tc.excerpt), "") })
+		if !slices.Equal(got, []string{tc.want}) {
+			t.Errorf("excerpt %.40q… diagnosed as %v, want %s", tc.excerpt, got, tc.want)
+		}
+	}
+}
+
+// TestEverySignatureValid: each scenario's signature compiles and names it.
+func TestEverySignatureValid(t *testing.T) {
+	cat, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range cat.All() {
+		if s.Signature == nil {
+			t.Errorf("scenario %s declares no Signature (reference one of harness/diagnose's catalogue or declare its own)", s.Name)
+			continue
+		}
+		if err := s.Signature.Validate(); err != nil {
+			t.Error(err)
+		}
+	}
+}
