@@ -107,11 +107,14 @@ func (p *compiled) match(r *Record) (int, string, bool) {
 		}
 	}
 	if p.message != nil {
-		m := p.message.FindStringSubmatch(r.Text)
+		var m []string
+		if p.pre.may(r.Text) {
+			m = p.submatch(r.Text)
+		}
 		if m == nil {
 			for _, e := range r.Exceptions {
-				if e.Text != r.Text {
-					if m = p.message.FindStringSubmatch(e.Text); m != nil {
+				if e.Text != r.Text && p.pre.may(e.Text) {
+					if m = p.submatch(e.Text); m != nil {
 						line, text = e.Line, e.Text
 						break
 					}
@@ -144,6 +147,18 @@ func (p *compiled) match(r *Record) (int, string, bool) {
 		}
 	}
 	return line, text, true
+}
+
+// submatch is the message's match and groups, nil when none; groups only
+// when a number is compared.
+func (p *compiled) submatch(s string) []string {
+	if p.atLeast > 0 {
+		return p.message.FindStringSubmatch(s)
+	}
+	if p.message.MatchString(s) {
+		return []string{s}
+	}
+	return nil
 }
 
 // tally is what a clause found, with places resolved.

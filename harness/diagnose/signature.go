@@ -134,6 +134,7 @@ type compiled struct {
 	exception, message, frame *regexp.Regexp
 	task                      bool
 	atLeast                   float64
+	pre                       *prefilter
 }
 
 func (p Pattern) compile() (*compiled, error) {
@@ -150,6 +151,9 @@ func (p Pattern) compile() (*compiled, error) {
 	c.exception, c.message, c.frame = re(p.Exception), re(p.Message), re(p.Frame)
 	if err != nil {
 		return nil, err
+	}
+	if c.message != nil {
+		c.pre = newPrefilter(c.message)
 	}
 	return c, nil
 }

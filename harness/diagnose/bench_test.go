@@ -1,0 +1,61 @@
+package diagnose
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"testing"
+)
+
+// syntheticLog is n bytes of a driver's and executors' log: mostly INFO
+// lines, a failed task with its trace every few hundred lines.
+func syntheticLog(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "21/06/02 08:11:%02d INFO scheduler.TaskSetManager: Finished task %d.0 in stage 3.0 (TID %d) in 41 ms on worker-%d (executor %d) (%d/20000)\n", i%60, i, i, i%9, i%17, i)
+		fmt.Fprintf(&b, "21/06/02 08:11:%02d INFO executor.Executor: Running task %d.0 in stage 3.0 (TID %d)\n", i%60, i, i)
+		if i%300 == 0 {
+			fmt.Fprintf(&b, "21/06/02 08:11:%02d ERROR executor.Executor: Exception in task %d.0 in stage 3.0 (TID %d)\njava.lang.IndexOutOfBoundsException: Index: 3, Size: 3\n\tat java.util.ArrayList.rangeCheck(ArrayList.java:657)\n\tat com.example.etl.ParseRow$.apply(ParseRow.scala:27)\n\tat org.apache.spark.executor.Executor$TaskRunner.run(Executor.scala:322)\n", i%60, i, i)
+		}
+	}
+	return b.Bytes()
+}
+
+var benchSize = 64 << 20
+
+// BenchmarkDiagnose measures throughput (MB/s) on a 64 MiB synthetic log
+// with every catalogue signature, against the baseline of splitting the same
+// bytes into lines, and reports the heap in use after the run (bounded: it
+// does not grow with the input).
+func BenchmarkDiagnose(b *testing.B) {
+	data := syntheticLog(benchSize)
+	b.Run("lines-baseline", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			n := bytes.Count(data, []byte("\n"))
+			if n == 0 {
+				b.Fatal("no lines")
+			}
+		}
+	})
+	b.Run("diagnose", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		var peak uint64
+		for b.Loop() {
+			d, err := New(Pending())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := d.AddReader("synthetic", bytes.NewReader(data), ""); err != nil {
+				b.Fatal(err)
+			}
+			if ids := d.Report().IDs(); len(ids) != 0 {
+				b.Fatalf("synthetic log claimed as %v", ids)
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		}
+		b.ReportMetric(float64(peak-uint64(len(data)))/(1<<20), "MiB-heap-beyond-input")
+	})
+}

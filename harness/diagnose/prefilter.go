@@ -1,0 +1,106 @@
+package diagnose
+
+import (
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"unicode/utf8"
+)
+
+// prefilter is a cheap test run before a message regexp: literals of which
+// every match contains one (lower-cased when fold), found from the
+// regexp's syntax. Most log lines contain none and skip the regexp.
+type prefilter struct {
+	lits []string
+	fold bool
+}
+
+func newPrefilter(re *regexp.Regexp) *prefilter {
+	p, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	lits, fold, ok := required(p.Simplify())
+	if !ok {
+		return nil
+	}
+	return &prefilter{lits: lits, fold: fold}
+}
+
+func (p *prefilter) may(s string) bool {
+	if p == nil {
+		return true
+	}
+	if p.fold {
+		s = strings.ToLower(s)
+	}
+	for _, l := range p.lits {
+		if strings.Contains(s, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// required returns literals one of which every match of re contains.
+func required(re *syntax.Regexp) (lits []string, fold, ok bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		s := string(re.Rune)
+		fold = re.Flags&syntax.FoldCase != 0
+		if fold {
+			s = strings.ToLower(s)
+		}
+		return []string{s}, fold, utf8.RuneCountInString(s) >= 3
+	case syntax.OpCapture, syntax.OpPlus:
+		return required(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return required(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		best := -1
+		for _, sub := range re.Sub {
+			l, f, ok := required(sub)
+			if ok && (lits == nil || shortest(l) > best) {
+				lits, fold, best = l, f, shortest(l)
+			}
+		}
+		return lits, fold, lits != nil
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			l, f, ok := required(sub)
+			if !ok {
+				return nil, false, false
+			}
+			if f && !fold && len(lits) > 0 {
+				lits = lower(lits)
+			}
+			if fold || f {
+				l = lower(l)
+				fold = true
+			}
+			lits = append(lits, l...)
+		}
+		return lits, fold, len(lits) > 0
+	}
+	return nil, false, false
+}
+
+func shortest(xs []string) int {
+	n := -1
+	for _, x := range xs {
+		if n < 0 || len(x) < n {
+			n = len(x)
+		}
+	}
+	return n
+}
+
+func lower(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = strings.ToLower(x)
+	}
+	return out
+}
