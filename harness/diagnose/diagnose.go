@@ -24,6 +24,7 @@ type Diagnoser struct {
 func New(sigs []*Signature) (*Diagnoser, error) {
 	d := &Diagnoser{sum: newSummary()}
 	seen := map[string]bool{}
+	cache := map[Pattern]*compiled{}
 	for _, s := range sigs {
 		if s == nil || seen[s.ID] {
 			continue
@@ -32,7 +33,7 @@ func New(sigs []*Signature) (*Diagnoser, error) {
 			return nil, err
 		}
 		seen[s.ID] = true
-		d.sigs = append(d.sigs, &sigState{sig: s, require: newClauses(s.Require), support: newClauses(s.Support), absent: newClauses(s.Absent)})
+		d.sigs = append(d.sigs, &sigState{sig: s, require: newClauses(s.Require, cache), support: newClauses(s.Support, cache), absent: newClauses(s.Absent, cache)})
 	}
 	return d, nil
 }

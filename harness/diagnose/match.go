@@ -48,14 +48,21 @@ type sigState struct {
 	require, support, absent []*clauseState
 }
 
-func newClauses(cs []Clause) []*clauseState {
+// newClauses compiles clauses; patterns shared by several clauses (the same
+// evidence counted for two failure modes) are compiled once, in cache, and
+// matched once per record.
+func newClauses(cs []Clause, cache map[Pattern]*compiled) []*clauseState {
 	var out []*clauseState
 	for _, c := range cs {
 		st := &clauseState{c: c, hits: map[hitKey]*hits{}}
 		for _, p := range c.Any {
-			cp, err := p.compile()
-			if err != nil {
-				panic(err) // Validate ran first
+			cp := cache[p]
+			if cp == nil {
+				var err error
+				if cp, err = p.compile(); err != nil {
+					panic(err) // Validate ran first
+				}
+				cache[p] = cp
 			}
 			st.pats = append(st.pats, cp)
 		}
@@ -85,8 +92,17 @@ func (st *clauseState) feed(r *Record) {
 	}
 }
 
-// match reports whether r matches, and the line and text that show it.
+// match reports whether r matches, and the line and text that show it; the
+// answer for the last record is kept, for patterns shared between clauses.
 func (p *compiled) match(r *Record) (int, string, bool) {
+	if p.last != r {
+		p.last = r
+		p.lastLine, p.lastText, p.lastOK = p.matchRecord(r)
+	}
+	return p.lastLine, p.lastText, p.lastOK
+}
+
+func (p *compiled) matchRecord(r *Record) (int, string, bool) {
 	if p.task && !r.Task {
 		return 0, "", false
 	}
@@ -108,12 +124,12 @@ func (p *compiled) match(r *Record) (int, string, bool) {
 	}
 	if p.message != nil {
 		var m []string
-		if p.pre.may(r.Text) {
+		if p.pre.may(r.Text, r.lower) {
 			m = p.submatch(r.Text)
 		}
 		if m == nil {
 			for _, e := range r.Exceptions {
-				if e.Text != r.Text && p.pre.may(e.Text) {
+				if e.Text != r.Text && p.pre.may(e.Text, nil) {
 					if m = p.submatch(e.Text); m != nil {
 						line, text = e.Line, e.Text
 						break

@@ -27,12 +27,18 @@ func newPrefilter(re *regexp.Regexp) *prefilter {
 	return &prefilter{lits: lits, fold: fold}
 }
 
-func (p *prefilter) may(s string) bool {
+// may reports whether s may match; lower, when given, returns s lower-cased
+// (computed once per record).
+func (p *prefilter) may(s string, lower func() string) bool {
 	if p == nil {
 		return true
 	}
 	if p.fold {
-		s = strings.ToLower(s)
+		if lower != nil {
+			s = lower()
+		} else {
+			s = strings.ToLower(s)
+		}
 	}
 	for _, l := range p.lits {
 		if strings.Contains(s, l) {

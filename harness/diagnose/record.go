@@ -21,6 +21,15 @@ type Record struct {
 	// Reported is true for an executor's failure as the driver's event log
 	// carries it.
 	Reported bool
+
+	low string // Text lower-cased, once
+}
+
+func (r *Record) lower() string {
+	if r.low == "" {
+		r.low = strings.ToLower(r.Text)
+	}
+	return r.low
 }
 
 // Exception is an exception class a record names, with its message and the

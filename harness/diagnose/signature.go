@@ -135,6 +135,11 @@ type compiled struct {
 	task                      bool
 	atLeast                   float64
 	pre                       *prefilter
+
+	last     *Record
+	lastLine int
+	lastText string
+	lastOK   bool
 }
 
 func (p Pattern) compile() (*compiled, error) {
