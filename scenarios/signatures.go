@@ -23,7 +23,9 @@ var (
 	indexInKryo       = diagnose.Pattern{Exception: `(^|\.)IndexOutOfBoundsException$`, Frame: kryoReadFrames, Task: true}
 	classNotFoundKryo = diagnose.Pattern{Exception: `(^|\.)ClassNotFoundException$`, Frame: kryoReadFrames, Task: true}
 	castInKryo        = diagnose.Pattern{Exception: `(^|\.)ClassCastException$`, Frame: kryoReadFrames, Task: true}
-	decodeFailures    = []diagnose.Pattern{castToProduct2, unregisteredID, indexInKryo, classNotFoundKryo, castInKryo}
+	// decodeFailures leaves out a ClassNotFoundException read by Kryo: a jar
+	// missing from an executor gives it too.
+	decodeFailures = []diagnose.Pattern{castToProduct2, unregisteredID, indexInKryo, castInKryo}
 )
 
 var kryoConf = []diagnose.Setting{
@@ -87,8 +89,10 @@ func sigRegistrationShift() *diagnose.Signature {
 }
 
 // sigRegistratorTransport: "Failed to run spark.kryo.registrator" in an
-// executor's log only (Spark 1.0 logged and swallowed it), or SPARK-21928's
-// "Failed to register classes with Kryo" thrown on a network thread.
+// executor's log only (Spark 1.0 logged and swallowed it; its absence from
+// the driver's output is part of the evidence), or SPARK-21928's "Failed to
+// register classes with Kryo" thrown under a network thread's frames, which
+// reaches the driver as a task failure.
 func sigRegistratorTransport() *diagnose.Signature {
 	const registratorFailed = `Failed to run spark\.kryo\.registrator`
 	return &diagnose.Signature{
@@ -98,11 +102,10 @@ func sigRegistratorTransport() *diagnose.Signature {
 			"Those serializers then registered no user classes, every later id shifted, and readers failed decoding with the errors of a divergent registration while the driver never mentioned the registrator.",
 		Fixes: []string{"upgrade: Spark 1.1.1/1.2 fails fast (SPARK-2893) and uses the executor's class loader (SPARK-3046); SPARK-21928 fixed the same on netty threads in 2.2.1",
 			"put the registrator's jar on the executors' system class path (spark.executor.extraClassPath) so every thread sees it"},
-		Conf: append([]diagnose.Setting{{Key: "spark.executor.extraClassPath", Default: "(none)", Note: "makes the registrator visible to every executor thread"}}, kryoConf[0]),
+		Conf:      append([]diagnose.Setting{{Key: "spark.executor.extraClassPath", Default: "(none)", Note: "makes the registrator visible to every executor thread"}}, kryoConf[0]),
 		Safeguard: string(safeguard.RegistratorFailFast) + " (SPARK-2893), " + string(safeguard.ExecutorWideRegistry) + " (SPARK-3046) or " + string(safeguard.RegistryFingerprint),
 		Require: []diagnose.Clause{{
-			Says: "an executor could not run the registrator",
-			In:   diagnose.Executor,
+			Says: "a process could not run the registrator",
 			Any: []diagnose.Pattern{
 				{Message: registratorFailed},
 				{Message: `Failed to register classes with Kryo`, Frame: `org\.apache\.spark\.network|ConnectionManager|NettyBlockRpcServer|TransportRequestHandler|BlockManager\.getRemote|io\.netty|transport goroutine`},
@@ -113,6 +116,7 @@ func sigRegistratorTransport() *diagnose.Signature {
 			Any: []diagnose.Pattern{{Message: registratorFailed}},
 		}},
 		Support: []diagnose.Clause{
+			{Says: "it was an executor's log", In: diagnose.Executor, Any: []diagnose.Pattern{{Message: registratorFailed}, {Message: `Failed to register classes with Kryo`}}},
 			{Says: "the registrator's class was not found", Any: []diagnose.Pattern{{Exception: `ClassNotFoundException$`, Message: registratorFailed + `|Failed to register classes with Kryo`}}},
 			{Says: "tasks then failed decoding with the shifted registry", Any: decodeFailures},
 		},

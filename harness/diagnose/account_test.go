@@ -28,7 +28,7 @@ func sparkEvents(t testing.TB) string {
 
 type account struct {
 	Events, Tasks, Failed, Added, Removed, ExcludedExec, ExcludedNode, Jobs, FailedJobs int
-	Reasons                                                                            map[string]int
+	Reasons                                                                             map[string]int
 }
 
 // The counts ../shared/spark-events/README.md states for each log.

@@ -86,9 +86,10 @@ func CheckpointEventualConsistency() *Signature {
 		Require: []Clause{{
 			Says: "a checkpoint on S3 failed to be written, listed or read",
 			Any: []Pattern{
-				{Message: `(Error in attempt \d+ of writing checkpoint to|Could not write checkpoint for time .* to file|Failed to read checkpoint from directory) .*` + s3},
+				{Message: `(Error in attempt \d+ of writing checkpoint to|Could not write checkpoint for time .* to (file )?|Failed to read checkpoint from directory|Error reading checkpoint from file) .*` + s3},
 				{Exception: `FileNotFoundException$`, Message: `(?i)` + s3 + `\S*check[-_]?point`},
-				{Message: `(?i)(different number of partitions from original RDD|Invalid checkpoint file|Checkpoint directory does not exist).*` + s3},
+				{Message: `(?i)(Invalid checkpoint file|Checkpoint (RDD )?directory does not exist).*` + s3},
+				{Message: `has (a )?different number of partitions from original RDD`},
 			},
 		}},
 		Support: []Clause{
@@ -119,6 +120,14 @@ func CheckpointThrottledStore() *Signature {
 	}
 }
 
+// environmental are failures a machine causes (its network, its disks), not
+// the code; notNode are those that name another machine or the code's memory
+// (a shuffle fetch from another host, a container killed for its memory).
+const (
+	environmental = `(?i)(SocketTimeout|Connect|NoRouteToHost|UnknownHost|Socket|EOF|Timeout|FileSystem|DiskError|(^|\.)IO)Exception$`
+	notNode       = `FetchFailed|ExecutorLostFailure|exceeding memory limits|OutOfMemoryError|TaskKilled`
+)
+
 // FlakyNode is FAILURES.md §6: a bad node fails tasks until the scheduler
 // excludes it, or the job aborts.
 func FlakyNode() *Signature {
@@ -136,10 +145,19 @@ func FlakyNode() *Signature {
 			{"spark.excludeOnFailure.application.maxFailedTasksPerExecutor", "2", ""},
 			maxFailures},
 		Safeguard: "exclusion on failure (Spark's excludeOnFailure)",
-		Require: []Clause{{
-			Says: "the scheduler excluded executors or nodes after failures, or could place a task nowhere",
-			Any: []Pattern{{Message: `(Blacklisting|Excluding) (executor|node|host)|excluded after \d+ (task|executor) failures|cannot run anywhere due to node and executor`}},
-		}},
+		RequireAny: []Clause{
+			{
+				Says: "the scheduler excluded executors or nodes after failures, or could place a task nowhere",
+				Any:  []Pattern{{Message: `(Blacklisting|Excluding) (executor|node|host)|(Blacklisting|Excluding) \S+ for stage \d+|excluded after \d+ (task|executor) failures|cannot run anywhere due to node and executor`}},
+			},
+			{
+				Says: "tasks failed on one host only, with network or I/O errors, while tasks finished on others", Min: 3, OneHost: true,
+				Any: []Pattern{
+					{Task: true, Exception: environmental, Not: notNode},
+					{Task: true, Message: `(?i)timed out|connection (refused|reset)|no route to host|no space left|input/output error|read-only file system|broken pipe`, Not: notNode},
+				},
+			},
+		},
 		Support: []Clause{
 			{Says: "tasks failed before it", Min: 2, Any: []Pattern{{Task: true, Message: `Lost task|Exception in task`}}},
 		},

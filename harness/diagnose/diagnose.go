@@ -15,6 +15,8 @@ type Diagnoser struct {
 	sigs    []*sigState
 	sources []*Source
 	sum     summaryState
+	// finished counts tasks that finished, by host (OneHost clauses).
+	finished map[string]int
 	// Progress, when set, is told how many input bytes were read.
 	Progress func(n int64)
 }
@@ -22,7 +24,7 @@ type Diagnoser struct {
 // New returns a Diagnoser for the given signatures (duplicates by ID are
 // taken once, the first wins).
 func New(sigs []*Signature) (*Diagnoser, error) {
-	d := &Diagnoser{sum: newSummary()}
+	d := &Diagnoser{sum: newSummary(), finished: map[string]int{}}
 	seen := map[string]bool{}
 	cache := map[Pattern]*compiled{}
 	for _, s := range sigs {
@@ -33,7 +35,7 @@ func New(sigs []*Signature) (*Diagnoser, error) {
 			return nil, err
 		}
 		seen[s.ID] = true
-		d.sigs = append(d.sigs, &sigState{sig: s, require: newClauses(s.Require, cache), support: newClauses(s.Support, cache), absent: newClauses(s.Absent, cache)})
+		d.sigs = append(d.sigs, &sigState{sig: s, require: newClauses(s.Require, cache), requireAny: newClauses(s.RequireAny, cache), support: newClauses(s.Support, cache), absent: newClauses(s.Absent, cache)})
 	}
 	return d, nil
 }
@@ -47,8 +49,11 @@ func (d *Diagnoser) newSource(name, kind string, fixed Place) *Source {
 // record matches one record.
 func (d *Diagnoser) record(r *Record) {
 	d.sum.record(r)
+	if r.Finished != "" && len(d.finished) < maxHosts {
+		d.finished[r.Finished]++
+	}
 	for _, s := range d.sigs {
-		for _, group := range [][]*clauseState{s.require, s.support, s.absent} {
+		for _, group := range [][]*clauseState{s.require, s.requireAny, s.support, s.absent} {
 			for _, c := range group {
 				c.feed(r)
 			}
@@ -65,10 +70,13 @@ func (d *Diagnoser) event(src *Source, line int, e events.Event) {
 	r := &Record{Src: src, Line: line}
 	switch e.Kind {
 	case events.TaskEnd:
+		if e.Outcome == "success" && e.Node != "" && len(d.finished) < maxHosts {
+			d.finished[e.Node]++
+		}
 		if e.Outcome != "failed" {
 			return
 		}
-		r.Reported, r.Task = true, true
+		r.Reported, r.Task, r.Host = true, true, e.Node
 		r.Text = clip(fmt.Sprintf("Lost task %d.%d in stage %d.%d (TID %d, %s, executor %s): %s", e.Task, e.Attempt, e.Stage, e.StageAtt, e.TID, e.Node, e.ExecID, firstLine(e.Reason)))
 		if e.ReasonKind != "" {
 			r.Exceptions = append(r.Exceptions, Exception{Class: e.ReasonKind, Message: strings.TrimPrefix(firstLine(e.Reason), e.ReasonKind+": "), Line: line, Text: r.Text})
@@ -147,7 +155,7 @@ func (d *Diagnoser) Report() *Report {
 	refined := map[string]bool{}
 	var ms []*Match
 	for _, s := range d.sigs {
-		if m, ok := s.evaluate(places); ok {
+		if m, ok := s.evaluate(places, d.finished); ok {
 			ms = append(ms, m)
 			for _, r := range s.sig.Refines {
 				refined[r] = true

@@ -41,11 +41,13 @@ type clauseState struct {
 	c    Clause
 	pats []*compiled
 	hits map[hitKey]*hits
+	// byHost counts matching failed tasks by host, for OneHost.
+	byHost map[string]int
 }
 
 type sigState struct {
-	sig                      *Signature
-	require, support, absent []*clauseState
+	sig                                  *Signature
+	require, requireAny, support, absent []*clauseState
 }
 
 // newClauses compiles clauses; patterns shared by several clauses (the same
@@ -54,7 +56,7 @@ type sigState struct {
 func newClauses(cs []Clause, cache map[Pattern]*compiled) []*clauseState {
 	var out []*clauseState
 	for _, c := range cs {
-		st := &clauseState{c: c, hits: map[hitKey]*hits{}}
+		st := &clauseState{c: c, hits: map[hitKey]*hits{}, byHost: map[string]int{}}
 		for _, p := range c.Any {
 			cp := cache[p]
 			if cp == nil {
@@ -73,10 +75,16 @@ func newClauses(cs []Clause, cache map[Pattern]*compiled) []*clauseState {
 
 // feed records r against every clause.
 func (st *clauseState) feed(r *Record) {
+	if st.c.OneHost && r.Host == "" {
+		return
+	}
 	for _, p := range st.pats {
 		line, text, ok := p.match(r)
 		if !ok {
 			continue
+		}
+		if st.c.OneHost && len(st.byHost) < maxHosts {
+			st.byHost[r.Host]++
 		}
 		k := hitKey{r.Src, r.Reported}
 		h := st.hits[k]
@@ -105,6 +113,16 @@ func (p *compiled) match(r *Record) (int, string, bool) {
 func (p *compiled) matchRecord(r *Record) (int, string, bool) {
 	if p.task && !r.Task {
 		return 0, "", false
+	}
+	if p.not != nil {
+		if p.not.MatchString(r.Text) {
+			return 0, "", false
+		}
+		for _, e := range r.Exceptions {
+			if p.not.MatchString(e.Text) || p.not.MatchString(e.Class) {
+				return 0, "", false
+			}
+		}
 	}
 	line, text := r.Line, r.Text
 	if p.exception != nil {
@@ -184,8 +202,11 @@ type tally struct {
 	evidence []Evidence
 }
 
-func (st *clauseState) tally() tally {
+func (st *clauseState) tally(finished map[string]int) tally {
 	var t tally
+	if st.c.OneHost && !oneHost(st.byHost, finished) {
+		return t
+	}
 	keys := make([]hitKey, 0, len(st.hits))
 	for k := range st.hits {
 		keys = append(keys, k)
@@ -216,6 +237,21 @@ func (st *clauseState) tally() tally {
 
 func (c Clause) min() int { return max(c.Min, 1) }
 
+// oneHost: every failure on one host, and a task finished on another.
+func oneHost(failed, finished map[string]int) bool {
+	if len(failed) != 1 {
+		return false
+	}
+	for bad := range failed {
+		for h, n := range finished {
+			if h != bad && n > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Match is a failure mode the inputs show.
 type Match struct {
 	ID         string     `json:"id"`
@@ -235,12 +271,12 @@ type Match struct {
 
 // evaluate decides whether a signature matched. places says which places
 // were among the inputs, so an absence is only claimed where it was looked for.
-func (s *sigState) evaluate(places map[Place]bool) (*Match, bool) {
+func (s *sigState) evaluate(places map[Place]bool, finished map[string]int) (*Match, bool) {
 	m := &Match{ID: s.sig.ID, Title: s.sig.Title, RootCause: s.sig.RootCause, Fixes: s.sig.Fixes, Conf: s.sig.Conf,
 		Safeguard: s.sig.Safeguard, Reproduce: s.sig.Reproduce(), Source: s.sig.Source, Section: s.sig.Section}
 	conf := 0.6
 	for _, c := range s.require {
-		t := c.tally()
+		t := c.tally(finished)
 		switch {
 		case t.n >= c.c.min():
 			m.Why = append(m.Why, fmt.Sprintf("%s (%d)", c.c.Says, t.n))
@@ -252,8 +288,21 @@ func (s *sigState) evaluate(places map[Place]bool) (*Match, bool) {
 		}
 		m.Evidence = append(m.Evidence, t.evidence...)
 	}
+	if len(s.requireAny) > 0 {
+		held := false
+		for _, c := range s.requireAny {
+			if t := c.tally(finished); t.n >= c.c.min() {
+				held = true
+				m.Why = append(m.Why, fmt.Sprintf("%s (%d)", c.c.Says, t.n))
+				m.Evidence = append(m.Evidence, t.evidence...)
+			}
+		}
+		if !held {
+			return nil, false
+		}
+	}
 	for _, c := range s.absent {
-		t := c.tally()
+		t := c.tally(finished)
 		if t.n >= c.c.min() {
 			return nil, false
 		}
@@ -267,7 +316,7 @@ func (s *sigState) evaluate(places map[Place]bool) (*Match, bool) {
 	if len(s.support) > 0 {
 		held := 0
 		for _, c := range s.support {
-			t := c.tally()
+			t := c.tally(finished)
 			if t.n >= c.c.min() {
 				held++
 				m.Why = append(m.Why, fmt.Sprintf("%s (%d)", c.c.Says, t.n))

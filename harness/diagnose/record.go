@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"regexp"
 	"strings"
 )
 
@@ -21,6 +22,9 @@ type Record struct {
 	// Reported is true for an executor's failure as the driver's event log
 	// carries it.
 	Reported bool
+	// Host is where a failed task ran, as the driver reported it; Finished
+	// the host of a task the driver reported finished.
+	Host, Finished string
 
 	low string // Text lower-cased, once
 }
@@ -243,4 +247,33 @@ func parseHeader(s string) (level, logger, msg string, ok bool) {
 		return level, rest[:len(rest)-1], "", true
 	}
 	return level, "", rest, true
+}
+
+// maxHosts bounds the hosts remembered.
+const maxHosts = 100000
+
+// Hosts in the driver's task lines across versions:
+//
+//	1.1–1.6  Lost task 1.0 in stage 2.0 (TID 3, host): …
+//	2.x      Lost task 1.0 in stage 2.0 (TID 3, host, executor 4): …
+//	3.x      Lost task 1.0 in stage 2.0 (TID 3) (host executor 4): …
+//	dup      Lost task 1.1 in stage 2.0 (TID 5) on host, executor 4: … [duplicate 1]
+//	         Finished task 0.0 in stage 0.0 (TID 0) in 41 ms on host (executor 1) (1/8)
+var (
+	reLostHost     = regexp.MustCompile(`^Lost task \S+ in stage \S+ \(TID \d+(?:, ([^,)]+)(?:, executor [^)]*)?\)| \(TID \d+\) \(([^ )]+) executor [^)]*\)| \(TID \d+\) on ([^,]+), executor)`)
+	reFinishedHost = regexp.MustCompile(`^Finished (?:task \S+ in stage \S+ \(TID \d+\)|TID \d+) in \d+ ms on (\S+)`)
+)
+
+// hosts fills a driver line's failed or finished host.
+func (r *Record) hosts() {
+	switch {
+	case strings.HasPrefix(r.Text, "Lost task "):
+		if m := reLostHost.FindStringSubmatch(r.Text); m != nil {
+			r.Host = m[1] + m[2] + m[3]
+		}
+	case strings.HasPrefix(r.Text, "Finished "):
+		if m := reFinishedHost.FindStringSubmatch(r.Text); m != nil {
+			r.Finished = m[1]
+		}
+	}
 }

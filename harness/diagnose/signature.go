@@ -30,8 +30,9 @@ const (
 )
 
 // Signature is the documented evidence of one failure mode, and what to do
-// about it. Require, Support and Absent are read as: every Require clause
-// holds, none of Absent does (where the place it names was among the inputs),
+// about it. Require, RequireAny, Support and Absent are read as: every
+// Require clause holds, at least one RequireAny clause (when there are any)
+// does, none of Absent does (where the place it names was among the inputs),
 // and each Support clause that holds raises the confidence.
 type Signature struct {
 	// ID names the failure mode; it is the name of the scenario that
@@ -53,9 +54,10 @@ type Signature struct {
 	Scenario string
 	Profile  string
 
-	Require []Clause
-	Support []Clause
-	Absent  []Clause
+	Require    []Clause
+	RequireAny []Clause
+	Support    []Clause
+	Absent     []Clause
 	// Refines lists failure modes whose evidence this one explains more
 	// precisely: when this one matches, they are not reported.
 	Refines []string
@@ -74,6 +76,10 @@ type Clause struct {
 	In   Place
 	Any  []Pattern
 	Min  int
+	// OneHost requires the matching records to be failed tasks the driver
+	// placed on one host, while tasks finished on another: failures that
+	// follow a machine, not the code.
+	OneHost bool
 }
 
 // Pattern matches one record. Every non-empty field must hold.
@@ -92,6 +98,8 @@ type Pattern struct {
 	Task bool
 	// AtLeast, when set, requires Message's first group to be a number ≥ it.
 	AtLeast float64
+	// Not must match none of the record's text and exception lines.
+	Not string
 }
 
 // Reproduce is the command that reproduces the failure, or "".
@@ -111,10 +119,10 @@ func (s *Signature) Validate() error {
 	if s.ID == "" || s.Title == "" || s.RootCause == "" {
 		return fmt.Errorf("signature %q: id, title and root cause are required", s.ID)
 	}
-	if len(s.Require) == 0 {
+	if len(s.Require) == 0 && len(s.RequireAny) == 0 {
 		return fmt.Errorf("signature %s: no required evidence", s.ID)
 	}
-	for _, group := range [][]Clause{s.Require, s.Support, s.Absent} {
+	for _, group := range [][]Clause{s.Require, s.RequireAny, s.Support, s.Absent} {
 		for _, c := range group {
 			if c.Says == "" || len(c.Any) == 0 {
 				return fmt.Errorf("signature %s: a clause needs what it says and a pattern", s.ID)
@@ -131,10 +139,10 @@ func (s *Signature) Validate() error {
 
 // compiled is a Pattern ready to match.
 type compiled struct {
-	exception, message, frame *regexp.Regexp
-	task                      bool
-	atLeast                   float64
-	pre                       *prefilter
+	exception, message, frame, not *regexp.Regexp
+	task                           bool
+	atLeast                        float64
+	pre                            *prefilter
 
 	last     *Record
 	lastLine int
@@ -153,7 +161,7 @@ func (p Pattern) compile() (*compiled, error) {
 		r, err = regexp.Compile(s)
 		return r
 	}
-	c.exception, c.message, c.frame = re(p.Exception), re(p.Message), re(p.Frame)
+	c.exception, c.message, c.frame, c.not = re(p.Exception), re(p.Message), re(p.Frame), re(p.Not)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,7 @@ func (t *textReader) start(n int, level, logger, text string) {
 	t.flush()
 	text = clip(text)
 	r := &Record{Src: t.src, Line: n, Level: level, Logger: logger, Text: text, Task: taskFailure(text)}
+	r.hosts()
 	if c, m, ok := exceptionLine(text); ok {
 		r.Exceptions = append(r.Exceptions, Exception{Class: c, Message: m, Line: n, Text: text})
 		r.Exceptions = append(r.Exceptions, inlineExceptions(m, n)...)

@@ -41,14 +41,6 @@ const (
 type Event struct {
 	Time     time.Time `json:"t"`
 	Kind     Kind      `json:"kind"`
-	// Spark's own view, filled when an event log is read: the listener event's
-	// name as written ("SparkListenerTaskEnd"), the executor id as written
-	// ("driver", "7"), a failure's full stack trace, and the failures counted
-	// by an exclusion ("taskFailures", "executorFailures").
-	Spark  string `json:"-"`
-	ExecID string `json:"-"`
-	Stack  string `json:"-"`
-	Count  int    `json:"-"`
 	Job      int       `json:"job,omitempty"`
 	Stage    int       `json:"stage,omitempty"`
 	StageAtt int       `json:"stage_attempt,omitempty"`
@@ -57,6 +49,10 @@ type Event struct {
 	TID      int       `json:"tid,omitempty"`
 	Executor int       `json:"executor,omitempty"`
 	Node     string    `json:"node,omitempty"`
+	Spark    string    `json:"-"` // read from an event log: the listener event's name
+	ExecID   string    `json:"-"` // read: the executor id as written ("driver", "7")
+	Stack    string    `json:"-"` // read: a failed task's full stack trace
+	Count    int       `json:"-"` // read: the failures an exclusion counted
 	// Outcome of a task or job: "success", "failed", "killed", "aborted".
 	Outcome string `json:"outcome,omitempty"`
 	// Reason is the failure reason as the driver logged it; ReasonKind its error
