@@ -141,16 +141,11 @@ type InputInfo struct {
 // Report evaluates every signature against what was fed.
 func (d *Diagnoser) Report() *Report {
 	rep := &Report{Summary: d.sum.summary()}
-	places := map[Place]bool{}
+	places := d.places()
 	for _, s := range d.sources {
-		p := s.Place()
-		places[p] = true
 		if s.Lines > 0 || s.Kind != "" {
-			rep.Inputs = append(rep.Inputs, InputInfo{Name: s.Name, Kind: s.Kind, Place: p, Lines: s.Lines})
+			rep.Inputs = append(rep.Inputs, InputInfo{Name: s.Name, Kind: s.Kind, Place: s.Place(), Lines: s.Lines})
 		}
-	}
-	if d.sum.eventLogs > 0 {
-		places[Driver] = true
 	}
 	refined := map[string]bool{}
 	var ms []*Match
@@ -169,6 +164,33 @@ func (d *Diagnoser) Report() *Report {
 	}
 	sort.SliceStable(rep.Matches, func(i, j int) bool { return rep.Matches[i].Confidence > rep.Matches[j].Confidence })
 	return rep
+}
+
+// Check evaluates one signature alone (its refinements aside): the match, or
+// an error saying which statement of its evidence the inputs lack.
+func (d *Diagnoser) Check(id string) (*Match, error) {
+	places := d.places()
+	for _, s := range d.sigs {
+		if s.sig.ID == id {
+			m, why := s.explain(places, d.finished)
+			if m == nil {
+				return nil, fmt.Errorf("%s: %s", id, why)
+			}
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("no signature %q", id)
+}
+
+func (d *Diagnoser) places() map[Place]bool {
+	places := map[Place]bool{}
+	for _, s := range d.sources {
+		places[s.Place()] = true
+	}
+	if d.sum.eventLogs > 0 {
+		places[Driver] = true
+	}
+	return places
 }
 
 // IDs lists the matched failure modes.

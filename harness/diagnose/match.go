@@ -272,6 +272,13 @@ type Match struct {
 // evaluate decides whether a signature matched. places says which places
 // were among the inputs, so an absence is only claimed where it was looked for.
 func (s *sigState) evaluate(places map[Place]bool, finished map[string]int) (*Match, bool) {
+	m, _ := s.explain(places, finished)
+	return m, m != nil
+}
+
+// explain is evaluate that says, when the signature does not match, which
+// statement of its evidence failed.
+func (s *sigState) explain(places map[Place]bool, finished map[string]int) (*Match, string) {
 	m := &Match{ID: s.sig.ID, Title: s.sig.Title, RootCause: s.sig.RootCause, Fixes: s.sig.Fixes, Conf: s.sig.Conf,
 		Safeguard: s.sig.Safeguard, Reproduce: s.sig.Reproduce(), Source: s.sig.Source, Section: s.sig.Section}
 	conf := 0.6
@@ -284,7 +291,7 @@ func (s *sigState) evaluate(places map[Place]bool, finished map[string]int) (*Ma
 			conf -= 0.2
 			m.Why = append(m.Why, fmt.Sprintf("%s (%d, in a log whose process could not be told)", c.c.Says, t.n+t.unsure))
 		default:
-			return nil, false
+			return nil, fmt.Sprintf("no evidence that %s (%d of %d)", c.c.Says, t.n+t.unsure, c.c.min())
 		}
 		m.Evidence = append(m.Evidence, t.evidence...)
 	}
@@ -298,13 +305,21 @@ func (s *sigState) evaluate(places map[Place]bool, finished map[string]int) (*Ma
 			}
 		}
 		if !held {
-			return nil, false
+			var says []string
+			for _, c := range s.requireAny {
+				says = append(says, c.c.Says)
+			}
+			return nil, "no evidence that " + strings.Join(says, ", or that ")
 		}
 	}
 	for _, c := range s.absent {
 		t := c.tally(finished)
 		if t.n >= c.c.min() {
-			return nil, false
+			ev := ""
+			if len(t.evidence) > 0 {
+				ev = ": " + t.evidence[0].String()
+			}
+			return nil, "unlike the documented failure, " + c.c.Says + ev
 		}
 		if c.c.In != Anywhere && !places[c.c.In] {
 			conf -= 0.1
@@ -337,7 +352,7 @@ func (s *sigState) evaluate(places map[Place]bool, finished map[string]int) (*Ma
 		m.Level = "low"
 	}
 	m.Evidence = dedupe(m.Evidence)
-	return m, true
+	return m, ""
 }
 
 func dedupe(ev []Evidence) []Evidence {
