@@ -31,12 +31,27 @@ func diagnoseWith(t *testing.T, add func(d *diagnose.Diagnoser) error) []string 
 func TestSignaturesOnSamples(t *testing.T) {
 	dir := filepath.Join("..", "harness", "diagnose", "testdata")
 	for file, want := range map[string][]string{
-		"kryo-unregistered-2x.log": {"registration-order"},
-		"yarn-transport.log":       {"registrator-transport"},
-		"oom-yarn.log":             nil,
-		"fetch-failed.log":         nil,
-		"user-exception.log":       nil,
-		"spark4-no-output.json":    {"no-output-operations"},
+		"kryo-unregistered-2x.log":           {"registration-order"},
+		"kryo-mixed-3x.log":                  {"registration-order"},
+		"kryo-shift-2x.log":                  {"registration-shift"},
+		"yarn-transport.log":                 {"registrator-transport"},
+		"kryo-21928-executor.log":            {"registrator-transport"},
+		"npe-json4s-executor.log":            {"option-some-null"},
+		"overflow-kryo-lost.log":             {"deep-list-overflow"},
+		"checkpoint-s3.log":                  {"checkpoint-eventual-consistency"},
+		"checkpoint-efs-slow.log":            {"checkpoint-throttled-store"},
+		"blacklist-2x.log":                   {"flaky-node"},
+		"flaky-timeouts.log":                 {"flaky-node"},
+		"spark4-no-output.json":              {"no-output-operations"},
+		"no-output-1x.log":                   {"no-output-operations"},
+		"oom-yarn.log":                       nil,
+		"fetch-failed.log":                   nil,
+		"user-exception.log":                 nil,
+		"user-exception-one-host.log":        nil,
+		"registrator-missing-everywhere.log": nil,
+		"kryo-buffer-overflow.log":           nil,
+		"checkpoint-hdfs-permission.log":     nil,
+		"checkpoint-fast.log":                nil,
 	} {
 		got := diagnoseWith(t, func(d *diagnose.Diagnoser) error { return d.AddPath(filepath.Join(dir, file)) })
 		if !slices.Equal(got, want) {

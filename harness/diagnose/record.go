@@ -260,7 +260,7 @@ const maxHosts = 100000
 //	dup      Lost task 1.1 in stage 2.0 (TID 5) on host, executor 4: … [duplicate 1]
 //	         Finished task 0.0 in stage 0.0 (TID 0) in 41 ms on host (executor 1) (1/8)
 var (
-	reLostHost     = regexp.MustCompile(`^Lost task \S+ in stage \S+ \(TID \d+(?:, ([^,)]+)(?:, executor [^)]*)?\)| \(TID \d+\) \(([^ )]+) executor [^)]*\)| \(TID \d+\) on ([^,]+), executor)`)
+	reLostHost     = regexp.MustCompile(`^Lost task \S+ in stage \S+ \(TID \d+(?:, ([^,)]+)(?:, executor [^)]*)?)?\)(?: \(([^ )]+) executor [^)]*\)| on ([^,]+), executor)?`)
 	reFinishedHost = regexp.MustCompile(`^Finished (?:task \S+ in stage \S+ \(TID \d+\)|TID \d+) in \d+ ms on (\S+)`)
 )
 
