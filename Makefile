@@ -48,6 +48,7 @@ test-short: vet
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./minicluster/codec/
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./minicluster/block/ ./minicluster/cluster/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./harness/diagnose/
 
 # Every fuzz target in the module, found by name, one after another: go test
 # fuzzes one target at a time. Seed corpora live in each package's

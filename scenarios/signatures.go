@@ -56,7 +56,7 @@ func sigRegistrationOrder() *diagnose.Signature {
 			{Says: "an executor logged the exception in full", In: diagnose.Executor, Any: decodeFailures},
 			{Says: "the driver reported the lost tasks", In: diagnose.Driver, Any: decodeFailures},
 			{Says: "the job aborted once a task's attempts were spent", Any: []diagnose.Pattern{
-				{Message: `failed \d+ times`, Exception: `ClassCastException|KryoException|IndexOutOfBoundsException|ClassNotFoundException`}}},
+				{Message: `failed \d+ times(; aborting job|, most recent failure)`}}},
 		},
 	}
 }

@@ -159,16 +159,16 @@ func isClassName(s string) bool {
 func inlineExceptions(text string, line int) []Exception {
 	var out []Exception
 	for i := 0; i < len(text) && len(out) < 4; {
-		j := strings.Index(text[i:], "Exception")
-		k := strings.Index(text[i:], "Error")
-		switch {
-		case j < 0 && k < 0:
-			return out
-		case j < 0 || (k >= 0 && k < j):
-			j = k + len("Error")
-		default:
-			j += len("Exception")
+		j, word := -1, ""
+		for _, w := range [...]string{"Exception", "Error", "Failure"} {
+			if k := strings.Index(text[i:], w); k >= 0 && (j < 0 || k < j) {
+				j, word = k, w
+			}
 		}
+		if j < 0 {
+			return out
+		}
+		j += len(word)
 		end := i + j
 		start := end
 		for start > 0 && isIdent(text[start-1]) {
