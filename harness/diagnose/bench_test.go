@@ -22,7 +22,7 @@ func syntheticLog(n int) []byte {
 	return b.Bytes()
 }
 
-var benchSize = 16 << 20
+var benchSize = 64 << 20
 
 // BenchmarkDiagnose measures throughput (MB/s) on a 64 MiB synthetic log
 // with the catalogue's signatures, against the baseline of reading the same

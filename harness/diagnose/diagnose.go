@@ -17,6 +17,8 @@ type Diagnoser struct {
 	sum     summaryState
 	// finished counts tasks that finished, by host (OneHost clauses).
 	finished map[string]int
+	// gate skips lines no pattern can match (nil: every line is matched).
+	gate *gate
 	// Progress, when set, is told how many input bytes were read.
 	Progress func(n int64)
 }
@@ -37,6 +39,13 @@ func New(sigs []*Signature) (*Diagnoser, error) {
 		seen[s.ID] = true
 		d.sigs = append(d.sigs, &sigState{sig: s, require: newClauses(s.Require, cache), requireAny: newClauses(s.RequireAny, cache), support: newClauses(s.Support, cache), absent: newClauses(s.Absent, cache)})
 	}
+	var pres []*prefilter
+	for _, c := range cache {
+		if c.message != nil {
+			pres = append(pres, c.pre)
+		}
+	}
+	d.gate = newGate(pres)
 	return d, nil
 }
 
@@ -51,6 +60,9 @@ func (d *Diagnoser) record(r *Record) {
 	d.sum.record(r)
 	if r.Finished != "" && len(d.finished) < maxHosts {
 		d.finished[r.Finished]++
+	}
+	if d.gate != nil && len(r.Exceptions) == 0 && len(r.Frames) == 0 && !r.Task && !d.gate.any(r.Text) {
+		return
 	}
 	for _, s := range d.sigs {
 		for _, group := range [][]*clauseState{s.require, s.requireAny, s.support, s.absent} {

@@ -110,3 +110,62 @@ func lower(xs []string) []string {
 	}
 	return out
 }
+
+// gate says, in one pass over a line, whether it holds any literal some
+// pattern's message requires: a line that holds none, carries no exception,
+// frame or failed task, can match no pattern and skips them all.
+type gate struct {
+	// byPair lists literals by their first two bytes, lower-cased.
+	byPair [][]gateLit
+	short  bool // a literal under two bytes: the gate cannot decide
+}
+
+type gateLit struct {
+	s    string
+	fold bool
+}
+
+func newGate(pres []*prefilter) *gate {
+	g := &gate{byPair: make([][]gateLit, 1<<16)}
+	for _, p := range pres {
+		if p == nil {
+			return nil
+		}
+		for _, l := range p.lits {
+			low := strings.ToLower(l)
+			if len(low) < 2 {
+				g.short = true
+				continue
+			}
+			k := int(low[0])<<8 | int(low[1])
+			g.byPair[k] = append(g.byPair[k], gateLit{l, p.fold})
+		}
+	}
+	if g.short {
+		return nil
+	}
+	return g
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// any reports whether s holds a literal.
+func (g *gate) any(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		cands := g.byPair[int(lowerByte(s[i]))<<8|int(lowerByte(s[i+1]))]
+		for _, c := range cands {
+			if len(s)-i < len(c.s) {
+				continue
+			}
+			if c.fold && strings.EqualFold(s[i:i+len(c.s)], c.s) || !c.fold && s[i:i+len(c.s)] == c.s {
+				return true
+			}
+		}
+	}
+	return false
+}

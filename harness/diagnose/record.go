@@ -260,8 +260,7 @@ const maxHosts = 100000
 //	dup      Lost task 1.1 in stage 2.0 (TID 5) on host, executor 4: … [duplicate 1]
 //	         Finished task 0.0 in stage 0.0 (TID 0) in 41 ms on host (executor 1) (1/8)
 var (
-	reLostHost     = regexp.MustCompile(`^Lost task \S+ in stage \S+ \(TID \d+(?:, ([^,)]+)(?:, executor [^)]*)?)?\)(?: \(([^ )]+) executor [^)]*\)| on ([^,]+), executor)?`)
-	reFinishedHost = regexp.MustCompile(`^Finished (?:task \S+ in stage \S+ \(TID \d+\)|TID \d+) in \d+ ms on (\S+)`)
+	reLostHost = regexp.MustCompile(`^Lost task \S+ in stage \S+ \(TID \d+(?:, ([^,)]+)(?:, executor [^)]*)?)?\)(?: \(([^ )]+) executor [^)]*\)| on ([^,]+), executor)?`)
 )
 
 // hosts fills a driver line's failed or finished host.
@@ -271,9 +270,9 @@ func (r *Record) hosts() {
 		if m := reLostHost.FindStringSubmatch(r.Text); m != nil {
 			r.Host = m[1] + m[2] + m[3]
 		}
-	case strings.HasPrefix(r.Text, "Finished "):
-		if m := reFinishedHost.FindStringSubmatch(r.Text); m != nil {
-			r.Finished = m[1]
+	case strings.HasPrefix(r.Text, "Finished task ") || strings.HasPrefix(r.Text, "Finished TID "):
+		if _, after, ok := strings.Cut(r.Text, " ms on "); ok {
+			r.Finished, _, _ = strings.Cut(after, " ")
 		}
 	}
 }

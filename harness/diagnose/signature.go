@@ -128,6 +128,9 @@ func (s *Signature) Validate() error {
 				return fmt.Errorf("signature %s: a clause needs what it says and a pattern", s.ID)
 			}
 			for _, p := range c.Any {
+				if p.Exception == "" && p.Message == "" && p.Frame == "" && !p.Task {
+					return fmt.Errorf("signature %s: clause %q: a pattern needs an exception, a message, a frame or a failed task", s.ID, c.Says)
+				}
 				if _, err := p.compile(); err != nil {
 					return fmt.Errorf("signature %s: clause %q: %w", s.ID, c.Says, err)
 				}
