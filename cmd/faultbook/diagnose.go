@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"sync"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -48,14 +50,8 @@ Exit codes: 0 nothing documented matched, 1 a documented failure mode matched,
 			if err != nil {
 				return infraError(err)
 			}
-			var p *mpb.Progress
-			if f, ok := cmd.ErrOrStderr().(*os.File); ok && isatty.IsTerminal(f.Fd()) && !(len(args) == 1 && args[0] == "-") {
-				p = mpb.New(mpb.WithOutput(f), mpb.WithWidth(40))
-				bar := p.AddBar(diagnose.TotalSize(args), mpb.PrependDecorators(decor.Name("reading ")),
-					mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f"), decor.Percentage(decor.WCSyncSpace)))
-				d.Progress = func(n int64) { bar.IncrInt64(n) }
-				defer func() { bar.Abort(false); p.Wait() }()
-			}
+			done := readProgress(cmd, d, args)
+			defer done()
 			for _, path := range args {
 				if err := d.AddPath(path); err != nil {
 					if errors.Is(err, diagnose.ErrUnreadable) {
@@ -64,6 +60,7 @@ Exit codes: 0 nothing documented matched, 1 a documented failure mode matched,
 					return infraError(err)
 				}
 			}
+			done() // the bar is gone before the report is written under it
 			rep := d.Report()
 			w := cmd.OutOrStdout()
 			switch format {
@@ -85,4 +82,25 @@ Exit codes: 0 nothing documented matched, 1 a documented failure mode matched,
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or markdown")
 	return cmd
+}
+
+// readProgress shows a bar of the bytes read on a terminal's stderr (not in CI, not for
+// standard input, whose size is unknown). The function it returns removes the
+// bar; it is safe twice.
+func readProgress(cmd *cobra.Command, d *diagnose.Diagnoser, args []string) func() {
+	f, ok := cmd.ErrOrStderr().(*os.File)
+	if !ok || os.Getenv("CI") != "" || !isatty.IsTerminal(f.Fd()) || slices.Contains(args, "-") {
+		return func() {}
+	}
+	p := mpb.New(mpb.WithOutput(f), mpb.WithWidth(40))
+	bar := p.AddBar(diagnose.TotalSize(args), mpb.PrependDecorators(decor.Name("reading ")), mpb.BarRemoveOnComplete(),
+		mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f"), decor.Percentage(decor.WCSyncSpace)))
+	d.Progress = func(n int64) { bar.IncrInt64(n) }
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			bar.Abort(true)
+			p.Wait()
+		})
+	}
 }
