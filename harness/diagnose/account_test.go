@@ -61,6 +61,15 @@ func accountOf(t *testing.T, add func(d *Diagnoser) error) (account, *Report) {
 // Spark writes it, and its account matches the README's.
 func TestSparkEventLogs(t *testing.T) {
 	dir := sparkEvents(t)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if _, ok := wantAccounts[e.Name()]; !ok && e.Name() != "README.md" {
+			t.Errorf("%s: an event log without its README counts in wantAccounts", e.Name())
+		}
+	}
 	for name, want := range wantAccounts {
 		raw, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {

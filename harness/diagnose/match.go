@@ -367,6 +367,3 @@ func dedupe(ev []Evidence) []Evidence {
 	}
 	return out
 }
-
-// shortClass is a class name without its package.
-func shortClass(c string) string { return c[strings.LastIndexByte(c, '.')+1:] }
