@@ -104,3 +104,22 @@ func TestParseHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestYarnSections: each container's log type of `yarn logs` output is its
+// own source, and its content says whether a driver or an executor wrote it.
+func TestYarnSections(t *testing.T) {
+	rep := diagnoseFile(t, filepath.Join("testdata", "yarn-transport.log"))
+	got := map[string]Place{}
+	for _, in := range rep.Inputs {
+		if in.Lines > 0 && strings.Contains(in.Name, "[") {
+			got[in.Name[strings.Index(in.Name, "["):]] = in.Place
+		}
+	}
+	want := map[string]Place{
+		"[container_1407912345678_0042_01_000002 stderr]": Executor,
+		"[container_1407912345678_0042_01_000001 stderr]": Driver,
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("sections (-want +got):\n%s", d)
+	}
+}

@@ -54,11 +54,11 @@ func (t *textReader) start(n int, level, logger, text string) {
 
 func (t *textReader) line(n int, s string) {
 	s = strings.TrimRight(s, "\r")
-	t.src.Lines++
-	if s == "" {
+	if t.yarn(s) {
 		return
 	}
-	if t.yarn(s) {
+	t.src.Lines++
+	if s == "" {
 		return
 	}
 	if s[0] == '{' {
@@ -125,8 +125,8 @@ func (t *textReader) yarn(s string) bool {
 	case strings.HasPrefix(s, "End of LogType:"):
 		t.flush()
 		return true
-	case strings.HasPrefix(s, "LogLength:"), strings.HasPrefix(s, "Log Contents:"), strings.HasPrefix(s, "LogLastModifiedTime:"),
-		strings.HasPrefix(s, "LogAggregationType:"):
+	case strings.HasPrefix(s, "LogLength:"), strings.HasPrefix(s, "Log Contents:"), strings.HasPrefix(s, "LogContents:"),
+		strings.HasPrefix(s, "LogLastModifiedTime:"), strings.HasPrefix(s, "LogAggregationType:"), strings.HasPrefix(s, "====="):
 		return true
 	}
 	return false
