@@ -119,22 +119,28 @@ func TestDiagnoseExitCodes(t *testing.T) {
 	}
 	testdata := filepath.Join("..", "..", "harness", "diagnose", "testdata")
 	for _, tc := range []struct {
-		args []string
-		code int
-		out  string
+		args   []string
+		code   int
+		out    string
+		golden string
 	}{
-		{[]string{"diagnose", filepath.Join(testdata, "yarn-transport.log")}, 1, "faultbook run registrator-transport --profile spark-1.0"},
-		{[]string{"diagnose", "--format", "json", filepath.Join(testdata, "oom-yarn.log")}, 0, `"lost_executors"`},
-		{[]string{"diagnose", "--format", "markdown", filepath.Join(testdata, "fetch-failed.log")}, 0, "No documented failure mode matched"},
-		{[]string{"diagnose"}, 2, ""},
-		{[]string{"diagnose", "--format", "xml", testdata}, 2, ""},
-		{[]string{"diagnose", filepath.Join(dir, "missing.log")}, 3, ""},
-		{[]string{"diagnose", bin}, 3, ""},
+		{[]string{"diagnose", filepath.Join(testdata, "yarn-transport.log")}, 1, "faultbook run registrator-transport --profile spark-1.0", ""},
+		{[]string{"diagnose", "--format", "json", filepath.Join(testdata, "oom-yarn.log")}, 0, `"lost_executors"`, "diagnose-oom-json"},
+		{[]string{"diagnose", "--format", "markdown", filepath.Join(testdata, "fetch-failed.log")}, 0, "No documented failure mode matched", "diagnose-fetch-markdown"},
+		{[]string{"diagnose", "--format", "markdown", filepath.Join(testdata, "kryo-mixed-3x.log")}, 1, "## registration-order", "diagnose-kryo-markdown"},
+		{[]string{"diagnose", filepath.Join(testdata, "flaky-timeouts.log")}, 1, "flaky-node", "diagnose-flaky-table"},
+		{[]string{"diagnose"}, 2, "", ""},
+		{[]string{"diagnose", "--format", "xml", testdata}, 2, "", ""},
+		{[]string{"diagnose", filepath.Join(dir, "missing.log")}, 3, "", ""},
+		{[]string{"diagnose", bin}, 3, "", ""},
 	} {
 		r := faultbook(t, tc.args...)
 		wantCode(t, r, tc.code)
 		if !strings.Contains(r.stdout, tc.out) {
 			t.Errorf("faultbook %s: output lacks %q:\n%s", strings.Join(tc.args, " "), tc.out, r.stdout)
+		}
+		if tc.golden != "" {
+			checkGolden(t, tc.golden, r.stdout)
 		}
 	}
 }

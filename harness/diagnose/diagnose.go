@@ -152,7 +152,7 @@ type InputInfo struct {
 
 // Report evaluates every signature against what was fed.
 func (d *Diagnoser) Report() *Report {
-	rep := &Report{Summary: d.sum.summary()}
+	rep := &Report{Summary: d.sum.summary(), Matches: []*Match{}}
 	places := d.places()
 	for _, s := range d.sources {
 		if s.Lines > 0 || s.Kind != "" {

@@ -39,7 +39,8 @@ type Account struct {
 	ExecutorsRemoved  int            `json:"executors_removed"`
 	ExcludedExecutors int            `json:"excluded_executors"`
 	ExcludedNodes     int            `json:"excluded_nodes"`
-	Jobs, FailedJobs  int
+	Jobs              int            `json:"jobs"`
+	FailedJobs        int            `json:"failed_jobs"`
 }
 
 const maxListed = 10
