@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -135,7 +136,7 @@ func itoa(i int) string { return string(rune('0'+i/10)) + string(rune('0'+i%10))
 func zstdOf(t testing.TB, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	w, err := zstd.NewWriter(&buf)
+	w, err := zstd.NewWriter(&buf, zstd.WithWindowSize(32<<10)) // blocks of 32 KiB at most
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,4 +180,27 @@ func lz4BlocksOf(t testing.TB, b []byte, block int) []byte {
 	}
 	header(lz4MethodRaw, 0, 0)
 	return out.Bytes()
+}
+
+// TestTruncatedCompressed: a compressed event log cut short (an application
+// still running) is read up to the cut, and said to be truncated.
+func TestTruncatedCompressed(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(sparkEvents(t), "app-20161116163331-0000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for codec, data := range map[string][]byte{"zstd": zstdOf(t, raw), "lz4": lz4BlocksOf(t, raw, 16<<10)} {
+		cut := data[:len(data)*2/3]
+		d, _ := New(nil)
+		if err := d.AddReader(codec, bytes.NewReader(cut), ""); err != nil {
+			t.Fatalf("%s cut short: %v", codec, err)
+		}
+		rep := d.Report()
+		if a := rep.Summary.EventLog; a == nil || a.Events == 0 || a.Events >= 67 || len(a.SparkVersions) != 1 {
+			t.Errorf("%s cut short: account %+v, want some of the 67 events and the version", codec, a)
+		}
+		if k := rep.Inputs[0].Kind; !strings.Contains(k, "truncated") {
+			t.Errorf("%s cut short read as %q", codec, k)
+		}
+	}
 }

@@ -157,6 +157,10 @@ func (d *Diagnoser) addRolled(dir string) error {
 			err = d.readEvents(dec, r)
 		}
 		f.Close()
+		if truncated(err) { // the last file of a running application
+			src.Kind += ", truncated"
+			err = nil
+		}
 		if err != nil {
 			return unreadable(p.path, err)
 		}
@@ -205,7 +209,9 @@ func (d *Diagnoser) read(name string, r io.Reader, place Place) error {
 	if isEventLog(head) {
 		src := d.newSource(name, "event log"+kindSuffix, Driver)
 		st := &eventState{src: src}
-		if err := d.readEvents(st, tr); err != nil {
+		if err := d.readEvents(st, tr); truncated(err) {
+			src.Kind += ", truncated"
+		} else if err != nil {
 			return unreadable(name, err)
 		}
 		d.finishEvents(st)
@@ -221,11 +227,17 @@ func (d *Diagnoser) read(name string, r io.Reader, place Place) error {
 		t.line(n, sc.Text())
 	}
 	t.flush()
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); truncated(err) {
+		src.Kind += ", truncated"
+	} else if err != nil {
 		return unreadable(name, err)
 	}
 	return nil
 }
+
+// truncated: a compressed stream cut short, as the log of an application
+// still running (or killed) is; what was read is kept.
+func truncated(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }
 
 // isEventLog: the first non-blank line is a JSON object with an "Event".
 func isEventLog(head []byte) bool {
@@ -242,21 +254,22 @@ type eventState struct {
 func (d *Diagnoser) readEvents(st *eventState, r io.Reader) error {
 	dec := events.NewDecoder(r)
 	d.sum.eventLogs++
+	defer func() {
+		if dec.Version != "" {
+			d.sum.acc.SparkVersions = appendNew(d.sum.acc.SparkVersions, dec.Version)
+		}
+		st.lines += dec.Line
+	}()
 	for {
 		e, err := dec.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
 			return err
 		}
 		d.event(st.src, st.lines+dec.Line, e)
 	}
-	if dec.Version != "" {
-		d.sum.acc.SparkVersions = appendNew(d.sum.acc.SparkVersions, dec.Version)
-	}
-	st.lines += dec.Line
-	return nil
 }
 
 func (d *Diagnoser) finishEvents(st *eventState) { st.src.Lines = st.lines }
@@ -281,7 +294,7 @@ func decompress(br *bufio.Reader) (io.Reader, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return zstdReader{z}, "zstd", nil
+		return &zstdReader{z: z}, "zstd", nil
 	case bytes.HasPrefix(head, lz4BlockMagic):
 		return newLZ4BlockReader(br), "lz4", nil
 	case bytes.HasPrefix(head, []byte{0x04, 0x22, 0x4D, 0x18}):
@@ -298,12 +311,20 @@ func decompress(br *bufio.Reader) (io.Reader, string, error) {
 	return br, "", nil
 }
 
-// zstdReader releases the decoder's goroutine at the end of the stream.
-type zstdReader struct{ z *zstd.Decoder }
+// zstdReader releases the decoder's goroutine at the end of the stream, and
+// keeps answering with the error that ended it.
+type zstdReader struct {
+	z   *zstd.Decoder
+	err error
+}
 
-func (r zstdReader) Read(p []byte) (int, error) {
+func (r *zstdReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
 	n, err := r.z.Read(p)
 	if err != nil {
+		r.err = err
 		r.z.Close()
 	}
 	return n, err

@@ -270,7 +270,8 @@ func native(e Event, launch int64) obj {
 	ms := e.Time.UnixMilli()
 	switch e.Kind {
 	case ApplicationStart:
-		return obj{{"Event", sparkAppStart}, {"App Name", e.Message}, {"Timestamp", ms}, {"User", "faultbook"}}
+		// The History Server lists an application by its id: local mode's shape.
+		return obj{{"Event", sparkAppStart}, {"App Name", e.Message}, {"App ID", fmt.Sprintf("local-%d", ms)}, {"Timestamp", ms}, {"User", "faultbook"}}
 	case ApplicationEnd:
 		return obj{{"Event", sparkAppEnd}, {"Timestamp", ms}}
 	case JobStart:
