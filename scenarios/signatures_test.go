@@ -103,3 +103,25 @@ func TestEverySignatureValid(t *testing.T) {
 		}
 	}
 }
+
+// TestSparkEventLogsDiagnosed: Spark's own test logs show one documented
+// failure, the executors its blacklisting test excluded after "bad exec"
+// failures; an application failed by a user exception, a speculative kill and
+// plain successes are claimed by nothing.
+func TestSparkEventLogsDiagnosed(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "spark-events")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("no ../shared/spark-events beside the module root: %v", err)
+	}
+	for name, want := range map[string][]string{
+		"app-20161116163331-0000":           {"flaky-node"},
+		"local-1422981780767":               nil,
+		"application_1578436911597_0052":    nil,
+		"application_1628109047826_1317105": nil,
+	} {
+		got := diagnoseWith(t, func(d *diagnose.Diagnoser) error { return d.AddPath(filepath.Join(dir, name)) })
+		if !slices.Equal(got, want) {
+			t.Errorf("%s diagnosed as %v, want %v", name, got, want)
+		}
+	}
+}
