@@ -111,9 +111,19 @@ func CheckpointThrottledStore() *Signature {
 		Conf:      []Setting{{"spark.streaming.receiver.writeAheadLog.enable", "false", "write-ahead logs add to the store's load"}},
 		Safeguard: "an alert on checkpoint duration against the batch interval (beyond Spark)",
 		Require: []Clause{{
-			Says: "checkpoints took seconds to write", Min: 3,
-			Any: []Pattern{{Message: `Checkpoint for time \d+ ms saved to file .*took \d+ bytes and (\d+) ms`, AtLeast: 4000}},
+			Says: "the stream wrote checkpoints",
+			Any:  []Pattern{{Message: `Checkpoint for time \d+ ms saved to`}},
 		}},
+		RequireAny: []Clause{
+			{
+				Says: "checkpoints took seconds to write", Min: 3,
+				Any: []Pattern{{Message: `Checkpoint for time \d+ ms saved to file .*took \d+ bytes and (\d+) ms`, AtLeast: 4000}},
+			},
+			{
+				Says: "the processing delay grew batch after batch", Min: 5, Growing: true,
+				Any: []Pattern{{Message: `Total delay: ([\d.]+) s for time`}},
+			},
+		},
 		Support: []Clause{
 			{Says: "batches were delayed", Any: []Pattern{{Message: `Total delay: ([\d.]+) s for time`, AtLeast: 8}}},
 		},

@@ -43,6 +43,30 @@ type clauseState struct {
 	hits map[hitKey]*hits
 	// byHost counts matching failed tasks by host, for OneHost.
 	byHost map[string]int
+	// grow follows the numbers of a Growing clause.
+	grow growth
+}
+
+// growth tracks the longest run of rises of a series, and how far it rose.
+type growth struct {
+	seen           bool
+	last, runStart float64
+	run, best      int
+}
+
+func (g *growth) add(v float64, min int) {
+	switch {
+	case !g.seen:
+		g.seen, g.runStart = true, v
+	case v > g.last:
+		g.run++
+		if g.run >= min && v >= 3*g.runStart {
+			g.best = max(g.best, g.run)
+		}
+	default:
+		g.run, g.runStart = 0, v
+	}
+	g.last = v
 }
 
 type sigState struct {
@@ -85,6 +109,13 @@ func (st *clauseState) feed(r *Record) {
 		}
 		if st.c.OneHost && len(st.byHost) < maxHosts {
 			st.byHost[r.Host]++
+		}
+		if st.c.Growing {
+			if m := p.message.FindStringSubmatch(text); len(m) > 1 {
+				if v, err := strconv.ParseFloat(m[1], 64); err == nil {
+					st.grow.add(v, st.c.min())
+				}
+			}
 		}
 		k := hitKey{r.Src, r.Reported}
 		h := st.hits[k]
@@ -205,6 +236,9 @@ type tally struct {
 func (st *clauseState) tally(finished map[string]int) tally {
 	var t tally
 	if st.c.OneHost && !oneHost(st.byHost, finished) {
+		return t
+	}
+	if st.c.Growing && st.grow.best < st.c.min() {
 		return t
 	}
 	keys := make([]hitKey, 0, len(st.hits))

@@ -80,6 +80,11 @@ type Clause struct {
 	// placed on one host, while tasks finished on another: failures that
 	// follow a machine, not the code.
 	OneHost bool
+	// Growing requires the number in the patterns' first group (in log
+	// order) to rise at least Min times in a row and end at least three
+	// times where the run of rises began: a delay that builds up batch after
+	// batch, not one that jitters.
+	Growing bool
 }
 
 // Pattern matches one record. Every non-empty field must hold.
@@ -128,6 +133,9 @@ func (s *Signature) Validate() error {
 				return fmt.Errorf("signature %s: a clause needs what it says and a pattern", s.ID)
 			}
 			for _, p := range c.Any {
+				if c.Growing && p.Message == "" {
+					return fmt.Errorf("signature %s: clause %q grows a number, so each pattern needs a message with a group", s.ID, c.Says)
+				}
 				if p.Exception == "" && p.Message == "" && p.Frame == "" && !p.Task {
 					return fmt.Errorf("signature %s: clause %q: a pattern needs an exception, a message, a frame or a failed task", s.ID, c.Says)
 				}
