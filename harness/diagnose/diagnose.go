@@ -61,7 +61,7 @@ func (d *Diagnoser) record(r *Record) {
 	if r.Finished != "" && len(d.finished) < maxHosts {
 		d.finished[r.Finished]++
 	}
-	if d.gate != nil && len(r.Exceptions) == 0 && len(r.Frames) == 0 && !r.Task && !d.gate.any(r.Text) {
+	if d.gate != nil && len(r.Exceptions) == 0 && len(r.Frames) == 0 && !r.Task && !d.gate.any(r.Text) && !d.gate.anyOf(r.More) {
 		return
 	}
 	for _, s := range d.sigs {

@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -154,6 +155,11 @@ func (p *compiled) matchRecord(r *Record) (int, string, bool) {
 				return 0, "", false
 			}
 		}
+		for _, e := range r.More {
+			if p.not.MatchString(e.Text) {
+				return 0, "", false
+			}
+		}
 	}
 	line, text := r.Line, r.Text
 	if p.exception != nil {
@@ -177,7 +183,7 @@ func (p *compiled) matchRecord(r *Record) (int, string, bool) {
 			m = p.submatch(r.Text)
 		}
 		if m == nil {
-			for _, e := range r.Exceptions {
+			for _, e := range slices.Concat(r.Exceptions, r.More) {
 				if e.Text != r.Text && p.pre.may(e.Text, nil) {
 					if m = p.submatch(e.Text); m != nil {
 						line, text = e.Line, e.Text

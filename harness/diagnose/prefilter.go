@@ -169,3 +169,13 @@ func (g *gate) any(s string) bool {
 	}
 	return false
 }
+
+// anyOf reports whether one of lines holds a literal.
+func (g *gate) anyOf(lines []Exception) bool {
+	for _, l := range lines {
+		if g.any(l.Text) {
+			return true
+		}
+	}
+	return false
+}

@@ -16,7 +16,10 @@ type Record struct {
 	// Text is the first line (the message).
 	Text       string
 	Exceptions []Exception
-	Frames     []string
+	// More are the record's other continuation lines (a multi-line message,
+	// a runtime's crash report written to the same stream), bounded.
+	More   []Exception
+	Frames []string
 	// Task is true when the record reports a failed task.
 	Task bool
 	// Reported is true for an executor's failure as the driver's event log

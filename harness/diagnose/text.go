@@ -9,6 +9,7 @@ import (
 const (
 	maxFrames     = 64
 	maxExceptions = 8
+	maxMore       = 16
 	maxText       = 4096
 )
 
@@ -91,13 +92,18 @@ func (t *textReader) line(n int, s string) {
 		t.start(n, "", "", trim)
 		return
 	}
-	if c, m, ok := exceptionLine(trim); ok && t.cur != nil {
+	if t.cur == nil {
+		return
+	}
+	if c, m, ok := exceptionLine(trim); ok {
 		if len(t.cur.Exceptions) < maxExceptions {
 			t.cur.Exceptions = append(t.cur.Exceptions, Exception{Class: c, Message: m, Line: n, Text: clip(trim)})
 		}
 		if !t.cur.Task && taskFailure(trim) {
 			t.cur.Task = true
 		}
+	} else if len(t.cur.More) < maxMore {
+		t.cur.More = append(t.cur.More, Exception{Line: n, Text: clip(trim)})
 	}
 }
 
