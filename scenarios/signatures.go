@@ -125,7 +125,8 @@ func sigRegistratorTransport() *diagnose.Signature {
 }
 
 // Signatures lists every signature diagnose knows: the catalogue's scenarios'
-// first, then those of failures no scenario in this build reproduces yet.
+// first, then those of failures no scenario in this build reproduces yet,
+// which offer no command to reproduce them.
 func (c *Catalogue) Signatures() []*diagnose.Signature {
 	var out []*diagnose.Signature
 	seen := map[string]bool{}
@@ -136,10 +137,14 @@ func (c *Catalogue) Signatures() []*diagnose.Signature {
 		}
 	}
 	for _, s := range diagnose.Pending() {
-		if !seen[s.ID] {
-			seen[s.ID] = true
-			out = append(out, s)
+		if seen[s.ID] {
+			continue
 		}
+		seen[s.ID] = true
+		if _, ok := c.byName[s.Scenario]; !ok {
+			s.Scenario = "" // each call builds a fresh signature: clearing it here touches no one else's
+		}
+		out = append(out, s)
 	}
 	return out
 }

@@ -36,14 +36,14 @@ func TestSignaturesOnSamples(t *testing.T) {
 		"kryo-shift-2x.log":                  {"registration-shift"},
 		"yarn-transport.log":                 {"registrator-transport"},
 		"kryo-21928-executor.log":            {"registrator-transport"},
-		"npe-json4s-executor.log":            {"option-some-null"},
-		"overflow-kryo-lost.log":             {"deep-list-overflow"},
-		"checkpoint-s3.log":                  {"checkpoint-eventual-consistency"},
-		"checkpoint-efs-slow.log":            {"checkpoint-throttled-store"},
+		"npe-json4s-executor.log":            {"option-nil"},
+		"overflow-kryo-lost.log":             {"deep-list"},
+		"checkpoint-s3.log":                  {"eventual-checkpoint"},
+		"checkpoint-efs-slow.log":            {"throttled-checkpoint"},
 		"blacklist-2x.log":                   {"flaky-node"},
 		"flaky-timeouts.log":                 {"flaky-node"},
-		"spark4-no-output.json":              {"no-output-operations"},
-		"no-output-1x.log":                   {"no-output-operations"},
+		"spark4-no-output.json":              {"no-output-op"},
+		"no-output-1x.log":                   {"no-output-op"},
 		"oom-yarn.log":                       nil,
 		"fetch-failed.log":                   nil,
 		"user-exception.log":                 nil,
@@ -100,6 +100,11 @@ func TestEverySignatureValid(t *testing.T) {
 		}
 		if err := s.Signature.Validate(); err != nil {
 			t.Error(err)
+		}
+	}
+	for _, sig := range cat.Signatures() {
+		if _, err := cat.Get(sig.Scenario); sig.Scenario != "" && err != nil {
+			t.Errorf("signature %s offers %q, a scenario this build does not have", sig.ID, sig.Reproduce())
 		}
 	}
 }

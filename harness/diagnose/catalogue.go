@@ -1,9 +1,11 @@
 package diagnose
 
 // The documented failures of FAILURES.md §3–§7, as Spark writes their
-// evidence across versions. Scenarios reproducing them reference these
-// (Scenario.Signature = diagnose.OptionSomeNull()); until one does, diagnose
-// still recognises them and says no experiment reproduces them yet.
+// evidence across versions. Each is named after the scenario that reproduces
+// it (option-nil, deep-list, eventual-checkpoint, throttled-checkpoint,
+// flaky-node, no-output-op), which references it (Scenario.Signature =
+// diagnose.OptionSomeNull()); a build without that scenario still recognises
+// the failure and offers no command to reproduce it.
 
 const seed003 = "003_62b8e12072c4356b.txt"
 
@@ -17,7 +19,7 @@ const jsonFrames = `(?i)json|argonaut|jackson|circe|gson|PrettyParams|spray\.|pl
 // encoder on an executor.
 func OptionSomeNull() *Signature {
 	return &Signature{
-		ID: "option-some-null", Title: "a null inside Some(…): NullPointerException in a JSON encoder on executors",
+		ID: "option-nil", Scenario: "option-nil", Title: "a null inside Some(…): NullPointerException in a JSON encoder on executors",
 		Source: seed003, Section: "3",
 		RootCause: "A map lookup on a value that is null gives Some(null), not None, so an Option-aware encoder passes the null on to code that dereferences it. " +
 			"The executor throws NullPointerException inside the JSON encoder; the driver only reports the lost task and, after spark.task.maxFailures attempts, a useless abort.",
@@ -47,7 +49,7 @@ const serializerFrames = `(?i)com\.esotericsoftware\.kryo|ObjectOutputStream|Obj
 // stack on a deep linked list; the executor process dies.
 func DeepListOverflow() *Signature {
 	return &Signature{
-		ID: "deep-list-overflow", Title: "StackOverflowError serialising a deep linked structure; the executor is lost",
+		ID: "deep-list", Scenario: "deep-list", Title: "StackOverflowError serialising a deep linked structure; the executor is lost",
 		Source: seed003, Section: "4",
 		RootCause: "A linked list without its own serialisation makes Kryo or Java serialisation recurse once per element, and a few thousand elements overflow a thread's stack. " +
 			"In Spark a StackOverflowError is fatal: the task fails, the executor process exits (code 50) and its other tasks are lost with it.",
@@ -75,7 +77,7 @@ func DeepListOverflow() *Signature {
 func CheckpointEventualConsistency() *Signature {
 	const s3 = `s3[an]?://`
 	return &Signature{
-		ID: "checkpoint-eventual-consistency", Title: "checkpoints on an eventually consistent S3: sporadic \"not found\" failures",
+		ID: "eventual-checkpoint", Scenario: "eventual-checkpoint", Title: "checkpoints on an eventually consistent S3: sporadic \"not found\" failures",
 		Source: seed003, Section: "5",
 		RootCause: "Spark's checkpoint writers write a temporary file, rename it and list the directory, which assumes a file system; on S3 before December 2020 a listing or a read right after a write could miss the new object. " +
 			"Checkpoint writes and reads then fail sporadically with \"not found\", failed tasks pile up beside real ones, and driver recovery from the checkpoint is unreliable.",
@@ -102,7 +104,7 @@ func CheckpointEventualConsistency() *Signature {
 // system out of credits slows every checkpoint.
 func CheckpointThrottledStore() *Signature {
 	return &Signature{
-		ID: "checkpoint-throttled-store", Title: "checkpoints slowed by a throttled store: processing delay grows",
+		ID: "throttled-checkpoint", Scenario: "throttled-checkpoint", Title: "checkpoints slowed by a throttled store: processing delay grows",
 		Source: seed003, Section: "5",
 		RootCause: "A bursting file system (EFS) gives throughput in proportion to the data stored, so a small checkpoint store runs out of burst credits after days and is throttled. " +
 			"Each checkpoint then takes seconds instead of milliseconds, and a streaming job's batches queue behind them.",
@@ -142,7 +144,7 @@ const (
 // excludes it, or the job aborts.
 func FlakyNode() *Signature {
 	return &Signature{
-		ID: "flaky-node", Title: "a flaky node fails tasks; exclusion (blacklisting) decides whether the job survives",
+		ID: "flaky-node", Scenario: "flaky-node", Title: "a flaky node fails tasks; exclusion (blacklisting) decides whether the job survives",
 		Source: seed003, Section: "6",
 		RootCause: "Without exclusion the scheduler keeps offering a failed task to the same bad executor or node, so one flaky machine spends spark.task.maxFailures attempts and aborts the job. " +
 			"With exclusion (Spark 2.1 blacklisting, 3.1 excludeOnFailure) the executor and node are excluded after a few failures, or the task set aborts when no place is left to run it.",
@@ -177,7 +179,7 @@ func FlakyNode() *Signature {
 // NoOutputOperations is FAILURES.md §7: a stream graph with nothing to run.
 func NoOutputOperations() *Signature {
 	return &Signature{
-		ID: "no-output-operations", Title: "a stream with no output operation: the streaming context refuses to start",
+		ID: "no-output-op", Scenario: "no-output-op", Title: "a stream with no output operation: the streaming context refuses to start",
 		Source: seed003, Section: "7",
 		RootCause: "DStream transformations are lazy, and only an output operation (print, foreachRDD, saveAs…) makes a graph something to run. " +
 			"A graph of transformations alone fails validation when the streaming context starts, on the driver.",

@@ -35,7 +35,7 @@ func TestSamples(t *testing.T) {
 		{"oom-yarn.log", nil},
 		{"fetch-failed.log", nil},
 		{"user-exception.log", nil},
-		{"spark4-no-output.json", []string{"no-output-operations"}},
+		{"spark4-no-output.json", []string{"no-output-op"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			rep := diagnoseFile(t, filepath.Join("testdata", tc.file))
@@ -65,7 +65,7 @@ func TestSeedExcerpts(t *testing.T) {
 	for name, tc := range map[string]struct {
 		excerpt string
 		want    string
-	}{"§3": {npe, "option-some-null"}, "§4": {overflow, "deep-list-overflow"}} {
+	}{"§3": {npe, "option-nil"}, "§4": {overflow, "deep-list"}} {
 		d, _ := New(Pending())
 		if err := d.AddReader(name, strings.NewReader(tc.excerpt), ""); err != nil {
 			t.Fatal(err)
