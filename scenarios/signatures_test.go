@@ -130,3 +130,26 @@ func TestSparkEventLogsDiagnosed(t *testing.T) {
 		}
 	}
 }
+
+// TestEventLogFailureDiagnosed: a task failure in an event log (Spark 1.2's
+// own log, its user exception swapped in memory for Kryo's unknown id) is
+// recognised from the TaskEnd's reason and the JobEnd's message, as the
+// driver's log lines would be.
+func TestEventLogFailureDiagnosed(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "shared", "spark-events", "local-1422981780767"))
+	if err != nil {
+		t.Skipf("no ../shared/spark-events beside the module root: %v", err)
+	}
+	kryo := strings.NewReplacer(
+		`"Class Name":"java.lang.RuntimeException","Description":"got a 3, failing"`,
+		`"Class Name":"com.esotericsoftware.kryo.KryoException","Description":"Encountered unregistered class ID: 13994"`,
+		`java.lang.RuntimeException: got a 3, failing`, `com.esotericsoftware.kryo.KryoException: Encountered unregistered class ID: 13994`,
+	).Replace(string(raw))
+	if kryo == string(raw) {
+		t.Fatal("the log no longer holds the failure this test swaps")
+	}
+	got := diagnoseWith(t, func(d *diagnose.Diagnoser) error { return d.AddReader("eventlog", strings.NewReader(kryo), "") })
+	if !slices.Equal(got, []string{"registration-order"}) {
+		t.Errorf("diagnosed as %v, want registration-order", got)
+	}
+}
