@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faultbook/faultbook/harness/diagnose"
 	"github.com/faultbook/faultbook/minicluster/driver"
@@ -147,5 +149,31 @@ func TestDiagnoseExitCodes(t *testing.T) {
 		if tc.golden != "" {
 			checkGolden(t, tc.golden, r.stdout)
 		}
+	}
+}
+
+// TestDiagnoseStdin: "-" reads standard input, whose content says what it is.
+func TestDiagnoseStdin(t *testing.T) {
+	log, err := os.Open(filepath.Join("..", "..", "harness", "diagnose", "testdata", "yarn-transport.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := command(ctx, "diagnose", "--format", "json", "-")
+	cmd.Stdin = log
+	out, err := cmd.Output()
+	if code := exitCode(t, err); code != 1 {
+		t.Fatalf("exit code %d, want 1 (a documented failure matched): %v\n%s", code, err, out)
+	}
+	var rep struct {
+		Matches []struct{ ID string } `json:"matches"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(rep.Matches) != 1 || rep.Matches[0].ID != "registrator-transport" {
+		t.Errorf("matches %+v, want registrator-transport", rep.Matches)
 	}
 }

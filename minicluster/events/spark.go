@@ -319,7 +319,10 @@ func endReason(e Event) obj {
 	case e.ReasonKind == "ExecutorLostFailure":
 		return obj{{"Reason", "ExecutorLostFailure"}, {"Executor ID", execID(e)}, {"Exit Caused By App", true}, {"Loss Reason", e.Reason}}
 	case e.ReasonKind == "FetchFailed":
-		return obj{{"Reason", "FetchFailed"}, {"Message", e.Reason}}
+		// Spark's replay reads the block manager's address of every fetch
+		// failure; the engine's reason names the block, not these ids.
+		return obj{{"Reason", "FetchFailed"}, {"Block Manager Address", obj{{"Executor ID", execID(e)}, {"Host", e.Node}, {"Port", 0}}},
+			{"Shuffle ID", 0}, {"Map ID", 0}, {"Map Index", 0}, {"Reduce ID", 0}, {"Message", e.Reason}}
 	}
 	desc := strings.TrimPrefix(e.Reason, e.ReasonKind+": ")
 	return obj{{"Reason", "ExceptionFailure"}, {"Class Name", e.ReasonKind}, {"Description", desc},

@@ -32,6 +32,7 @@ func TestRoundTrip(t *testing.T) {
 		{Time: at(9), Kind: TaskEnd, Job: 1, Stage: 2, Task: 5, TID: 14, Executor: 1, Node: "node-a", Outcome: "success"},
 		{Time: at(10), Kind: TaskEnd, Job: 1, Stage: 2, Task: 4, TID: 15, Executor: 1, Node: "node-a", Outcome: "killed", Reason: "another attempt succeeded"},
 		{Time: at(11), Kind: TaskEnd, Job: 1, Stage: 2, Task: 3, TID: 16, Executor: 1, Node: "node-a", Outcome: "failed", Reason: "odd reason", ReasonKind: "Weird"},
+		{Time: at(11), Kind: TaskEnd, Job: 1, Stage: 2, Task: 2, TID: 17, Executor: 1, Node: "node-a", Outcome: "failed", Reason: "FetchFailedException: block shuffle_0_1_2 from exec-2", ReasonKind: "FetchFailed"},
 		{Time: at(12), Kind: SafeguardFired, Executor: 2, Node: "node-b", Name: "registry-fingerprint", Role: "driver", Message: "refused"},
 		{Time: at(13), Kind: ExecutorRemoved, Executor: 2, Node: "node-b", Message: "exited with status 50"},
 		{Time: at(14), Kind: StageCompleted, Job: 1, Stage: 2, StageAtt: 1},
