@@ -126,8 +126,12 @@ func (d *Diagnoser) addRolled(dir string) error {
 		path string
 	}
 	var parts []part
+	running := false
 	for _, e := range entries {
 		name := e.Name()
+		if strings.HasPrefix(name, "appstatus_") && strings.HasSuffix(name, ".inprogress") {
+			running = true
+		}
 		if !strings.HasPrefix(name, "events_") {
 			continue
 		}
@@ -142,7 +146,11 @@ func (d *Diagnoser) addRolled(dir string) error {
 		return unreadable(dir, errors.New("a rolled event-log directory without events_N files"))
 	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i].n < parts[j].n })
-	src := d.newSource(dir, "event log (rolled, "+strconv.Itoa(len(parts))+" files)", Driver)
+	kind := "event log (rolled, " + strconv.Itoa(len(parts)) + " files)"
+	if running {
+		kind = "event log (rolled, " + strconv.Itoa(len(parts)) + " files, application in progress)"
+	}
+	src := d.newSource(dir, kind, Driver)
 	dec := &eventState{src: src}
 	for _, p := range parts {
 		f, err := os.Open(p.path)
