@@ -23,18 +23,26 @@ const (
 	// executors before it starts the job (Spark's
 	// spark.scheduler.maxRegisteredResourcesWaitingTime).
 	SchedulerRegistrationWait = "spark.scheduler.maxRegisteredResourcesWaitingTime"
+	// DeployMaxExecutorRetries bounds how many abnormal executor exits the
+	// nodes relaunch after, per application (standalone Master's limit).
+	DeployMaxExecutorRetries = "spark.deploy.maxExecutorRetries"
+	// StageMaxConsecutiveAttempts bounds how many times a stage is attempted
+	// after fetch failures before the job is aborted.
+	StageMaxConsecutiveAttempts = "spark.stage.maxConsecutiveAttempts"
 )
 
 // Defaults are Spark's defaults for the keys above. The harness scales the timing
 // keys down (see Fast) so that a whole catalogue runs in seconds; the names and
 // the counting rules stay Spark's.
 var Defaults = map[string]string{
-	TaskMaxFailures:           "4",
-	KryoRegistrator:           "",
-	KryoRegistrationRequired:  "false",
-	ExecutorHeartbeatInterval: "10s",
-	NetworkTimeout:            "120s",
-	SchedulerRegistrationWait: "30s",
+	TaskMaxFailures:             "4",
+	KryoRegistrator:             "",
+	KryoRegistrationRequired:    "false",
+	ExecutorHeartbeatInterval:   "10s",
+	NetworkTimeout:              "120s",
+	SchedulerRegistrationWait:   "30s",
+	DeployMaxExecutorRetries:    "10",
+	StageMaxConsecutiveAttempts: "4",
 }
 
 // Fast holds the timing overrides the harness applies to every cluster: a
@@ -101,6 +109,16 @@ func (c Conf) Validate() error {
 		return err
 	} else if n < 1 {
 		return fmt.Errorf("config %s=%d: must be at least 1", TaskMaxFailures, n)
+	}
+	if n, err := c.Int(DeployMaxExecutorRetries); err != nil {
+		return err
+	} else if n < -1 {
+		return fmt.Errorf("config %s=%d: must be -1 (no limit) or more", DeployMaxExecutorRetries, n)
+	}
+	if n, err := c.Int(StageMaxConsecutiveAttempts); err != nil {
+		return err
+	} else if n < 1 {
+		return fmt.Errorf("config %s=%d: must be at least 1", StageMaxConsecutiveAttempts, n)
 	}
 	if _, err := c.Bool(KryoRegistrationRequired); err != nil {
 		return err

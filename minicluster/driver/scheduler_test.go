@@ -691,7 +691,7 @@ func TestExecutorLostMidTask(t *testing.T) {
 		t.Fatalf("task %d ended %d times, want 2: %+v", lostTask.Partition, len(tries), tries)
 	}
 	lost, retry := tries[0], tries[1]
-	reason := "ExecutorLostFailure: (executor 2 exited caused by one of the running tasks) Reason: Remote RPC client disassociated"
+	reason := "ExecutorLostFailure (executor 2 exited caused by one of the running tasks) Reason: Remote RPC client disassociated"
 	if lost.TID != lostTask.TID || lost.Executor != 2 || lost.Outcome != "failed" || lost.ReasonKind != "ExecutorLostFailure" || lost.Reason != reason {
 		t.Errorf("lost attempt %+v, want TID %d on executor 2 failed with %q", lost, lostTask.TID, reason)
 	}
