@@ -90,6 +90,9 @@ func testApp(t *testing.T) *bundle.Bundle {
 	if err := b.AddWorkload(w); err != nil {
 		t.Fatal(err)
 	}
+	if err := b.AddWorkload(shuffleWorkload()); err != nil {
+		t.Fatal(err)
+	}
 	return b
 }
 
@@ -281,6 +284,8 @@ type fakeExecutor struct {
 
 	mute func()     // stops the heartbeats
 	done chan error // the serve loop's end
+	// onExit, when set, runs on the serve goroutine once the connection is closed.
+	onExit func()
 }
 
 // connect dials the driver and registers, then serves in a goroutine. It
@@ -338,7 +343,13 @@ func (f *fakeExecutor) connect(t *testing.T, r *run) *rpc.Refused {
 			}
 		}()
 	}
-	go func() { f.done <- f.serve(c) }()
+	go func() {
+		err := f.serve(c)
+		if f.onExit != nil {
+			f.onExit()
+		}
+		f.done <- err
+	}()
 	t.Cleanup(func() {
 		_ = c.Close()
 		select {
