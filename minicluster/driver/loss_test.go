@@ -208,8 +208,10 @@ func TestFailureCounting(t *testing.T) {
 		abort string
 	}{
 		{
-			name:  "a task error counts",
-			fails: func(lt rpc.LaunchTask) (rpc.Failure, bool) { return cce, lt.Stage.ID == reduceStage && lt.Partition == 1 && lt.Attempt < 2 },
+			name: "a task error counts",
+			fails: func(lt rpc.LaunchTask) (rpc.Failure, bool) {
+				return cce, lt.Stage.ID == reduceStage && lt.Partition == 1 && lt.Attempt < 2
+			},
 			abort: "Job aborted due to stage failure: Task 1 in stage 1.0 failed 2 times, most recent failure: Lost task 1.1 in stage 1.0",
 		},
 		{

@@ -78,6 +78,11 @@ const (
 	// failed, the block it encoded and its registry; or the executor-wide
 	// bundle stood in). Sham: transport goroutines keep the bundle.
 	TransportWithoutBundle Point = "transport-without-bundle"
+	// ExecutorKill: the targeted executors kill themselves with SIGKILL when the
+	// driver launches their first task of stage Params["stage"] (default 1), as
+	// an operator or the OOM killer would: the process ends at once, its map
+	// outputs and cached blocks with it.
+	ExecutorKill Point = "executor-kill"
 )
 
 // Besides its own hits, a fault that makes registries differ is reported where
@@ -95,6 +100,7 @@ var catalogue = []Info{
 	{RegistrationMapOrder, "the registrator ranges over a Go map of its types: the order varies by process"},
 	{RegistrationShift, "targeted executors lack one built-in type the others register: every later id shifts by one"},
 	{TransportWithoutBundle, "block-server goroutines run without the application bundle in their context"},
+	{ExecutorKill, "targeted executors are killed with SIGKILL when their first task of a stage arrives"},
 }
 
 // All returns every fault point in catalogue order.
