@@ -60,6 +60,11 @@ type Scenario struct {
 	Repeat        int
 	// Timeout bounds one run of one cell. Default 60 s.
 	Timeout time.Duration
+	// ExecutorDeaths says the scenario's faults end executor processes (a
+	// crash is the symptom): in the cells that inject them, an executor's
+	// death is the fault's doing, not interference. False: any executor death
+	// not aimed at by an executor-kill fault makes a failed run inconclusive.
+	ExecutorDeaths bool
 
 	// Signature is the documented evidence of the failure as it shows in a
 	// Spark application's logs: `faultbook diagnose` recognises it in
