@@ -190,10 +190,11 @@ func (c *Cluster) exited(e *execProc, x proc.Exit) {
 }
 
 // relaunchID decides whether an exited executor is replaced, and reserves the
-// replacement's id: 0 when it is not. A clean exit, a refusal, the end of the
-// application or spark.deploy.maxExecutorRetries abnormal exits end the line.
+// replacement's id: 0 when it is not. A clean exit, a refusal, an executor
+// leaving with its lost driver, the end of the application or
+// spark.deploy.maxExecutorRetries abnormal exits end the line.
 func (c *Cluster) relaunchID(e *execProc, x proc.Exit) int {
-	if x.Signal == "" && (x.Code == ExitOK || x.Code == ExitRefused) {
+	if x.Signal == "" && (x.Code == ExitOK || x.Code == ExitRefused || x.Code == ExitJobFailed) {
 		return 0
 	}
 	c.mu.Lock()
