@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/faultbook/faultbook/minicluster/nodelog"
@@ -74,5 +76,23 @@ func TestCausedByApp(t *testing.T) {
 	}
 	if s := (proc.Exit{Code: -1, Signal: "SIGKILL", Signum: 9}).Status(); s != 137 {
 		t.Errorf("status of a SIGKILL %d, want 137", s)
+	}
+}
+
+// TestTailKeepsTheCrash: a Go crash's cause is printed above its goroutine
+// dump; the tail keeps it as well as the last lines.
+func TestTailKeepsTheCrash(t *testing.T) {
+	tl := &tail{}
+	tl.add("2026-11-29 13:00:00.000 INFO  executor.Executor: Running task 0.0 in stage 1.0 (TID 4)")
+	tl.add("runtime: goroutine stack exceeds 1048576-byte limit")
+	tl.add("fatal error: stack overflow")
+	for i := range 40 {
+		tl.add(fmt.Sprintf("main.encode(...) frame %d", i))
+	}
+	if got, want := tl.crash(), []string{"runtime: goroutine stack exceeds 1048576-byte limit", "fatal error: stack overflow"}; !slices.Equal(got, want) {
+		t.Errorf("crash lines %q, want %q", got, want)
+	}
+	if got := tl.lines(); len(got) != tailLines || got[len(got)-1] != "main.encode(...) frame 39" {
+		t.Errorf("tail %q, want the last %d lines", got, tailLines)
 	}
 }
