@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faultbook/faultbook/minicluster/codec"
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/driver"
 	"github.com/faultbook/faultbook/minicluster/events"
@@ -42,19 +41,7 @@ func shuffleWorkload() *job.Workload {
 					Output: job.Output{Kind: job.ToResult}},
 			}}}, nil
 		},
-		Finish: func(_ job.Params, results [][][]any) (any, error) {
-			var sum int64
-			for _, part := range results[0] {
-				for _, v := range part {
-					n, err := codec.As[int64](v, "int64")
-					if err != nil {
-						return nil, err
-					}
-					sum += n
-				}
-			}
-			return sum, nil
-		},
+		Finish:   sumResults,
 		Oracle:   func(job.Params) (any, error) { return int64(reduceParts * (reduceParts - 1) / 2), nil },
 		Sources:  map[string]job.SourceFunc{"numbers": func(_ *job.TaskContext, p int) ([]any, error) { return []any{int64(p)}, nil }},
 		Combines: map[string]job.CombineFunc{"concat": func(_ *job.TaskContext, in [][]any) ([]any, error) { return slices.Concat(in...), nil }},
