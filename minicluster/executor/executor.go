@@ -19,6 +19,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -72,6 +73,9 @@ type Executor struct {
 
 	reported sync.Map // fault/safeguard reports already sent, by key
 	tasks    sync.WaitGroup
+
+	// killOnce: the executor-kill fault point was reached.
+	killOnce atomic.Bool
 
 	// running holds each running attempt's cancel function, by TID, so that
 	// the driver can kill it.
@@ -247,7 +251,11 @@ func (e *Executor) serve(ctx context.Context) error {
 }
 
 // killPoint is the executor-kill fault: the process kills itself with SIGKILL
-// on its first task of the configured stage, before running it.
+// on its first task of the configured stage, before running it. The executor
+// cannot report the effect, its death; it logs KillMarker, and the driver
+// records the hit once the node reports the process killed by SIGKILL with
+// that line among its last (see fault.ExecutorKill). The sham takes every
+// step but the kill, and says so.
 func (e *Executor) killPoint(lt rpc.LaunchTask) {
 	f, ok := e.cfg.Spec.Faults.Lookup(fault.ExecutorKill, e.cfg.ID)
 	if !ok {
@@ -259,12 +267,15 @@ func (e *Executor) killPoint(lt rpc.LaunchTask) {
 			stage = n
 		}
 	}
-	if lt.Stage.ID != stage {
+	if lt.Stage.ID != stage || !e.killOnce.CompareAndSwap(false, true) {
 		return
 	}
-	msg := fmt.Sprintf("executor %d killed with SIGKILL on receiving task %d.%d of stage %d (TID %d)", e.cfg.ID, lt.Partition, lt.Attempt, stage, lt.TID)
-	e.log.Error("Fault "+string(fault.ExecutorKill)+": "+msg, "component", "executor.Executor")
-	e.report(rpc.ReportFault, string(fault.ExecutorKill), "task", msg, false)
+	what := fmt.Sprintf("on receiving task %d.%d of stage %d (TID %d)", lt.Partition, lt.Attempt, stage, lt.TID)
+	if f.Sham() {
+		e.report(rpc.ReportFaultNoEffect, string(fault.ExecutorKill), "task", fmt.Sprintf("configured, no effect: executor %d not killed %s (sham)", e.cfg.ID, what), false)
+		return
+	}
+	e.log.Error(fmt.Sprintf("%s: executor %d kills itself with SIGKILL %s", fault.KillMarker, e.cfg.ID, what), "component", "executor.Executor")
 	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	select {} // the signal is on its way
 }

@@ -81,9 +81,15 @@ const (
 	// ExecutorKill: the targeted executors kill themselves with SIGKILL when the
 	// driver launches their first task of stage Params["stage"] (default 1), as
 	// an operator or the OOM killer would: the process ends at once, its map
-	// outputs and cached blocks with it.
+	// outputs and cached blocks with it. Hit: its node reports the process
+	// killed by SIGKILL, with the executor's KillMarker line among its last
+	// lines (the driver records it). Sham: the executor does not kill itself.
 	ExecutorKill Point = "executor-kill"
 )
+
+// KillMarker starts the line an executor logs as the executor-kill fault
+// kills it: the proof, in its last lines, that its SIGKILL was the fault's.
+const KillMarker = "Fault executor-kill"
 
 // Besides its own hits, a fault that makes registries differ is reported where
 // its effect reaches data: a block or task result decoded with another
