@@ -2,7 +2,9 @@
 // checks what they claim, runs a workload's jobs through the scheduler, and writes
 // an event log of everything it saw. Like Spark's DAGScheduler it is one event
 // loop: connection goroutines only turn messages into events, and all scheduler
-// state belongs to the loop.
+// state belongs to the loop. Nodes' workers report how executor processes end
+// (workers.go); a lost executor's tasks and outputs are dealt with in loss.go,
+// fetch failures and stage resubmission in stages.go.
 package driver
 
 import (
