@@ -480,3 +480,55 @@ func TestZombieResultIgnored(t *testing.T) {
 		t.Errorf("driver did not log %q; log:\n%s", want, r.log)
 	}
 }
+
+// TestRunningMapStageRerunsLostOutputs: an executor that wrote map outputs
+// dies while the map stage still runs; the partitions it wrote run again
+// (Spark's "Resubmitted" tasks), so the reduce stage reads none of its
+// outputs and no fetch failure is needed.
+func TestRunningMapStageRerunsLostOutputs(t *testing.T) {
+	sp := shuffleSpec(nil)
+	r := startDriver(t, sp)
+	gone := make(chan struct{})
+	var first sync.Once
+	holder := &fakeExecutor{id: 1, node: "node-a", reg: r.drvReg, do: func(lt rpc.LaunchTask) (action, rpc.Failure) {
+		first.Do(func() { <-gone }) // busy until executor 2 is gone, so that it takes two map tasks
+		if lt.Stage.ID == reduceStage {
+			for m, loc := range lt.MapOutputs[0] {
+				if loc.Executor != 1 {
+					return fail, rpc.Failure{Kind: "IllegalStateException", Message: fmt.Sprintf("reads map output %d from executor %d", m, loc.Executor)}
+				}
+			}
+		}
+		return succeed, rpc.Failure{}
+	}}
+	if ref := holder.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	wrote := -1
+	victim := &fakeExecutor{id: 2, node: "node-b", reg: r.drvReg, do: func(lt rpc.LaunchTask) (action, rpc.Failure) {
+		if wrote < 0 {
+			wrote = lt.Partition // read after the run, once the serve loop has ended
+			return succeed, rpc.Failure{}
+		}
+		return disconnect, rpc.Failure{}
+	}}
+	victim.onExit = func() { close(gone) }
+	if ref := victim.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	res, evs := r.wait(t)
+	if res.Status != driver.Succeeded || string(res.Output) != "6" {
+		t.Fatalf("result %s %q output %s, want succeeded with 6; log:\n%s", res.Status, res.Error, res.Output, r.log)
+	}
+	if err := <-victim.done; err != nil {
+		t.Fatal(err)
+	}
+	victim.done <- nil // for the cleanup's receive
+	want := fmt.Sprintf("Resubmitted task %d in stage 0.0: Resubmitted (resubmitted due to lost executor 2, which held its map output)", wrote)
+	if !slices.Contains(r.log.messages(), want) {
+		t.Errorf("driver did not log %q; log:\n%s", want, r.log)
+	}
+	if n := len(kinds(evs, events.StageResubmitted)); n != 0 {
+		t.Errorf("%d stage resubmissions, want none: the running stage ran the lost partitions itself", n)
+	}
+}
