@@ -2,6 +2,7 @@ package driver_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -531,4 +532,55 @@ func TestRunningMapStageRerunsLostOutputs(t *testing.T) {
 	if n := len(kinds(evs, events.StageResubmitted)); n != 0 {
 		t.Errorf("%d stage resubmissions, want none: the running stage ran the lost partitions itself", n)
 	}
+}
+
+// TestExitBeforeRegistering: a worker's report that an executor exited before
+// registering is taken at once — the job starts on the others, or, with no
+// executor left, the run ends saying why — instead of waiting out
+// spark.scheduler.maxRegisteredResourcesWaitingTime.
+func TestExitBeforeRegistering(t *testing.T) {
+	wait := map[string]string{conf.SchedulerRegistrationWait: "60s"} // a wait the test would notice
+	t.Run("the job starts on the others", func(t *testing.T) {
+		sp := testSpec(wait, nil)
+		r := startDriver(t, sp)
+		w := connectWorker(t, r, "node-b")
+		if err := w.exited(rpc.ExecutorUpdated{Executor: 2, ExitStatus: 137, Signal: "SIGKILL"}); err != nil {
+			t.Fatal(err)
+		}
+		f := &fakeExecutor{id: 1, node: "node-a", reg: r.drvReg, do: alwaysSucceed}
+		if ref := f.connect(t, r); ref != nil {
+			t.Fatal(ref.Reason)
+		}
+		res, _ := r.wait(t)
+		if res.Status != driver.Succeeded || res.Executors != 1 {
+			t.Fatalf("result %s %q on %d executors, want succeeded on 1; log:\n%s", res.Status, res.Error, res.Executors, r.log)
+		}
+		msgs := r.log.messages()
+		if want := "Executor app-20260101000000-0000/2 exited before registering: Command exited with code 137"; !slices.Contains(msgs, want) {
+			t.Errorf("driver did not log %q; log:\n%s", want, r.log)
+		}
+		if strings.Contains(r.log.String(), "Starting with") {
+			t.Errorf("the driver waited for the dead executor; log:\n%s", r.log)
+		}
+	})
+	t.Run("no executor left", func(t *testing.T) {
+		sp := testSpec(wait, nil)
+		r := startDriver(t, sp)
+		for _, node := range []string{"node-a", "node-b"} {
+			w := connectWorker(t, r, node)
+			id := map[string]int{"node-a": 1, "node-b": 2}[node]
+			if err := w.exited(rpc.ExecutorUpdated{Executor: id, ExitStatus: 2, CausedByApp: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case <-r.done:
+		case <-time.After(runBound):
+			t.Fatalf("driver did not end; log:\n%s", r.log)
+		}
+		want := "no usable executor registered: every executor exited before registering; 2 exited before registering: executor 1: Command exited with code 2; executor 2: Command exited with code 2"
+		if r.err == nil || !errors.Is(r.err, driver.ErrNoExecutors) || r.err.Error() != want {
+			t.Errorf("driver.Run: %v\nwant       %s", r.err, want)
+		}
+	})
 }
