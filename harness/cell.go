@@ -20,6 +20,9 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 	if p.kind == result.Catch {
 		c.Observed = "catch with " + catchSetting(p, o)
 	}
+	if p.cas != nil {
+		c.Case = p.cas.Name
+	}
 	var (
 		runs            []result.Run
 		repIdx          = -1
@@ -76,7 +79,7 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 	}
 	rep := runs[repIdx]
 	c.Evidence, c.RunDir, c.CaughtBy = rep.Evidence, rep.RunDir, rep.CaughtBy
-	if p.kind == result.Reproduce {
+	if p.kind == result.Reproduce || p.kind == result.Case {
 		c.Observed = rep.Observed
 	}
 	c.DurationMs = total / int64(c.Runs)
@@ -193,6 +196,11 @@ func observedOf(kind result.CellKind, c result.Cell) string {
 		return fmt.Sprintf("symptom reproduced in %d/%d runs", c.Hits, c.Runs)
 	case result.Control, result.NoFalseAlarm:
 		return fmt.Sprintf("correct output in %d/%d runs", c.Hits, c.Runs)
+	case result.Case:
+		if c.Observed != "" {
+			return fmt.Sprintf("%s (as expected in %d/%d runs)", c.Observed, c.Hits, c.Runs)
+		}
+		return fmt.Sprintf("as expected in %d/%d runs", c.Hits, c.Runs)
 	}
 	return ""
 }

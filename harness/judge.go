@@ -30,6 +30,10 @@ func judge(sc *Scenario, p plan, o *Observation, r *result.Run) {
 				problems = append(problems, fmt.Sprintf("safeguard %s fired without a fault: %s", f.Name, f.Message))
 				ev.Add(source(f), f.Message)
 			}
+			for _, x := range o.Events(events.Exclusions...) {
+				problems = append(problems, "excluded without a fault: "+x.Message)
+				ev.Add("driver", x.Message)
+			}
 		}
 	case result.Reproduce, result.Catch:
 		effect, why := o.Effect()
@@ -49,6 +53,10 @@ func judge(sc *Scenario, p plan, o *Observation, r *result.Run) {
 			ev.Observe("fault %s configured, no effect", strings.Join(p.faults.Labels(), ", "))
 		default:
 			problems = []string{"no fault point was hit: the fault " + strings.Join(p.faults.Labels(), ", ") + " was configured but never exercised, so the run proves nothing"}
+		}
+	case result.Case:
+		if err := p.cas.Check(o, &ev); err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
 	r.Hit = len(problems) == 0
@@ -148,6 +156,9 @@ func judgeCatch(sc *Scenario, p plan, o *Observation, ev *Evidence, r *result.Ru
 			problems = append(problems, "expected a safeguard to fire with a diagnosis; the job completed without one")
 		}
 		r.CaughtBy = strings.Join(p.set.Names(), "+")
+		for _, x := range o.Events(events.Exclusions...) {
+			ev.Add("driver", x.Message)
+		}
 		ev.First(o, "driver", reJobFinished)
 		ev.Addf("job completed with the oracle's output despite the fault")
 	default:
@@ -186,6 +197,9 @@ func detectionMs(o *Observation) int64 {
 }
 
 func source(e events.Event) string {
+	if e.Role == "network" {
+		return "network"
+	}
 	if e.Role == "driver" || e.Executor == 0 {
 		return "driver"
 	}

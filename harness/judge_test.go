@@ -163,8 +163,8 @@ func TestPlans(t *testing.T) {
 	}{
 		{"one catch cell per safeguard", Options{}, []string{"control", "reproduce", "catch-registry-fingerprint", "catch-executor-wide-registry", "no-false-alarm"},
 			[]string{"registry-fingerprint", "executor-wide-registry"}},
-		{"a profile replaces them", Options{Profile: "spark-3"}, []string{"control", "reproduce", "catch-registrator-fail-fast+executor-wide-registry", "no-false-alarm"},
-			[]string{"registrator-fail-fast", "executor-wide-registry"}},
+		{"a profile replaces them", Options{Profile: "spark-3"}, []string{"control", "reproduce", "catch-registrator-fail-fast+executor-wide-registry+exclude-on-failure", "no-false-alarm"},
+			[]string{"registrator-fail-fast", "executor-wide-registry", "exclude-on-failure"}},
 		{"spark-1.0 has nothing to catch with", Options{Profile: "spark-1.0"}, []string{"control", "reproduce", "catch", "no-false-alarm"}, nil},
 		{"a switch on top of a profile", Options{Profile: "spark-1.0", Switches: map[safeguard.Name]bool{safeguard.RegistryFingerprint: true}},
 			[]string{"control", "reproduce", "catch-registry-fingerprint", "no-false-alarm"}, []string{"registry-fingerprint"}},
@@ -196,6 +196,35 @@ func TestPlans(t *testing.T) {
 				t.Errorf("cells %v, want %v", labels, tc.labels)
 			}
 		})
+	}
+}
+
+// Extra cases run after the four cells, each with its own faults and
+// safeguards, whatever the profile.
+func TestPlansWithCases(t *testing.T) {
+	sc := testScenario()
+	sc.Cases = []Case{
+		{Name: "slow", Faults: fault.Set{{Point: fault.NodeNetwork, Nodes: []string{"node-b"}}}, Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure}},
+		{Name: "refused", Refused: "will not be robust"},
+	}
+	for _, o := range []Options{{}, {Profile: "spark-1.0"}} {
+		ps, err := o.plans(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := ps[len(ps)-2:]
+		if last[0].kind != result.Case || last[0].label != "case-slow" || last[0].cas != &sc.Cases[0] || len(last[0].faults) != 1 ||
+			!last[0].set.On(safeguard.ExcludeOnFailure) {
+			t.Errorf("plan %+v, want the case slow with its fault and safeguard", last[0])
+		}
+		if last[1].label != "case-refused" || len(last[1].faults) != 0 || len(last[1].set.Names()) != 0 {
+			t.Errorf("plan %+v, want the case refused with nothing on", last[1])
+		}
+	}
+	o := Options{Nodes: 2}
+	sc.Cases[0].Faults[0].Nodes = []string{"node-c"}
+	if err := o.check(sc); !errors.Is(err, ErrTopology) {
+		t.Errorf("a case's fault on a missing node: %v, want ErrTopology", err)
 	}
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +34,9 @@ type Options struct {
 	// Switches then turn single safeguards on or off on top.
 	Profile  string
 	Switches map[safeguard.Name]bool
+	// Conf holds configuration overrides (Spark key names) for every cell, over
+	// the scenario's own; a run they make inconsistent is refused (ErrConfig).
+	Conf map[string]string
 	// Nodes and ExecutorsPerNode override the scenario's topology when > 0.
 	Nodes, ExecutorsPerNode int
 	// Dir is the run directory; each cell run gets its own directory below it.
@@ -70,6 +75,8 @@ type plan struct {
 	set    safeguard.Set
 	catch  *Catch
 	runs   int
+	// cas is the extra case a plan runs, nil for the four cells.
+	cas *Case
 }
 
 func (o *Options) defaults() {
@@ -126,7 +133,16 @@ func (o *Options) plans(sc *Scenario) ([]plan, error) {
 		{kind: result.Reproduce, label: "reproduce", faults: sc.Faults, set: safeguard.Set{}, runs: runs},
 	}
 	out = append(out, catches...)
-	return append(out, plan{kind: result.NoFalseAlarm, label: "no-false-alarm", set: nfa, runs: runs}), nil
+	out = append(out, plan{kind: result.NoFalseAlarm, label: "no-false-alarm", set: nfa, runs: runs})
+	for i := range sc.Cases {
+		c := &sc.Cases[i]
+		set := safeguard.Set{}
+		for _, n := range c.Safeguards {
+			set[n] = true
+		}
+		out = append(out, plan{kind: result.Case, label: "case-" + c.Name, faults: c.Faults, set: set, runs: runs, cas: c})
+	}
+	return out, nil
 }
 
 // Run runs every scenario and returns their results. onUpdate, when set, is
@@ -183,9 +199,26 @@ func Run(ctx context.Context, scs []*Scenario, o Options, onUpdate func(*result.
 	return res, nil
 }
 
+// Check refuses, before anything runs, scenarios whose faults could never
+// fire on the chosen topology (ErrTopology) and settings the engine would
+// refuse at start (ErrConfig).
+func Check(scs []*Scenario, o Options) error {
+	o.defaults()
+	for _, sc := range scs {
+		if err := o.check(sc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ErrTopology marks a scenario whose faults target executors the topology
 // does not have: the fault could never be exercised.
 var ErrTopology = errors.New("fault targets a missing executor")
+
+// ErrConfig marks a configuration the engine refuses at start, as Spark
+// refuses it (maxTaskAttemptsPerNode >= spark.task.maxFailures).
+var ErrConfig = errors.New("configuration refused")
 
 // topology is the scenario's cluster shape with --nodes and
 // --executors-per-node applied, defaults filled.
@@ -202,7 +235,19 @@ func (o *Options) topology(sc *Scenario) spec.Topology {
 
 // check refuses a run whose faults could never fire on the chosen topology.
 func (o *Options) check(sc *Scenario) error {
-	n := len(o.topology(sc).Executors())
+	topo := o.topology(sc)
+	n := len(topo.Executors())
+	faults := slices.Clone(sc.Faults)
+	for _, c := range sc.Cases {
+		faults = append(faults, c.Faults...)
+	}
+	for _, f := range faults {
+		for _, node := range f.Nodes {
+			if node != fault.EveryNode && !slices.ContainsFunc(topo.Executors(), func(e spec.Executor) bool { return e.Node == node }) {
+				return fmt.Errorf("scenario %s: %w: %s, but the cluster has %d node(s)", sc.Name, ErrTopology, f.String(), topo.Nodes)
+			}
+		}
+	}
 	for _, f := range sc.Faults {
 		for _, e := range f.Executors {
 			if e > n {
@@ -215,6 +260,18 @@ func (o *Options) check(sc *Scenario) error {
 	}
 	if n < 2 {
 		return fmt.Errorf("scenario %s: %w: every scenario needs at least 2 executors to move data between processes, the cluster has %d", sc.Name, ErrTopology, n)
+	}
+	plans, err := o.plans(sc)
+	if err != nil {
+		return err
+	}
+	for _, p := range plans {
+		if p.cas != nil && p.cas.Refused != "" {
+			continue // refused on purpose, and judged so
+		}
+		if err := specFor(sc, p, o, o.Seed).Validate(); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrConfig, p.label, err)
+		}
 	}
 	return nil
 }
@@ -301,6 +358,10 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 		return r, nil, nil
 	}
 	sp := specFor(sc, p, o, seed)
+	if p.cas != nil && p.cas.Refused != "" {
+		judgeRefusal(p.cas, sp, &r)
+		return r, nil, nil
+	}
 	timeout := sc.Timeout
 	if timeout == 0 {
 		timeout = 60 * time.Second
@@ -308,6 +369,12 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	env, err := startEnvironment(rctx, sc, sp, dir)
+	if err != nil {
+		r.Problems = []string{err.Error()}
+		return r, nil, nil
+	}
+	defer env.Close()
 	out, err := startAndWait(rctx, sp, o, dir)
 	r.DurationMs = time.Since(start).Milliseconds()
 	if err != nil {
@@ -323,7 +390,7 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 		r.Problems = []string{err.Error()}
 		return r, nil, out
 	}
-	oracle, err := wl.Oracle(job.Params{Seed: seed, Values: sc.Params})
+	oracle, err := wl.Oracle(job.Params{Seed: seed, Values: sp.Params})
 	if err != nil {
 		r.Problems = []string{"compute oracle: " + err.Error()}
 		return r, nil, out
@@ -364,8 +431,15 @@ func specFor(sc *Scenario, p plan, o *Options, seed int64) *spec.Spec {
 	}
 	return &spec.Spec{
 		Name: fmt.Sprintf("%s/%s#%d", sc.Name, p.label, seed), Seed: seed, Topology: topo,
-		Conf: conf.New(conf.Fast, sc.Conf), Safeguards: p.set, Faults: faults, Workload: sc.Workload, Params: sc.Params,
+		Conf: conf.New(conf.Fast, sc.Conf, o.Conf, caseConf(p)), Safeguards: p.set, Faults: faults, Workload: sc.Workload, Params: maps.Clone(sc.Params),
 	}
+}
+
+func caseConf(p plan) map[string]string {
+	if p.cas == nil {
+		return nil
+	}
+	return p.cas.Conf
 }
 
 func lastLine(lines []string) string {

@@ -6,11 +6,13 @@
 package harness
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/faultbook/faultbook/harness/diagnose"
 	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 	"github.com/faultbook/faultbook/minicluster/spec"
@@ -74,6 +76,46 @@ type Scenario struct {
 	// Reproduce judges a reproduce run: nil when the documented symptom showed in
 	// the documented place, else why not. It adds the lines that prove it to ev.
 	Reproduce func(o *Observation, ev *Evidence) error
+
+	// Environment, when set, starts what the job needs beside the cluster (an
+	// external service behind per-node proxies) for each run, injecting the
+	// run's faults at its own fault points; nil for none.
+	Environment func(ctx context.Context, env EnvSpec) (Environment, error)
+	// Cases are extra experiments beyond the four cells, each judged on its own.
+	Cases []Case
+}
+
+// EnvSpec is what an Environment is started for.
+type EnvSpec struct {
+	Spec   *spec.Spec
+	Dir    string
+	Events *events.Log
+}
+
+// Environment runs beside one cluster run.
+type Environment interface {
+	// Params are added to the workload's parameters (addresses, the nodes).
+	Params() map[string]string
+	// Close reverts the faults and stops everything; safe twice.
+	Close() error
+}
+
+// Case is an extra experiment: the fault and settings of its own, and a check
+// that says whether the engine behaved as documented.
+type Case struct {
+	// Name labels the case ("all-nodes-bad"); Title says what it shows.
+	Name, Title string
+	// Faults replace the scenario's; nil means none.
+	Faults fault.Set
+	// Conf is added to the scenario's configuration.
+	Conf map[string]string
+	// Safeguards are switched on.
+	Safeguards []safeguard.Name
+	// Refused, when set, expects the run to be refused at start with an error
+	// containing it; no process may start.
+	Refused string
+	// Check judges an observation of the run (unless Refused).
+	Check func(o *Observation, ev *Evidence) error
 }
 
 // Expectation is what a catch cell requires of its safeguards.

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/faultbook/faultbook/harness/result"
@@ -34,6 +35,7 @@ func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
 	}
 	lane := func(e events.Event) string { return laneOf(e.Executor, e.Node) }
 	open := map[int]*result.TaskBar{}
+	nodeHit := map[string]bool{}
 	for _, e := range evs {
 		at := ms(e)
 		tl.DurationMs = max(tl.DurationMs, at)
@@ -68,6 +70,15 @@ func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
 			}
 			tl.Markers = append(tl.Markers, m)
 		case events.FaultHit:
+			if e.Executor == 0 && e.Node != "" {
+				// A node's fault hits repeat on every connection: the first
+				// marks it, its band shows the rest.
+				if key := e.Name + "@" + e.Node; !nodeHit[key] {
+					nodeHit[key] = true
+					tl.Markers = append(tl.Markers, result.Marker{AtMs: at, Kind: "fault", Label: key})
+				}
+				continue
+			}
 			m := result.Marker{AtMs: at, Kind: "fault", Label: e.Name}
 			if e.Block != "" {
 				m.Label += ": " + e.Block // the data the fault's effect reached
@@ -88,9 +99,15 @@ func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
 	}
 	sort.Slice(tl.Tasks, func(i, j int) bool { return tl.Tasks[i].TID < tl.Tasks[j].TID })
 	sort.SliceStable(tl.Lanes, func(i, j int) bool { return execNum(tl.Lanes[i].ID) < execNum(tl.Lanes[j].ID) })
+	nodeBands := faultBands(evs, tl, ms)
 	for _, f := range p.faults {
+		if len(f.Nodes) > 0 && len(nodeBands) > 0 {
+			continue // drawn from its own on/off events, on its nodes' lanes
+		}
 		tl.Bands = append(tl.Bands, result.Band{FromMs: 0, ToMs: tl.DurationMs, Kind: "fault", Label: f.String()})
 	}
+	tl.Bands = append(tl.Bands, nodeBands...)
+	tl.Bands = append(tl.Bands, exclusionBands(evs, tl, ms)...)
 	return tl
 }
 
@@ -103,4 +120,78 @@ func exitLabel(e events.Event) string {
 		return fmt.Sprintf("exit status %d, %s", *e.ExitStatus, e.Signal)
 	}
 	return fmt.Sprintf("exit status %d", *e.ExitStatus)
+}
+
+// laneIDs are the lanes of an executor, or of a node's executors.
+func laneIDs(tl *result.Timeline, exec int, node string) []string {
+	if exec > 0 {
+		return []string{fmt.Sprintf("exec-%d", exec)}
+	}
+	var out []string
+	for _, l := range tl.Lanes {
+		if l.Node == node {
+			out = append(out, l.ID)
+		}
+	}
+	return out
+}
+
+// faultBands are the spans a node-level fault acted, from its fault-on to its
+// fault-off event (or the end), over the node's lanes.
+func faultBands(evs []events.Event, tl *result.Timeline, ms func(events.Event) int64) []result.Band {
+	var out []result.Band
+	open := map[string]int{}
+	for _, e := range evs {
+		key := e.Name + "@" + e.Node
+		switch e.Kind {
+		case events.FaultOn:
+			open[key] = len(out)
+			out = append(out, result.Band{FromMs: ms(e), ToMs: tl.DurationMs, Kind: "fault", Label: key, Lanes: laneIDs(tl, 0, e.Node)})
+		case events.FaultOff:
+			if i, ok := open[key]; ok {
+				out[i].ToMs = ms(e)
+				delete(open, key)
+			}
+		}
+	}
+	return out
+}
+
+// exclusionBands are the spans executors and nodes were excluded: for a
+// stage until the stage ended, for the application until it expired.
+func exclusionBands(evs []events.Event, tl *result.Timeline, ms func(events.Event) int64) []result.Band {
+	var out []result.Band
+	t0 := evs[0].Time
+	for i, e := range evs {
+		if !slices.Contains(events.Exclusions, e.Kind) {
+			continue
+		}
+		b := result.Band{FromMs: ms(e), ToMs: tl.DurationMs, Kind: "excluded", Lanes: laneIDs(tl, e.Executor, e.Node)}
+		who := e.Node
+		if e.Executor > 0 {
+			who = fmt.Sprintf("exec-%d", e.Executor)
+		}
+		if e.ForStage() {
+			b.Label = fmt.Sprintf("%s excluded for stage %d", who, e.Stage)
+			for _, later := range evs[i:] {
+				if later.Kind == events.StageCompleted && later.Stage == e.Stage || later.Kind == events.JobEnd {
+					b.ToMs = ms(later)
+					break
+				}
+			}
+		} else {
+			b.Label = who + " excluded for the application"
+			if e.Until != nil {
+				b.ToMs = min(b.ToMs, e.Until.Sub(t0).Milliseconds())
+			}
+			for _, later := range evs[i:] {
+				if slices.Contains(events.Unexclusions, later.Kind) && later.Executor == e.Executor && later.Node == e.Node {
+					b.ToMs = ms(later)
+					break
+				}
+			}
+		}
+		out = append(out, b)
+	}
+	return out
 }

@@ -52,6 +52,9 @@ func cellLabel(c *result.Cell) string {
 	if c.Cell == result.Catch && len(c.Safeguards) > 0 {
 		return "catch: " + strings.Join(c.Safeguards, "+")
 	}
+	if c.Case != "" {
+		return "case: " + c.Case
+	}
 	return string(c.Cell)
 }
 

@@ -192,6 +192,9 @@ func newHTMLScenario(s *result.Scenario, anchor string) htmlScenario {
 			hs.Cards = append(hs.Cards, newHTMLCard(c))
 		}
 	}
+	for _, c := range findCells(s, result.Case) {
+		hs.Cards = append(hs.Cards, newHTMLCard(c))
+	}
 	for _, c := range orderedCells(s) {
 		if d, ok := newHTMLDetail(c, s.Name, anchor); ok {
 			hs.Details = append(hs.Details, d)
@@ -206,6 +209,7 @@ var hitsWord = map[result.CellKind]string{
 	result.Reproduce:    "showed the symptom",
 	result.Catch:        "caught or survived",
 	result.NoFalseAlarm: "correct and quiet",
+	result.Case:         "as expected",
 }
 
 func newHTMLCard(c *result.Cell) htmlCard {

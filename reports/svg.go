@@ -179,7 +179,11 @@ func layoutTimeline(id, caption string, tl *result.Timeline) *svgTimeline {
 	for i, b := range tl.Bands {
 		x0, x1 := x(b.FromMs), x(b.ToMs)
 		l := labels[len(tl.Markers)+i]
-		out.Bands = append(out.Bands, svgBand{X: x0, W: max(x1-x0, 1), Y: out.PlotTop, H: y - out.PlotTop,
+		by, bh := out.PlotTop, y-out.PlotTop
+		if len(b.Lanes) > 0 {
+			by, bh = bandRows(out.Lanes, b.Lanes, by, bh)
+		}
+		out.Bands = append(out.Bands, svgBand{X: x0, W: max(x1-x0, 1), Y: by, H: bh,
 			Kind: cssWord(b.Kind), Label: l.Text, LabelX: l.TextX, LabelY: l.Y, Anchor: l.Anchor,
 			Title: fmt.Sprintf("%s %s–%s: %s", b.Kind, formatMs(b.FromMs), formatMs(b.ToMs), b.Label)})
 	}
@@ -200,6 +204,21 @@ func layoutTimeline(id, caption string, tl *result.Timeline) *svgTimeline {
 	out.Height = y + axisHeight
 	out.Description = describeTimeline(tl, lanes)
 	return out
+}
+
+// bandRows is the vertical span of the given lanes (a node's executors,
+// which lie next to each other); the whole plot when none is drawn.
+func bandRows(lanes []svgLane, ids []string, y, h float64) (float64, float64) {
+	top, bottom := math.Inf(1), math.Inf(-1)
+	for _, l := range lanes {
+		if slices.Contains(ids, l.ID) {
+			top, bottom = min(top, l.Y), max(bottom, l.Y+l.H)
+		}
+	}
+	if top > bottom {
+		return y, h
+	}
+	return top, bottom - top
 }
 
 func laneLabel(l result.Lane) string {

@@ -132,7 +132,11 @@ func tableDetails(w io.Writer, r *result.Results, p palette, width int) error {
 			if !needsDetail(c) {
 				continue
 			}
-			ew.printf("\n%s/%s: %s\n", s.Name, c.Cell, p.verdict(c.Verdict, verdictWord(c.Verdict)))
+			where := string(c.Cell)
+			if c.Case != "" {
+				where = cellLabel(c)
+			}
+			ew.printf("\n%s/%s: %s\n", s.Name, where, p.verdict(c.Verdict, verdictWord(c.Verdict)))
 			if c.Observed != "" {
 				ew.printf("%s", hanging("  observed: ", c.Observed, width))
 			}

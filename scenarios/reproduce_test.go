@@ -88,7 +88,24 @@ func TestReproduceJudgesReject(t *testing.T) {
 		{"the driver mentions the registrator", transport("2026-11-29 13:15:10.900 ERROR SparkContext: Failed to register classes with Kryo"), false, "mentions the registrator"},
 		{"wrong exception kind", run{abort: abortLost, logs: map[string][]string{"driver": {lostExecutor}, "exec-1": {registratorKO}}}, false, "does not name a decoding failure"},
 	}
+	timeout := "java.net.SocketTimeoutException: Read timed out after 400 ms fetching http://127.0.0.1:40001/partition/1?seed=1&lines=60"
+	lostOn := func(node string) string {
+		return "2026-11-29 13:15:10.451 WARN  scheduler.TaskSetManager: Lost task 1.3 in stage 0.0 (TID 41, " + node + ", executor 3): " + timeout
+	}
+	abortOn := func(node string) string {
+		return "Job aborted due to stage failure: Task 1 in stage 0.0 failed 4 times, most recent failure: Lost task 1.3 in stage 0.0 (TID 41, " + node + ", executor 3): " + timeout
+	}
+	flakyCases := []tc{
+		{"documented symptom", run{abort: abortOn(badNode), logs: map[string][]string{"driver": {lostOn(badNode)}}}, true, ""},
+		{"no symptom: the right answer", run{correct: true}, false, "did not abort"},
+		{"symptom in the wrong place: the driver logged no lost task", run{abort: abortOn(badNode)}, false, "no driver line"},
+		{"the timeout on another node", run{abort: abortOn("node-a"), logs: map[string][]string{"driver": {lostOn("node-a")}}}, false, "not on node-b"},
+		{"wrong exception kind", run{abort: abortLost, logs: map[string][]string{"driver": {lostOn(badNode)}}}, false, "network timeout"},
+		{"an abort by exclusion, not by 4 failures", run{abort: "Job aborted due to stage failure: Aborting TaskSet 0.0 because task 1 (partition 1) cannot run anywhere due to node and executor excludeOnFailure. Most recent failure:\n" + lostOn(badNode),
+			logs: map[string][]string{"driver": {lostOn(badNode)}}}, false, "4 failures"},
+	}
 	cases := map[string][]tc{
+		"flaky-node":                 flakyCases,
 		"registration-order":         orderCases,
 		"registration-order-natural": orderCases,
 		"registration-shift":         shiftCases,

@@ -139,6 +139,9 @@ func TestUsageErrors(t *testing.T) {
 		{golden: "usage-gate-no-baseline", args: []string{"gate", filepath.Join("testdata", "wrong-schema.json")}, contains: []string{"--baseline"}},
 		{golden: "usage-unknown-flag", args: []string{"run", "--bogus"}, out: true, contains: []string{"--bogus"}},
 		{golden: "usage-unknown-command", args: []string{"frob"}},
+		{golden: "usage-conf-refused", args: []string{"run", "flaky-node", "--conf", "spark.blacklist.task.maxTaskAttemptsPerNode=4"}, out: true,
+			contains: []string{"will not be robust to one bad node"}},
+		{golden: "usage-conf-malformed", args: []string{"run", "--all", "--conf", "excludeOnFailure"}, out: true, contains: []string{"spark.KEY=VALUE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -169,7 +172,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 var (
-	sourceRE = regexp.MustCompile(`^(driver|exec-[1-9][0-9]*|harness)$`)
+	sourceRE = regexp.MustCompile(`^(driver|exec-[1-9][0-9]*|harness|network)$`)
 	lostRE   = regexp.MustCompile(`Lost task \d+\.\d+ in stage \d+\.\d+ \(TID \d+, node-[a-z], executor \d+\): (ClassCastException|ClassNotFoundException|IndexOutOfBoundsException|KryoException)`)
 	abortRE  = regexp.MustCompile(`Job aborted due to stage failure: Task \d+ in stage \d+\.\d+ failed 4 times`)
 )
@@ -224,7 +227,14 @@ func TestRunAllFourCells(t *testing.T) {
 			if c.CaughtBy != "" {
 				where += "[" + c.CaughtBy + "]"
 			}
-			kinds = append(kinds, c.Cell)
+			if c.Case != "" {
+				where += "[" + c.Case + "]"
+			} else if len(kinds) < j {
+				t.Errorf("%s: one of the four cells after an extra case", where)
+			}
+			if c.Cell != result.Case {
+				kinds = append(kinds, c.Cell)
+			}
 			if c.Verdict != result.Pass {
 				t.Errorf("%s: verdict %s, want pass; problems %q", where, c.Verdict, c.Problems)
 			}
@@ -247,6 +257,12 @@ func TestRunAllFourCells(t *testing.T) {
 			}
 			if c.Cell != result.Catch && c.CaughtBy != "" {
 				t.Errorf("%s: caught_by %q outside a catch cell", where, c.CaughtBy)
+			}
+			if c.Case != "" && strings.HasPrefix(c.Observed, "refused at start") {
+				if _, err := os.Stat(filepath.Join(c.RunDir, "spec.json")); err != nil {
+					t.Errorf("%s: the refused spec is not kept: %v", where, err)
+				}
+				continue
 			}
 			checkRunDir(t, out, c.RunDir, where)
 			for _, run := range c.Repeats {
@@ -275,6 +291,48 @@ func TestRunAllFourCells(t *testing.T) {
 		}
 		if !abort {
 			t.Errorf("reproduce evidence has no driver line matching %s: %+v", abortRE, rep.Evidence)
+		}
+	})
+
+	t.Run("flaky-node", func(t *testing.T) {
+		s := findScenario(t, res, "flaky-node")
+		rep := oneCell(t, s, result.Reproduce)
+		if !slices.ContainsFunc(rep.Evidence, func(e result.Evidence) bool {
+			return e.Source == "driver" && strings.Contains(e.Line, "failed 4 times, most recent failure") && strings.Contains(e.Line, "SocketTimeoutException: Read timed out")
+		}) {
+			t.Errorf("reproduce evidence lacks the abort after 4 timeouts: %+v", rep.Evidence)
+		}
+		catch := oneCell(t, s, result.Catch)
+		var order []string
+		for _, e := range catch.Evidence {
+			if strings.HasPrefix(e.Line, "Excluding ") {
+				order = append(order, e.Line)
+			}
+		}
+		node := slices.Index(order, "Excluding node-b for stage 0")
+		if node < 2 || !strings.HasPrefix(order[0], "Excluding executor ") || !strings.HasPrefix(order[1], "Excluding executor ") {
+			t.Errorf("catch evidence lists exclusions %q, want two executors then node-b for stage 0", order)
+		}
+		cases := map[string]*result.Cell{}
+		for i := range s.Cells {
+			if c := &s.Cells[i]; c.Case != "" {
+				cases[c.Case] = c
+			}
+		}
+		for name, want := range map[string]string{
+			"all-nodes-bad": "cannot run anywhere due to node and executor excludeOnFailure",
+			"bad-config":    "will not be robust to one bad node",
+			"node-freeze":   "Driver commanded a shutdown",
+			"slow-node":     "delayed connection",
+		} {
+			c := cases[name]
+			if c == nil {
+				t.Errorf("no case %s", name)
+				continue
+			}
+			if !slices.ContainsFunc(c.Evidence, func(e result.Evidence) bool { return strings.Contains(e.Line, want) }) {
+				t.Errorf("case %s: evidence lacks %q: %+v", name, want, c.Evidence)
+			}
 		}
 	})
 

@@ -36,7 +36,7 @@ code is 0 unless a run could not be carried out (3). With no names, every scenar
 			if err != nil {
 				return err
 			}
-			o, release, err := f.options(cmd.Context())
+			o, release, err := f.options(cmd.Context(), scs)
 			if err != nil {
 				return err
 			}
@@ -175,7 +175,7 @@ func gateRun(ctx context.Context, f *runFlags, args []string, base *result.Resul
 	if f.seed == 1 && base.Seed != 0 {
 		f.seed = base.Seed
 	}
-	o, release, err := f.options(ctx)
+	o, release, err := f.options(ctx, scs)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,7 @@ type runFlags struct {
 	seed           int64
 	profile        string
 	safeguards     []string
+	conf           []string
 	nodes, perNode int
 	format         string
 	out            string
@@ -48,6 +50,7 @@ func (f *runFlags) register(c *cobra.Command, withSelection bool) {
 	fl.Int64Var(&f.seed, "seed", 1, "seed of every randomised choice; run i of a cell uses seed+i")
 	fl.StringVar(&f.profile, "profile", "", "safeguard profile for the catch cell: spark-1.0, spark-3 or hardened (default: each scenario's own safeguards, judged one by one)")
 	fl.StringArrayVar(&f.safeguards, "safeguard", nil, "switch one safeguard: NAME=on|off (repeatable)")
+	fl.StringArrayVar(&f.conf, "conf", nil, "set a Spark configuration key for every cell: KEY=VALUE (repeatable); a setting Spark refuses at start exits 2")
 	fl.IntVar(&f.nodes, "nodes", 0, "number of nodes (default: the scenario's, usually 2)")
 	fl.IntVar(&f.perNode, "executors-per-node", 0, "executor processes per node (default: the scenario's, usually 1)")
 	fl.StringVar(&f.format, "format", "table", "output on stdout: table, json or markdown")
@@ -57,12 +60,13 @@ func (f *runFlags) register(c *cobra.Command, withSelection bool) {
 	fl.StringVar(&f.runtime, "runtime", "process", "where nodes run: process (every node on this host) or docker (each node in its own container)")
 }
 
-// options validates the flags and turns them into harness options. release
-// ends the runtime (the docker runtime removes what it made); call it once
-// the run is over, interrupted or not.
-func (f *runFlags) options(ctx context.Context) (o harness.Options, release func(), err error) {
+// options validates the flags and turns them into harness options; the
+// scenarios are checked against them before the output directory is made.
+// release ends the runtime (the docker runtime removes what it made); call it
+// once the run is over, interrupted or not.
+func (f *runFlags) options(ctx context.Context, scs []*harness.Scenario) (o harness.Options, release func(), err error) {
 	release = func() {}
-	o, err = f.harnessOptions()
+	o, err = f.harnessOptions(scs)
 	if err != nil || f.runtime == "process" {
 		return o, release, err
 	}
@@ -78,7 +82,7 @@ func (f *runFlags) options(ctx context.Context) (o harness.Options, release func
 	}, nil
 }
 
-func (f *runFlags) harnessOptions() (harness.Options, error) {
+func (f *runFlags) harnessOptions(scs []*harness.Scenario) (harness.Options, error) {
 	o := harness.Options{Seed: f.seed, Repeat: f.repeat, Profile: f.profile, Nodes: f.nodes, ExecutorsPerNode: f.perNode, Parallel: f.parallel, App: fixtures.App()}
 	switch {
 	case f.repeat < 0:
@@ -112,11 +116,27 @@ func (f *runFlags) harnessOptions() (harness.Options, error) {
 		}
 		o.Switches[n] = on
 	}
+	for _, kv := range f.conf {
+		k, v, ok := strings.Cut(kv, "=")
+		if k = strings.TrimSpace(k); !ok || !strings.HasPrefix(k, "spark.") {
+			return o, usageErrorf("--conf %q: want spark.KEY=VALUE", kv)
+		}
+		if o.Conf == nil {
+			o.Conf = map[string]string{}
+		}
+		o.Conf[k] = strings.TrimSpace(v)
+	}
 	bin, err := os.Executable()
 	if err != nil {
 		return o, infraError(fmt.Errorf("find own executable: %w", err))
 	}
 	o.Binary = bin
+	if err := harness.Check(scs, o); err != nil {
+		if errors.Is(err, harness.ErrTopology) || errors.Is(err, harness.ErrConfig) {
+			return o, exitError{code: exitUsage, err: err}
+		}
+		return o, infraError(err)
+	}
 	if f.out == "" {
 		f.out = filepath.Join("runs", time.Now().UTC().Format("20060102-150405.000"))
 	}
@@ -173,7 +193,7 @@ error, 130 interrupted (results so far are written).`,
 			if err != nil {
 				return err
 			}
-			o, release, err := f.options(cmd.Context())
+			o, release, err := f.options(cmd.Context(), scs)
 			if err != nil {
 				return err
 			}
@@ -227,7 +247,7 @@ func runAndReport(ctx context.Context, scs []*harness.Scenario, o harness.Option
 		}
 	})
 	interrupted := errors.Is(err, harness.ErrInterrupted)
-	if errors.Is(err, harness.ErrTopology) || errors.Is(err, cluster.ErrUsage) {
+	if errors.Is(err, harness.ErrTopology) || errors.Is(err, cluster.ErrUsage) || errors.Is(err, harness.ErrConfig) {
 		prog.close()
 		return nil, exitError{code: exitUsage, err: err}
 	}

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,10 @@ func TestShamFaultsPassNothing(t *testing.T) {
 		t.Run(sc.Name, func(t *testing.T) {
 			sham := *sc
 			sham.Faults = sc.Faults.Sham()
+			sham.Cases = slices.Clone(sc.Cases)
+			for i := range sham.Cases {
+				sham.Cases[i].Faults = sc.Cases[i].Faults.Sham()
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			o := harness.Options{Binary: binary, App: fixtures.App(), Dir: t.TempDir(), Repeat: shamRepeat, Parallel: 2}
@@ -48,6 +53,13 @@ func TestShamFaultsPassNothing(t *testing.T) {
 					if c.Verdict != result.Pass {
 						t.Fatalf("control did not pass, so the sham proves nothing: %v", c.Problems)
 					}
+				case result.Case:
+					// A case with a fault must not pass on its sham; a case
+					// without one (a refused configuration) is unaffected.
+					if len(c.Faults) > 0 && c.Verdict == result.Pass {
+						t.Errorf("case %s passed with its fault shammed (%s): evidence %v", c.Case, strings.Join(c.Faults, ", "), c.Evidence)
+					}
+					t.Logf("case %s: %s: %s", c.Case, c.Verdict, firstProblem(c.Problems))
 				case result.Reproduce, result.Catch:
 					if c.Verdict == result.Pass {
 						t.Errorf("%s passed with the fault shammed (%s): evidence %v", label, strings.Join(c.Faults, ", "), c.Evidence)

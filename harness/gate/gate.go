@@ -265,7 +265,7 @@ func findScenario(r *result.Results, name string) *result.Scenario {
 // for catch cells (a scenario may judge several safeguards), same safeguards.
 func findCell(s *result.Scenario, like *result.Cell) *result.Cell {
 	for i := range s.Cells {
-		if c := &s.Cells[i]; c.Cell == like.Cell && (c.Cell != result.Catch || slices.Equal(c.Safeguards, like.Safeguards)) {
+		if c := &s.Cells[i]; c.Cell == like.Cell && c.Case == like.Case && (c.Cell != result.Catch || slices.Equal(c.Safeguards, like.Safeguards)) {
 			return c
 		}
 	}
@@ -277,6 +277,9 @@ func findCell(s *result.Scenario, like *result.Cell) *result.Cell {
 func cellWhere(c *result.Cell) string {
 	if c.Cell == result.Catch && len(c.Safeguards) > 0 {
 		return "catch[" + strings.Join(c.Safeguards, "+") + "]"
+	}
+	if c.Case != "" {
+		return "case[" + c.Case + "]"
 	}
 	return string(c.Cell)
 }

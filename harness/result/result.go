@@ -39,6 +39,9 @@ const (
 	Catch CellKind = "catch"
 	// NoFalseAlarm: no fault, safeguard on; the job is correct and nothing fires.
 	NoFalseAlarm CellKind = "no-false-alarm"
+	// Case: one of a scenario's extra cases (Cell.Case names it), with a check
+	// of its own.
+	Case CellKind = "case"
 )
 
 // Cells lists the four cells in the order they run and are shown.
@@ -79,8 +82,10 @@ type Run struct {
 
 // Cell is the aggregated outcome of one cell over all its runs.
 type Cell struct {
-	Cell    CellKind `json:"cell"`
-	Verdict Verdict  `json:"verdict"`
+	Cell CellKind `json:"cell"`
+	// Case names an extra case ("all-nodes-bad"); empty for the four cells.
+	Case    string  `json:"case,omitempty"`
+	Verdict Verdict `json:"verdict"`
 	// Runs is how many times the cell ran; Hits how many of those runs showed what
 	// the cell is looking for (the symptom for reproduce, a catch for catch, a
 	// correct result for control and no-false-alarm).
@@ -198,12 +203,15 @@ type Marker struct {
 	Label string `json:"label"`
 }
 
-// Band is a span of time, such as a fault being active.
+// Band is a span of time, such as a fault being active ("fault") or an
+// executor or node excluded ("excluded").
 type Band struct {
 	FromMs int64  `json:"from_ms"`
 	ToMs   int64  `json:"to_ms"`
 	Kind   string `json:"kind"`
 	Label  string `json:"label"`
+	// Lanes are the lanes the band covers (a node's executors); empty for all.
+	Lanes []string `json:"lanes,omitempty"`
 }
 
 // Batch is one streaming micro-batch.

@@ -29,6 +29,9 @@ const (
 	// StageMaxConsecutiveAttempts bounds how many times a stage is attempted
 	// after fetch failures before the job is aborted.
 	StageMaxConsecutiveAttempts = "spark.stage.maxConsecutiveAttempts"
+	// LocalityWait is how long a task set waits to launch a task on the node that
+	// holds its input before it accepts any node (Spark's delay scheduling).
+	LocalityWait = "spark.locality.wait"
 )
 
 // Defaults are Spark's defaults for the keys above. The harness scales the timing
@@ -43,14 +46,33 @@ var Defaults = map[string]string{
 	SchedulerRegistrationWait:   "30s",
 	DeployMaxExecutorRetries:    "10",
 	StageMaxConsecutiveAttempts: "4",
+	LocalityWait:                "3s",
+
+	ExcludeEnabled:                        "false",
+	ExcludeTaskMaxAttemptsPerExecutor:     "1",
+	ExcludeTaskMaxAttemptsPerNode:         "2",
+	ExcludeStageMaxFailedTasksPerExecutor: "2",
+	ExcludeStageMaxFailedExecutorsPerNode: "2",
+	ExcludeAppMaxFailedTasksPerExecutor:   "2",
+	ExcludeAppMaxFailedExecutorsPerNode:   "2",
+	ExcludeTimeout:                        "1h",
+	ExcludeKillExecutors:                  "false",
+	UnschedulableTaskSetTimeout:           "120s",
 }
 
 // Fast holds the timing overrides the harness applies to every cluster: a
-// heartbeat every 100 ms and an executor declared lost after 3 s of silence.
+// heartbeat every 100 ms, an executor declared lost after 3 s of silence, a
+// locality wait of 1.5 s (a scenario's fetch timeout stays below it), an
+// application-level exclusion that lasts 90 s and an unschedulable task set
+// that waits 3 s (an hour and 120 s scaled as the network timeout is, 120 s
+// to 3 s).
 var Fast = map[string]string{
-	ExecutorHeartbeatInterval: "100ms",
-	NetworkTimeout:            "3s",
-	SchedulerRegistrationWait: "15s",
+	ExecutorHeartbeatInterval:   "100ms",
+	NetworkTimeout:              "3s",
+	SchedulerRegistrationWait:   "15s",
+	LocalityWait:                "2s",
+	ExcludeTimeout:              "90s",
+	UnschedulableTaskSetTimeout: "3s",
 }
 
 // Conf is a set of configuration values over Defaults.
@@ -61,14 +83,28 @@ func New(overrides ...map[string]string) Conf {
 	c := Conf(maps.Clone(Defaults))
 	for _, o := range overrides {
 		maps.Copy(c, o)
+		// A deprecated key set without its successor sets the successor.
+		for _, a := range aliases {
+			_, old := o[a.Old]
+			if _, set := o[a.Key]; old && !set {
+				c[a.Key] = o[a.Old]
+			}
+		}
 	}
 	return c
 }
 
-// Get returns a key's value, or its default.
+// Get returns a key's value, the value of its deprecated alias, or its default.
 func (c Conf) Get(key string) string {
 	if v, ok := c[key]; ok {
 		return v
+	}
+	for _, a := range aliases {
+		if a.Key == key {
+			if v, ok := c[a.Old]; ok {
+				return v
+			}
+		}
 	}
 	return Defaults[key]
 }
@@ -123,14 +159,19 @@ func (c Conf) Validate() error {
 	if _, err := c.Bool(KryoRegistrationRequired); err != nil {
 		return err
 	}
-	for _, k := range []string{ExecutorHeartbeatInterval, NetworkTimeout, SchedulerRegistrationWait} {
+	for _, k := range []string{ExecutorHeartbeatInterval, NetworkTimeout, SchedulerRegistrationWait, ExcludeTimeout} {
 		if d, err := c.Duration(k); err != nil {
 			return err
 		} else if d <= 0 {
 			return fmt.Errorf("config %s: must be positive", k)
 		}
 	}
-	return nil
+	if d, err := c.Duration(LocalityWait); err != nil {
+		return err
+	} else if d < 0 {
+		return fmt.Errorf("config %s: must not be negative", LocalityWait)
+	}
+	return c.validateExclusion()
 }
 
 // Keys lists the set keys in order, for display.

@@ -140,6 +140,8 @@ type Driver struct {
 	nextTID   int
 	nextJob   int
 	active    *jobRun
+	// place holds locality and exclusion on failure (schedule_exclude.go).
+	place placement
 }
 
 // Run executes the application described by the spec and returns its result.
@@ -155,6 +157,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer d.stopLife()
 	var err error
 	if d.maxFails, err = sp.Conf.Int(conf.TaskMaxFailures); err != nil {
+		return nil, err
+	}
+	if err = d.initPlacement(); err != nil {
 		return nil, err
 	}
 	if d.wl, err = cfg.App.Workload(sp.Workload); err != nil {

@@ -163,6 +163,8 @@ func (d *Driver) checkHeartbeats() {
 	timeout, _ := d.cfg.Spec.Conf.Duration(conf.NetworkTimeout)
 	for _, id := range d.aliveIDs() {
 		if ex := d.execs[id]; time.Since(ex.lastBeat) > timeout {
+			// Told to exit: a frozen executor that wakes reads this first.
+			_ = ex.conn.Send(rpc.MsgShutdown, nil)
 			d.executorLost(id, lossReason{message: fmt.Sprintf("Executor heartbeat timed out after %d ms", time.Since(ex.lastBeat).Milliseconds()), causedByApp: true})
 		}
 	}

@@ -55,6 +55,10 @@ type taskSet struct {
 	// crashes[p] lists the executor losses that failed partition p's attempts.
 	crashes map[int][]crash
 	zombie  bool
+	// excl is the task set's exclusions (nil when exclusion is off); lastLocal
+	// the last launch on a preferred node, from which spark.locality.wait runs.
+	excl      *taskSetExcludelist
+	lastLocal time.Time
 }
 
 type taskInfo struct {
@@ -178,6 +182,7 @@ func (d *Driver) submitReady(jr *jobRun) {
 				jr.zombies = append(jr.zombies, old)
 			}
 		}
+		d.startTaskSet(ts)
 		jr.stages[s.ID] = ts
 		if s.Output.Kind == job.ToResult && jr.results == nil {
 			jr.results, jr.resultDone = make([][]any, s.Partitions), make([]bool, s.Partitions)
@@ -224,6 +229,8 @@ func (d *Driver) schedule() {
 	if jr == nil || jr.abort != nil {
 		return
 	}
+	d.expireExclusions()
+	launchedAny := false
 	for launched := true; launched; {
 		launched = false
 		for _, id := range d.aliveIDs() {
@@ -235,7 +242,9 @@ func (d *Driver) schedule() {
 				launched = true
 			}
 		}
+		launchedAny = launchedAny || launched
 	}
+	d.afterOffers(jr, launchedAny)
 }
 
 func (d *Driver) launchOne(jr *jobRun, ex *executorInfo) bool {
@@ -244,9 +253,9 @@ func (d *Driver) launchOne(jr *jobRun, ex *executorInfo) bool {
 		if ts == nil || ts.zombie || len(ts.pending) == 0 {
 			continue
 		}
-		i := slices.IndexFunc(ts.pending, func(p int) bool { return d.prefers(ts.stage, p, ex.id) })
+		i := d.pick(ts, ex)
 		if i < 0 {
-			i = 0
+			continue
 		}
 		p := ts.pending[i]
 		ts.pending = slices.Delete(ts.pending, i, i+1)
@@ -463,6 +472,7 @@ func (d *Driver) taskSucceeded(jr *jobRun, ts *taskSet, ti *taskInfo, ex *execut
 		p, ti.attempt, ts.name(), ti.tid, time.Since(ti.start).Milliseconds(), ex.node, ex.id, ts.numDone, ts.tasks), "component", "scheduler.TaskSetManager")
 	d.emitTaskEnd(jr, ts, ti, ex, "success", "", "")
 	if ts.numDone == ts.tasks {
+		d.taskSetSucceeded(ts)
 		d.log.Info(fmt.Sprintf("Stage %d (%s) finished", ts.stage.ID, ts.stage.Name), "component", "scheduler.DAGScheduler")
 		d.ev.Emit(events.Event{Kind: events.StageCompleted, Job: jr.id, Stage: ts.stage.ID, StageAtt: ts.attempt})
 		if ts.stage.Output.Kind == job.ToResult && len(jr.missing(ts.stage)) == 0 {
@@ -503,6 +513,9 @@ func (d *Driver) taskFailed(jr *jobRun, ts *taskSet, ti *taskInfo, ex *executorI
 	case f.NotCounted:
 		ts.pending = append(ts.pending, p)
 		return
+	}
+	if !f.Fatal {
+		d.excludeOnFailure(ts, node, eid, p, lost)
 	}
 	ts.failures[p]++
 	switch {

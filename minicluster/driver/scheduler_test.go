@@ -62,12 +62,17 @@ func testApp(t *testing.T) *bundle.Bundle {
 	}
 	w := &job.Workload{
 		Name: testWorkload,
-		Jobs: func(job.Params) ([]job.Job, error) {
-			return []job.Job{{Name: "collect at sum", Stages: []job.Stage{{
+		Jobs: func(p job.Params) ([]job.Job, error) {
+			st := job.Stage{
 				ID: testStage, Name: "collect at sum", Partitions: testPartitions,
 				Input:  job.Input{Kind: job.FromSource, Source: "numbers"},
 				Output: job.Output{Kind: job.ToResult},
-			}}}}, nil
+			}
+			// Params "prefer" names the node holding every partition's input.
+			if node := p.Values["prefer"]; node != "" {
+				st.PreferredNodes = slices.Repeat([]string{node}, testPartitions)
+			}
+			return []job.Job{{Name: "collect at sum", Stages: []job.Stage{st}}}, nil
 		},
 		Finish: sumResults,
 		Oracle: func(job.Params) (any, error) { return int64(testPartitions * (testPartitions - 1) / 2), nil },

@@ -107,6 +107,8 @@ var sparkKinds = map[string]Kind{
 	"SparkListenerNodeBlacklisted":             ExcludedNode,
 	"SparkListenerExecutorExcludedForStage":    ExcludedExecutorForStage,
 	"SparkListenerExecutorBlacklistedForStage": ExcludedExecutorForStage,
+	"SparkListenerNodeExcludedForStage":        ExcludedNodeForStage,
+	"SparkListenerNodeBlacklistedForStage":     ExcludedNodeForStage,
 	"SparkListenerExecutorUnexcluded":          UnexcludedExecutor,
 	"SparkListenerExecutorUnblacklisted":       UnexcludedExecutor,
 	"SparkListenerNodeUnexcluded":              UnexcludedNode,
@@ -209,8 +211,9 @@ func Decode(b []byte) (Event, bool) {
 		e.Time, e.Count = ms(s.Time), s.TaskFailures
 		setExec(s.ExecutorID2)
 		e.Stage, e.StageAtt = s.StageID2, s.StageAttempt2
-	case ExcludedNode, UnexcludedNode:
+	case ExcludedNode, UnexcludedNode, ExcludedNodeForStage:
 		e.Time, e.Count, e.Node = ms(s.Time), s.ExecFailures, s.HostID
+		e.Stage, e.StageAtt = s.StageID2, s.StageAttempt2
 		if e.Node == "" {
 			e.Node = s.NodeID
 		}

@@ -43,6 +43,9 @@ const (
 	FaultReverted    Kind = "fault-reverted"
 	ApplicationStart Kind = "application-start"
 	ApplicationEnd   Kind = "application-end"
+	// FaultOn and FaultOff bound the time a fault acted on a node (Node).
+	FaultOn  Kind = "fault-on"
+	FaultOff Kind = "fault-off"
 )
 
 // Event is one line of the log. Fields not relevant to a kind are zero.
@@ -83,4 +86,18 @@ type Event struct {
 	ExitStatus  *int   `json:"exit_status,omitempty"`
 	Signal      string `json:"signal,omitempty"`
 	Replacement int    `json:"replacement,omitempty"`
+	// Until is when an application-level exclusion expires.
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// Exclusions are the kinds of exclusion on failure made; Unexclusions those
+// lifted.
+var (
+	Exclusions   = []Kind{ExcludedExecutorForStage, ExcludedNodeForStage, ExcludedExecutor, ExcludedNode}
+	Unexclusions = []Kind{UnexcludedExecutor, UnexcludedNode}
+)
+
+// ForStage reports whether an exclusion holds for one stage only.
+func (e Event) ForStage() bool {
+	return e.Kind == ExcludedExecutorForStage || e.Kind == ExcludedNodeForStage
 }

@@ -15,15 +15,18 @@ import (
 	"time"
 )
 
-// Kinds read from Spark's own event logs that the driver does not emit today.
+// Kinds of Spark's exclusion on failure, which the driver emits and Spark's
+// own event logs carry, and the kind of every other listener event.
 const (
 	// ExcludedExecutor and ExcludedNode: the scheduler excluded an executor or
 	// a node for the application (Spark 3.1 "excludeOnFailure", 2.x
 	// "blacklisting"); Count is the failures that led to it.
 	ExcludedExecutor Kind = "executor-excluded"
 	ExcludedNode     Kind = "node-excluded"
-	// ExcludedExecutorForStage: excluded for one stage only.
+	// ExcludedExecutorForStage and ExcludedNodeForStage: excluded for one
+	// stage attempt only (Stage, StageAtt).
 	ExcludedExecutorForStage Kind = "executor-excluded-for-stage"
+	ExcludedNodeForStage     Kind = "node-excluded-for-stage"
 	// UnexcludedExecutor and UnexcludedNode: an exclusion expired.
 	UnexcludedExecutor Kind = "executor-unexcluded"
 	UnexcludedNode     Kind = "node-unexcluded"
@@ -306,6 +309,16 @@ func native(e Event, launch int64) obj {
 		return obj{{"Event", sparkScheduler + "SparkListenerExecutorExcluded"}, {"time", ms}, {"executorId", execID(e)}, {"taskFailures", e.Count}}
 	case ExcludedNode:
 		return obj{{"Event", sparkScheduler + "SparkListenerNodeExcluded"}, {"time", ms}, {"hostId", e.Node}, {"executorFailures", e.Count}}
+	case ExcludedExecutorForStage:
+		return obj{{"Event", sparkScheduler + "SparkListenerExecutorExcludedForStage"}, {"time", ms}, {"executorId", execID(e)},
+			{"taskFailures", e.Count}, {"stageId", e.Stage}, {"stageAttemptId", e.StageAtt}}
+	case ExcludedNodeForStage:
+		return obj{{"Event", sparkScheduler + "SparkListenerNodeExcludedForStage"}, {"time", ms}, {"hostId", e.Node},
+			{"executorFailures", e.Count}, {"stageId", e.Stage}, {"stageAttemptId", e.StageAtt}}
+	case UnexcludedExecutor:
+		return obj{{"Event", sparkScheduler + "SparkListenerExecutorUnexcluded"}, {"time", ms}, {"executorId", execID(e)}}
+	case UnexcludedNode:
+		return obj{{"Event", sparkScheduler + "SparkListenerNodeUnexcluded"}, {"time", ms}, {"hostId", e.Node}}
 	}
 	return nil
 }

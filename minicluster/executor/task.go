@@ -61,7 +61,7 @@ func (e *Executor) attempt(ctx context.Context, lt rpc.LaunchTask) (cached []int
 	if err != nil {
 		return nil, nil, err
 	}
-	tc := &job.TaskContext{Ctx: ctx, Stage: lt.Stage.ID, Partition: lt.Partition, Attempt: lt.Attempt, Executor: e.cfg.ID, Log: e.log, Params: lt.Params}
+	tc := &job.TaskContext{Ctx: ctx, Stage: lt.Stage.ID, Partition: lt.Partition, Attempt: lt.Attempt, Executor: e.cfg.ID, Node: e.cfg.Node, Log: e.log, Params: lt.Params}
 	recs, inputErr := e.readInput(tc, w, lt)
 	if inputErr != nil && len(recs) == 0 {
 		return nil, nil, inputErr

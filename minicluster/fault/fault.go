@@ -101,6 +101,14 @@ const (
 	NodeFreeze    Point = "node-freeze"
 	NodePartition Point = "node-partition"
 	NodeKill      Point = "node-kill"
+	// NodeNetwork: the network between the targeted nodes (Spec.Nodes) and the
+	// external data service fails: a toxic on those nodes' proxies
+	// (Params["toxic"]: "timeout", the default, lets nothing through so the
+	// client's read times out; "latency" delays by Params["latency_ms"]).
+	// Hit: the node's upstream listener saw a connection through the toxic
+	// proxy cut before a byte of its request arrived, or its first byte late.
+	// Sham: the toxic is put on with toxicity 0.
+	NodeNetwork Point = "node-network"
 )
 
 // IsNodeLevel says whether a point acts on whole nodes from outside them.
@@ -115,6 +123,9 @@ const KillMarker = "Fault executor-kill"
 // Besides its own hits, a fault that makes registries differ is reported where
 // its effect reaches data: a block or task result decoded with another
 // registry than its writer's names the block (Block) and both registries.
+
+// EveryNode in Spec.Nodes stands for every node of the topology.
+const EveryNode = "*"
 
 // Info documents one fault point.
 type Info struct {
@@ -131,6 +142,7 @@ var catalogue = []Info{
 	{NodeFreeze, "targeted nodes are frozen mid-stage (container paused, or SIGSTOP) until declared lost, then resumed"},
 	{NodePartition, "targeted nodes are cut off the network mid-stage until declared lost, then reconnected (docker runtime)"},
 	{NodeKill, "targeted nodes die mid-stage: the container, or every executor of the node, gets SIGKILL"},
+	{NodeNetwork, "a toxic on the targeted nodes' proxies to the external data service: a timeout, or latency"},
 }
 
 // All returns every fault point in catalogue order.
@@ -166,6 +178,13 @@ func (s Spec) String() string {
 			ids[i] = "exec-" + strconv.Itoa(e)
 		}
 		label = fmt.Sprintf("%s@%s", s.Point, strings.Join(ids, ","))
+	}
+	if len(s.Nodes) > 0 {
+		nodes := strings.Join(s.Nodes, ",")
+		if nodes == EveryNode {
+			nodes = "every-node"
+		}
+		label = fmt.Sprintf("%s@%s", s.Point, nodes)
 	}
 	if s.Sham() {
 		label += " (sham)"

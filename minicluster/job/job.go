@@ -74,6 +74,10 @@ type Stage struct {
 	// rdd.cache() followed by an action on it (MEMORY_ONLY).
 	CacheAs int    `json:"cache_as,omitempty"`
 	Output  Output `json:"output"`
+	// PreferredNodes[p], when set, is the node that holds partition p's input
+	// (Spark's preferredLocations): the driver launches the task there while
+	// spark.locality.wait allows, and anywhere after.
+	PreferredNodes []string `json:"preferred_nodes,omitempty"`
 }
 
 // Job is one action: its stages in dependency order, the last being the result stage.
@@ -131,8 +135,10 @@ type TaskContext struct {
 	Partition int
 	Attempt   int
 	Executor  int
-	Log       *slog.Logger
-	Params    Params
+	// Node is the node of the executor running the task.
+	Node   string
+	Log    *slog.Logger
+	Params Params
 }
 
 // SourceFunc makes a partition from nothing.

@@ -27,6 +27,11 @@ const (
 	// ExecutorWideRegistry mirrors SPARK-3046 (Spark 1.1): serializers resolve the
 	// registrator through the executor's application bundle, whatever goroutine asks.
 	ExecutorWideRegistry Name = "executor-wide-registry"
+	// ExcludeOnFailure mirrors spark.excludeOnFailure.enabled (Spark 2.1's
+	// blacklisting, SPARK-8425; renamed in 3.1, SPARK-32037): executors and nodes
+	// where tasks keep failing are excluded, per task, per stage and for the
+	// application.
+	ExcludeOnFailure Name = "exclude-on-failure"
 )
 
 // Info documents one safeguard.
@@ -46,6 +51,7 @@ var catalogue = []Info{
 	{RegistrationRequired, "refuse to write a type the registry does not know", "Spark 1.0 option, default off", "spark.kryo.registrationRequired"},
 	{RegistratorFailFast, "a registrator that cannot be run fails the task and is reported to the driver", "Spark 1.1 (SPARK-2893)", ""},
 	{ExecutorWideRegistry, "resolve the registrator through the executor's bundle, not the calling goroutine's", "Spark 1.1 (SPARK-3046)", ""},
+	{ExcludeOnFailure, "exclude executors and nodes where tasks keep failing, per task, stage and application", "Spark 2.1 (SPARK-8425), renamed in 3.1 (SPARK-32037)", "spark.excludeOnFailure.enabled"},
 }
 
 // All returns every safeguard, in catalogue order.
@@ -100,8 +106,8 @@ type Profile struct {
 // what Spark added later; hardened adds everything faultbook offers.
 var profiles = []Profile{
 	{"spark-1.0", "the engine as the seed documents met it: no safeguard", nil},
-	{"spark-3", "what Spark added later (SPARK-2893, SPARK-3046)", []Name{RegistratorFailFast, ExecutorWideRegistry}},
-	{"hardened", "every safeguard faultbook offers", []Name{RegistryFingerprint, RegistrationRequired, RegistratorFailFast, ExecutorWideRegistry}},
+	{"spark-3", "what Spark added later (SPARK-2893, SPARK-3046, SPARK-8425)", []Name{RegistratorFailFast, ExecutorWideRegistry, ExcludeOnFailure}},
+	{"hardened", "every safeguard faultbook offers", []Name{RegistryFingerprint, RegistrationRequired, RegistratorFailFast, ExecutorWideRegistry, ExcludeOnFailure}},
 }
 
 // Profiles returns every profile in order: spark-1.0, spark-3, hardened.

@@ -95,7 +95,24 @@ func (s *Spec) Validate() error {
 	if err := s.Conf.Validate(); err != nil {
 		return fmt.Errorf("spec %q: %w", s.Name, err)
 	}
+	x, err := s.Exclusion()
+	if err == nil {
+		err = x.Validate()
+	}
+	if err != nil {
+		return fmt.Errorf("spec %q: %w", s.Name, err)
+	}
 	return nil
+}
+
+// Exclusion is the run's exclusion on failure: on when the exclude-on-failure
+// safeguard or spark.excludeOnFailure.enabled (or its 2.x alias) says so.
+func (s *Spec) Exclusion() (conf.ExcludeOnFailure, error) {
+	on, err := s.Conf.Bool(conf.ExcludeEnabled)
+	if err != nil {
+		return conf.ExcludeOnFailure{}, err
+	}
+	return s.Conf.Exclusion(on || s.Safeguards.On(safeguard.ExcludeOnFailure))
 }
 
 // Write stores the spec as dir/spec.json.
