@@ -17,6 +17,7 @@ import (
 	"github.com/faultbook/faultbook/minicluster/datasvc"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/fault"
+	"github.com/faultbook/faultbook/minicluster/rpc"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 	"github.com/faultbook/faultbook/minicluster/spec"
 )
@@ -79,7 +80,7 @@ func FlakyNode() *harness.Scenario {
 			{Name: "bad-config", Title: "maxTaskAttemptsPerNode >= spark.task.maxFailures is refused at start",
 				Conf: map[string]string{conf.ExcludeTaskMaxAttemptsPerNode: "4"}, Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure},
 				Refused: "will not be robust to one bad node"},
-			{Name: "node-freeze", Title: "node-b's executors are frozen (SIGSTOP) mid-fetch until declared lost, then continued: they are told to exit and their tasks rerun",
+			{Name: "node-freeze", Title: "node-b is frozen as its first map task starts, until declared lost, then resumed: its executors are told to exit and their tasks rerun",
 				Faults: fault.Set{{Point: fault.NodeFreeze, Nodes: []string{badNode}, Params: map[string]string{"stage": "0"}}}, Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure}, Check: checkNodeFreeze},
 			{Name: "slow-node", Title: "node-b's route is slow but within the client's timeout: no exclusion, correct output",
 				Faults:     fault.Set{{Point: fault.NodeNetwork, Nodes: []string{badNode}, Params: map[string]string{datasvc.ParamToxic: "latency", datasvc.ParamLatencyMs: "50"}}},
@@ -192,8 +193,10 @@ func checkAllNodesBad(o *harness.Observation, ev *harness.Evidence) error {
 
 func checkNodeFreeze(o *harness.Observation, ev *harness.Evidence) error {
 	var problems []string
-	if len(o.FaultHits()) == 0 {
+	if hits := o.FaultHits(); len(hits) == 0 {
 		problems = append(problems, "the node was never frozen")
+	} else {
+		ev.Addf("fault %s hit: %s", hits[0].Name, hits[0].Message)
 	}
 	if !ev.First(o, "driver", reHeartbeatLost) {
 		problems = append(problems, "no executor was declared lost for missed heartbeats")
@@ -207,6 +210,15 @@ func checkNodeFreeze(o *harness.Observation, ev *harness.Evidence) error {
 	}
 	if told == 0 {
 		problems = append(problems, "no frozen executor was told to exit when it came back")
+	}
+	rerun := 0
+	for _, f := range o.FailedTasks() {
+		if f.ReasonKind == rpc.KindExecutorLost {
+			rerun++
+		}
+	}
+	if rerun == 0 {
+		problems = append(problems, "no attempt was lost with the frozen executors, so none ran again")
 	}
 	if !o.Correct {
 		problems = append(problems, "the job did not complete correctly")
@@ -282,5 +294,5 @@ The experiment (3 nodes x 2 executors by default)
   waits spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout, 120 s scaled
   to 3 s, then aborts with "cannot run anywhere", no hang); a bad
   configuration (maxTaskAttemptsPerNode >= spark.task.maxFailures) refused at
-  start; node-b frozen with SIGSTOP until declared lost (told to exit on waking,
-  tasks rerun); node-b slow but within the timeout (no exclusion).`, seed003)
+  start; node-b frozen (node-freeze) as its first map task starts, until declared
+  lost (told to exit on waking, tasks rerun); node-b slow but within the timeout (no exclusion).`, seed003)

@@ -60,27 +60,13 @@ type Service struct {
 
 	mu     sync.Mutex
 	active map[string]fault.Spec // node → fault acting on its proxy
-	holds  map[string]*hold      // node → requests held
 	closed bool
-}
-
-// hold keeps a node's requests waiting until released.
-type hold struct {
-	arrived  chan struct{}
-	released chan struct{}
-	once     sync.Once
 }
 
 // Start serves the handler and starts one proxy per node.
 func Start(o Options) (s *Service, err error) {
-	s = &Service{o: o, proxies: map[string]*toxiproxy.Proxy{}, ups: map[string]*upstream{}, active: map[string]fault.Spec{}, holds: map[string]*hold{}}
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second,
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if w, ok := c.(*watched); ok {
-				return context.WithValue(ctx, nodeKey{}, w.up)
-			}
-			return ctx
-		}}
+	s = &Service{o: o, proxies: map[string]*toxiproxy.Proxy{}, ups: map[string]*upstream{}, active: map[string]fault.Spec{}}
+	s.srv = &http.Server{Handler: o.Handler, ReadHeaderTimeout: 10 * time.Second}
 	s.api = toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
 	defer func() {
 		if err != nil {
@@ -107,49 +93,6 @@ func Start(o Options) (s *Service, err error) {
 	}
 	return s, nil
 }
-
-// Hold makes the node's requests wait until release is called: arrived is
-// closed when the first one arrives. A harness uses it to act on a node (freeze
-// it) while one of its tasks is certainly in the middle of a fetch.
-func (s *Service) Hold(node string) (arrived <-chan struct{}, release func()) {
-	h := &hold{arrived: make(chan struct{}), released: make(chan struct{})}
-	s.mu.Lock()
-	s.holds[node] = h
-	s.mu.Unlock()
-	return h.arrived, func() {
-		s.mu.Lock()
-		if s.holds[node] == h {
-			delete(s.holds, node)
-		}
-		s.mu.Unlock()
-		select {
-		case <-h.released:
-		default:
-			close(h.released)
-		}
-	}
-}
-
-// serve answers a request, after any hold on the node it came through.
-func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
-	if up, ok := r.Context().Value(nodeKey{}).(*upstream); ok {
-		s.mu.Lock()
-		h := s.holds[up.node]
-		s.mu.Unlock()
-		if h != nil {
-			h.once.Do(func() { close(h.arrived) })
-			select {
-			case <-h.released:
-			case <-r.Context().Done():
-				return
-			}
-		}
-	}
-	s.o.Handler.ServeHTTP(w, r)
-}
-
-// nodeKey carries a request's upstream (its node) in its context.
-type nodeKey struct{}
 
 // Params are the workload parameters naming each node's address of the service.
 func (s *Service) Params() map[string]string {
