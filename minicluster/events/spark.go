@@ -87,6 +87,10 @@ type Log struct {
 	mu     sync.Mutex
 	f      *os.File
 	launch map[int]int64 // TID → launch time (ms), for the TaskEnd's Task Info
+	// ended: the application's end is written. As in Spark, whose listener bus
+	// stops after SparkListenerApplicationEnd, nothing follows it (executors
+	// hanging up during the driver's shutdown are not events of the application).
+	ended bool
 }
 
 // Create opens path for appending and, when the file is new, writes Spark's
@@ -115,10 +119,12 @@ func (l *Log) Emit(e Event) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
+	if l.f == nil || l.ended {
 		return
 	}
 	switch e.Kind {
+	case ApplicationEnd:
+		l.ended = true
 	case TaskStart:
 		l.launch[e.TID] = e.Time.UnixMilli()
 	case TaskEnd:

@@ -156,3 +156,33 @@ func TestLossReasonsAsSpark(t *testing.T) {
 		}
 	}
 }
+
+// TestNothingAfterApplicationEnd: as Spark's listener bus stops after
+// SparkListenerApplicationEnd, events emitted during the driver's shutdown (an
+// executor hanging up) are not written after it.
+func TestNothingAfterApplicationEnd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	l, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Emit(Event{Kind: ApplicationStart, Message: "app"})
+	l.Emit(Event{Kind: ExecutorAdded, Executor: 1, Node: "node-a"})
+	l.Emit(Event{Kind: ApplicationEnd, Outcome: "succeeded"})
+	l.Emit(Event{Kind: ExecutorRemoved, Executor: 1, Node: "node-a", Message: "shutdown"})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) == 0 || evs[len(evs)-1].Kind != ApplicationEnd {
+		t.Fatalf("events %+v: want application-end last", evs)
+	}
+	for _, e := range evs {
+		if e.Kind == ExecutorRemoved {
+			t.Errorf("executor removal written after the application's end: %+v", e)
+		}
+	}
+}
