@@ -43,6 +43,11 @@ func judge(sc *Scenario, p plan, o *Observation, r *result.Run) {
 		r.Hit = len(problems) == 0
 	case result.Catch:
 		problems = judgeCatch(sc, p, o, &ev, r)
+		if p.catch != nil && p.catch.Check != nil && len(problems) == 0 {
+			if err := p.catch.Check(o, &ev); err != nil {
+				problems = append(problems, err.Error())
+			}
+		}
 		r.Hit = len(problems) == 0
 	}
 	r.Evidence = ev.Lines()
@@ -118,6 +123,9 @@ func judgeCatch(sc *Scenario, p plan, o *Observation, ev *Evidence, r *result.Ru
 			problems = append(problems, "expected a safeguard to fire with a diagnosis; the job completed without one")
 		}
 		r.CaughtBy = strings.Join(p.set.Names(), "+")
+		if p.catch != nil && p.catch.UserFix != "" {
+			r.CaughtBy = UserFixLabel
+		}
 		ev.First(o, "driver", reJobFinished)
 		ev.Addf("job completed with the oracle's output despite the fault")
 	default:

@@ -38,6 +38,16 @@ func RunMatrix(ctx context.Context, scs []*Scenario, o Options) (*result.Matrix,
 	for _, c := range cols {
 		m.Columns = append(m.Columns, c.Name)
 	}
+	// A scenario whose source gives a fix in user code gets one more column,
+	// kept apart from the engine's safeguards; other scenarios have no cell there.
+	fixes := false
+	for _, sc := range scs {
+		_, ok := sc.UserFix()
+		fixes = fixes || ok
+	}
+	if fixes {
+		m.Columns = append(m.Columns, UserFixLabel)
+	}
 	m.Rows = make([]result.MatrixRow, len(scs))
 	sem := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup
@@ -57,6 +67,23 @@ func RunMatrix(ctx context.Context, scs []*Scenario, o Options) (*result.Matrix,
 				p := plan{kind: result.Catch, label: "matrix-" + col.Name, faults: sc.Faults, set: col.Set, catch: &Catch{Expect: Either}, runs: 1}
 				r, obs, _ := runOnce(ctx, sc, p, &o, 0)
 				m.Rows[i].Cells[j] = matrixCell(col.Name, r, obs)
+			}()
+		}
+		if fix, ok := sc.UserFix(); ok {
+			m.Rows[i].Cells = append(m.Rows[i].Cells, result.MatrixCell{Column: UserFixLabel, Outcome: result.Errored, Detail: "interrupted"})
+			j := len(m.Rows[i].Cells) - 1
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				defer func() { <-sem }()
+				p := plan{kind: result.Catch, label: "matrix-" + UserFixLabel, faults: sc.Faults, set: safeguard.Set{}, catch: fix, runs: 1}
+				r, obs, _ := runOnce(ctx, sc, p, &o, 0)
+				m.Rows[i].Cells[j] = matrixCell(UserFixLabel, r, obs)
 			}()
 		}
 	}

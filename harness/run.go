@@ -34,6 +34,8 @@ type Options struct {
 	Switches map[safeguard.Name]bool
 	// Nodes and ExecutorsPerNode override the scenario's topology when > 0.
 	Nodes, ExecutorsPerNode int
+	// Conf holds configuration overrides applied over the scenario's own.
+	Conf map[string]string
 	// Dir is the run directory; each cell run gets its own directory below it.
 	Dir string
 	// Binary is the faultbook executable started as driver and executors.
@@ -311,7 +313,7 @@ func runOnce(ctx context.Context, sc *Scenario, p plan, o *Options, idx int) (re
 		r.Problems = []string{err.Error()}
 		return r, nil, out
 	}
-	oracle, err := wl.Oracle(job.Params{Seed: seed, Values: sc.Params})
+	oracle, err := wl.Oracle(job.Params{Seed: seed, Values: sc.params(p.catch)})
 	if err != nil {
 		r.Problems = []string{"compute oracle: " + err.Error()}
 		return r, nil, out
@@ -352,7 +354,7 @@ func specFor(sc *Scenario, p plan, o *Options, seed int64) *spec.Spec {
 	}
 	return &spec.Spec{
 		Name: fmt.Sprintf("%s/%s#%d", sc.Name, p.label, seed), Seed: seed, Topology: topo,
-		Conf: conf.New(conf.Fast, sc.Conf), Safeguards: p.set, Faults: faults, Workload: sc.Workload, Params: sc.Params,
+		Conf: conf.New(conf.Fast, sc.Conf, o.Conf), Safeguards: p.set, Faults: faults, Workload: sc.Workload, Params: sc.params(p.catch),
 	}
 }
 

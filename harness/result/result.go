@@ -86,8 +86,12 @@ type Cell struct {
 	Rate *Interval `json:"rate,omitempty"`
 	// Evidence holds the lines that prove the verdict, from a representative run.
 	Evidence []Evidence `json:"evidence"`
-	// CaughtBy names the safeguard that fired (catch cells), empty otherwise.
+	// CaughtBy names the safeguard that fired (catch cells), or "user-fix" for
+	// a catch cell that is a fix in user code; empty otherwise.
 	CaughtBy string `json:"caught_by,omitempty"`
+	// UserFix, on a catch cell that is a fix in the application's code rather
+	// than an engine safeguard, names the fix ("OptionOf at the lookup").
+	UserFix string `json:"user_fix,omitempty"`
 	// DurationMs is the mean wall time of one run.
 	DurationMs int64 `json:"duration_ms"`
 	// DetectionMs is, for a catch, the time from job submission to the first

@@ -350,8 +350,8 @@ func TestMaxDepth(t *testing.T) {
 	}{
 		{0, ""},
 		{5, ""},
-		{4, "KryoException: max depth exceeded: 4"},
-		{1, "KryoException: max depth exceeded: 1"},
+		{4, "structure too deep: at depth 4 (codec depth limit 4)"},
+		{1, "structure too deep: at depth 1 (codec depth limit 1)"},
 	}
 	unlimited := encode(t, newRegistry(nil), v)
 	for _, tc := range tests {

@@ -33,6 +33,14 @@ const (
 	// context that lacks the application bundle (Spark 1.0's per-thread class
 	// loader on connection-manager threads).
 	TransportWithoutBundle Point = "transport-without-bundle"
+	// InteropNilValues: the application's interop parser returns a key with no
+	// value ("color=") as a nil entry, as the Java library of seed 003 returned
+	// null, instead of leaving the key out; a lookup then yields Some(nil).
+	InteropNilValues Point = "interop-nil-values"
+	// MutableListResult: the application collects each partition into a
+	// MutableList, a linked list with no encoding of its own, instead of an
+	// ArrayBuffer; encoding a long one recurses once per element.
+	MutableListResult Point = "mutable-list"
 )
 
 // Info documents one fault point.
@@ -46,6 +54,8 @@ var catalogue = []Info{
 	{RegistrationMapOrder, "the registrator ranges over a Go map of its types: the order varies by process"},
 	{RegistrationShift, "targeted executors lack one built-in type the others register: every later id shifts by one"},
 	{TransportWithoutBundle, "block-server goroutines run without the application bundle in their context"},
+	{InteropNilValues, "the interop parser returns nil for a key with no value, so a lookup yields Some(nil)"},
+	{MutableListResult, "task results hold a MutableList (a linked list encoded by recursion) instead of an ArrayBuffer"},
 }
 
 // All returns every fault point in catalogue order.

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+
+	"github.com/faultbook/faultbook/minicluster/fault"
 )
 
 // InputKind says where a stage's tasks get their records.
@@ -133,6 +135,24 @@ type TaskContext struct {
 	Executor  int
 	Log       *slog.Logger
 	Params    Params
+	// Faults are the run's faults aimed at this executor: application code that
+	// is itself a fault point (a parser that returns nil) reads its switch here,
+	// and reports through Hit that its effect happened, with proof.
+	Faults fault.Set
+	Hit    func(p fault.Point, proof string)
+}
+
+// Fault returns the fault at point p aimed at this task's executor, if any.
+func (tc *TaskContext) Fault(p fault.Point) (fault.Spec, bool) {
+	return tc.Faults.Lookup(p, tc.Executor)
+}
+
+// FaultHit reports that the fault at p had its effect; proof says what happened
+// and where ("nil for key color at input line 536").
+func (tc *TaskContext) FaultHit(p fault.Point, proof string) {
+	if tc.Hit != nil {
+		tc.Hit(p, proof)
+	}
 }
 
 // SourceFunc makes a partition from nothing.
