@@ -24,9 +24,6 @@ func (w *Writer) WriteValue(v any) error {
 		w.buf = append(w.buf, markerNull)
 		return nil
 	}
-	if m := reg.maxDepth; m > 0 && w.depth >= m {
-		return &DepthError{Path: w.pathString(), Depth: w.depth, Limit: m}
-	}
 	// The built-in scalars skip the map lookup and the interface call.
 	switch x := v.(type) {
 	case string:
@@ -75,6 +72,10 @@ func (w *Writer) WriteValue(v any) error {
 		}
 		w.buf = append(w.buf, markerNull)
 		return nil
+	}
+	// Only values with a body count toward the depth: scalars nest nothing.
+	if m := reg.maxDepth; m > 0 && w.depth >= m {
+		return &DepthError{Path: w.pathString(), Depth: w.depth, Limit: m}
 	}
 	if !ok {
 		return w.writeByName(v)
@@ -147,12 +148,12 @@ func (r *Reader) ReadValue() (any, error) {
 	if id >= uint64(len(reg.entries)) {
 		return nil, errUnregisteredID(id)
 	}
-	if m := reg.maxDepth; m > 0 && r.depth >= m {
-		return nil, &DepthError{Depth: r.depth, Limit: m}
-	}
 	e := &reg.entries[id]
 	if e.kind != kNone {
 		return r.readScalar(e.kind)
+	}
+	if m := reg.maxDepth; m > 0 && r.depth >= m {
+		return nil, &DepthError{Depth: r.depth, Limit: m}
 	}
 	return r.readBody(e.ser)
 }

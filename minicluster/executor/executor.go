@@ -207,7 +207,7 @@ func (e *Executor) watchEncoder(reg *codec.Registry) {
 				fmt.Sprintf("Some(nil) reached the encoder at %s, %s", s.Path, s.Location), false)
 		case s.Kind == codec.SightDeep && listFault:
 			e.report(rpc.ReportFault, string(fault.MutableListResult), "encoder",
-				fmt.Sprintf("a value %d levels deep reached the encoder at %s (executor stack limit %d KiB)", s.Depth, s.Path, e.stack>>10), false)
+				fmt.Sprintf("a value nested %d deep reached the encoder at %s (executor stack limit %d KiB)", s.Depth, s.Path, e.stack>>10), false)
 		}
 	})
 }
