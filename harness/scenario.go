@@ -60,6 +60,9 @@ type Scenario struct {
 	Repeat        int
 	// Timeout bounds one run of one cell. Default 60 s.
 	Timeout time.Duration
+	// Knob, when set, is the scenario's one numeric knob with a monotone
+	// effect, which `faultbook probe` bisects for its threshold.
+	Knob *Knob
 
 	// Reproduce judges a reproduce run: nil when the documented symptom showed in
 	// the documented place, else why not. It adds the lines that prove it to ev.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/faultbook/faultbook/fixtures/workloads"
 	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 	"github.com/faultbook/faultbook/minicluster/serializer"
@@ -56,6 +57,17 @@ func DeepList() *harness.Scenario {
 			{Safeguards: []safeguard.Name{safeguard.IterativeListEncoding}, Expect: harness.Survive, Check: noneDied},
 		},
 		Reproduce: reproduceDeepList,
+		// The list length that kills an executor at a given stack limit: one
+		// failure is enough to tell, so probes stop at the first.
+		Knob: &harness.Knob{Param: workloads.KeyLength, Unit: "elements", Lo: 1, Hi: 200_000,
+			Conf:  map[string]string{conf.TaskMaxFailures: "1"},
+			Shows: func(o *harness.Observation) bool { return len(deadExecutors(o)) > 0 },
+			Proof: func(o *harness.Observation) string {
+				for src, lines := range deadExecutors(o) {
+					return src + ": " + strings.Join(lines[1:], "; ")
+				}
+				return ""
+			}},
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 )
 
 func addCommands(root *cobra.Command) {
-	root.AddCommand(newListCmd(), newExplainCmd(), newRunCmd(), newReportCmd(), newGateCmd(), newMatrixCmd())
+	root.AddCommand(newListCmd(), newExplainCmd(), newRunCmd(), newReportCmd(), newGateCmd(), newMatrixCmd(), newProbeCmd())
 }
 
 func catalogue() (*scenarios.Catalogue, error) {
