@@ -101,7 +101,9 @@ func newExecutorCmd() *cobra.Command {
 			switch {
 			case err == nil, errors.Is(err, context.Canceled):
 				return nil
-			case errors.Is(err, executor.ErrRefused), errors.Is(err, executor.ErrDriverLost):
+			case errors.Is(err, executor.ErrRefused):
+				return exitError{code: cluster.ExitRefused, err: err, quiet: true}
+			case errors.Is(err, executor.ErrDriverLost):
 				return exitError{code: cluster.ExitJobFailed, err: err, quiet: true}
 			}
 			log.Error("Executor stopped: "+err.Error(), "component", "executor.CoarseGrainedExecutorBackend")

@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/driver"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/proc"
@@ -27,9 +29,13 @@ import (
 // Exit codes of the driver and executor subcommands.
 const (
 	ExitOK        = 0
-	ExitJobFailed = 1 // the application aborted (driver), or the executor was refused / lost its driver
+	ExitJobFailed = 1 // the application aborted (driver), or the executor lost its driver
 	ExitUsage     = 2
 	ExitInfra     = 3 // the run could not be carried out (no executor, bad spec)
+	// ExitRefused: the driver refused the executor. Its node does not launch
+	// another in its place: the refusal is a safeguard's verdict on the
+	// application's set-up, which a new process would share.
+	ExitRefused = 4
 )
 
 // ListeningPrefix starts the line the driver prints on stdout once it accepts
@@ -49,19 +55,38 @@ type Options struct {
 	StartTimeout time.Duration
 }
 
-// Cluster is a running minicluster.
+// Cluster is a running minicluster: a driver process, and per node a worker
+// (in this process) that starts the node's executor processes and relaunches
+// them as they die.
 type Cluster struct {
 	spec   *spec.Spec
 	dir    string
+	app    string
 	group  *proc.Group
 	driver *proc.Process
-	execs  map[int]*proc.Process
+	nodes  []*node
 	start  time.Time
+
+	// launch is what every executor process is started with.
+	ctx    context.Context
+	binary string
+	env    []string
+	addr   string
+
+	mu sync.Mutex
+	// execs holds every executor process started, by id, relaunched ones too.
+	execs  map[int]*execProc
+	nextID int
+	// retries counts abnormal executor exits of the application; ended is set
+	// once the driver has exited, after which nothing is launched.
+	retries, maxRetries int
+	ended               bool
+	watchers            sync.WaitGroup
 }
 
-// Start writes the spec into the run directory and starts the driver, then one
-// executor process per planned executor. The cluster's secret goes to children
-// through the environment.
+// Start writes the spec into the run directory and starts the driver, then a
+// worker per node, which starts the node's executors. The cluster's secret
+// goes to children through the environment.
 func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error) {
 	if o.Binary == "" {
 		if o.Binary, err = os.Executable(); err != nil {
@@ -81,8 +106,11 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInfra, err)
 	}
-	env := []string{spec.SecretEnv + "=" + wire.EncodeSecret(secret)}
-	c = &Cluster{spec: sp, dir: o.Dir, group: &proc.Group{}, execs: map[int]*proc.Process{}, start: time.Now()}
+	maxRetries, _ := sp.Conf.Int(conf.DeployMaxExecutorRetries) // validated above
+	now := time.Now()
+	c = &Cluster{spec: sp, dir: o.Dir, group: &proc.Group{}, execs: map[int]*execProc{}, start: now,
+		app: fmt.Sprintf("app-%s-0000", now.UTC().Format("20060102150405")), ctx: ctx, binary: o.Binary,
+		env: []string{spec.SecretEnv + "=" + wire.EncodeSecret(secret)}, maxRetries: maxRetries}
 	defer func() {
 		if err != nil {
 			_ = c.Close()
@@ -91,7 +119,7 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 
 	addrc := make(chan string, 1)
 	c.driver, err = proc.Start(ctx, proc.Spec{
-		Name: "driver", Path: o.Binary, Args: []string{"driver", "--run-dir", o.Dir}, Env: env,
+		Name: "driver", Path: o.Binary, Args: []string{"driver", "--run-dir", o.Dir}, Env: c.env,
 		LogPath: filepath.Join(o.Dir, "driver.log"),
 		OnLine: func(line string) {
 			if a, ok := strings.CutPrefix(line, ListeningPrefix); ok {
@@ -106,9 +134,8 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 		return nil, fmt.Errorf("%w: start driver: %v", ErrInfra, err)
 	}
 	c.group.Add(c.driver)
-	var addr string
 	select {
-	case addr = <-addrc:
+	case c.addr = <-addrc:
 	case <-c.driver.Done():
 		return nil, fmt.Errorf("%w: driver exited before listening (see %s)", ErrInfra, filepath.Join(o.Dir, "driver.log"))
 	case <-time.After(o.StartTimeout):
@@ -116,18 +143,25 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	for _, ex := range sp.Topology.Executors() {
-		name := fmt.Sprintf("exec-%d", ex.ID)
-		p, err := proc.Start(ctx, proc.Spec{
-			Name: name, Path: o.Binary, Env: env, LogPath: filepath.Join(o.Dir, name+".log"),
-			Args: []string{"executor", "--run-dir", o.Dir, "--driver", addr, "--id", strconv.Itoa(ex.ID),
-				"--node", ex.Node, "--slots", strconv.Itoa(sp.Topology.Slots)},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("%w: start %s: %v", ErrInfra, name, err)
+	planned := sp.Topology.Executors()
+	c.nextID = len(planned) + 1
+	byNode := map[string]*node{}
+	for _, ex := range planned {
+		if byNode[ex.Node] != nil {
+			continue
 		}
-		c.group.Add(p)
-		c.execs[ex.ID] = p
+		n, err := c.startNode(ctx, ex.Node, secret, o.StartTimeout)
+		if err != nil {
+			return nil, err
+		}
+		byNode[ex.Node] = n
+		c.nodes = append(c.nodes, n)
+	}
+	for _, ex := range planned {
+		c.watchers.Add(1)
+		if err := c.launch(byNode[ex.Node], ex.ID); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -138,12 +172,30 @@ type Outcome struct {
 	Result        *driver.Result
 	DriverExit    proc.Exit
 	ExecutorExits map[int]proc.Exit
-	Events        []events.Event
-	// Logs holds each process's log lines, by source ("driver", "exec-1").
+	// Executors describes every executor process, relaunched ones included, by id.
+	Executors []ExecutorRun
+	Events    []events.Event
+	// Logs holds each process's log lines, by source ("driver", "exec-1"), and
+	// each node's worker log ("worker-node-a").
 	Logs     map[string][]string
 	Duration time.Duration
 	Dir      string
 }
+
+// ExecutorRun is one executor process and how it ended.
+type ExecutorRun struct {
+	ID   int
+	Node string
+	Exit proc.Exit
+	// Teardown: the cluster killed it after the driver ended, because it had
+	// not exited by itself; its exit is the cluster's doing.
+	Teardown bool
+	// Replacement is the executor its node launched in its place, or 0.
+	Replacement int
+}
+
+// WorkerLogPrefix starts the log source of a node's worker: "worker-node-a".
+const WorkerLogPrefix = "worker-"
 
 // Wait waits for the driver to end, gives executors a moment to follow, stops
 // whatever is left, and collects the outcome.
@@ -152,16 +204,50 @@ func (c *Cluster) Wait(ctx context.Context) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wait for driver: %w", err)
 	}
+	c.mu.Lock()
+	c.ended = true // no launch after this: the set of executors is final
+	execs := make([]*execProc, 0, len(c.execs))
+	for _, e := range c.execs {
+		execs = append(execs, e)
+	}
+	c.mu.Unlock()
 	out := &Outcome{DriverExit: dexit, ExecutorExits: map[int]proc.Exit{}, Logs: map[string][]string{}, Dir: c.dir, Duration: time.Since(c.start)}
 	grace, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	for id, p := range c.execs {
-		x, err := p.Wait(grace)
-		if err != nil {
-			_ = p.Kill()
-			x, _ = p.Wait(context.Background())
+	for _, e := range execs {
+		if x, err := e.p.Wait(grace); err == nil {
+			out.ExecutorExits[e.id] = x
 		}
-		out.ExecutorExits[id] = x
+	}
+	// Whatever did not follow the driver is killed; its watcher, and any
+	// relaunch that was under way when the driver ended, finish with it.
+	c.mu.Lock()
+	for _, e := range c.execs {
+		if _, done := out.ExecutorExits[e.id]; !done {
+			e.teardown.Store(true)
+			_ = e.p.Kill()
+		}
+	}
+	c.mu.Unlock()
+	c.watchers.Wait()
+	c.mu.Lock()
+	execs = execs[:0]
+	for _, e := range c.execs {
+		execs = append(execs, e)
+	}
+	c.mu.Unlock()
+	sort.Slice(execs, func(i, j int) bool { return execs[i].id < execs[j].id })
+	for _, e := range execs {
+		x, _ := e.p.Wait(context.Background()) // done: its watcher has returned
+		out.ExecutorExits[e.id] = x
+	}
+	for _, e := range execs {
+		out.Executors = append(out.Executors, ExecutorRun{ID: e.id, Node: e.node.name, Exit: out.ExecutorExits[e.id],
+			Teardown: e.teardown.Load(), Replacement: int(e.replacement.Load())})
+	}
+	for _, n := range c.nodes {
+		n.close()
+		out.Logs[WorkerLogPrefix+n.name] = readLines(n.logPath)
 	}
 	if b, err := os.ReadFile(filepath.Join(c.dir, driver.ResultFile)); err == nil {
 		var r driver.Result
@@ -171,8 +257,8 @@ func (c *Cluster) Wait(ctx context.Context) (*Outcome, error) {
 	}
 	out.Events, _ = events.Read(filepath.Join(c.dir, events.FileName))
 	out.Logs["driver"] = readLines(filepath.Join(c.dir, "driver.log"))
-	for id := range c.execs {
-		name := fmt.Sprintf("exec-%d", id)
+	for _, e := range execs {
+		name := fmt.Sprintf("exec-%d", e.id)
 		out.Logs[name] = readLines(filepath.Join(c.dir, name+".log"))
 	}
 	return out, nil
@@ -183,7 +269,15 @@ func (c *Cluster) Close() error {
 	if c == nil || c.group == nil {
 		return nil
 	}
-	return c.group.Close()
+	c.mu.Lock()
+	c.ended = true
+	c.mu.Unlock()
+	err := c.group.Close()
+	c.watchers.Wait()
+	for _, n := range c.nodes {
+		n.close()
+	}
+	return err
 }
 
 func readLines(path string) []string {

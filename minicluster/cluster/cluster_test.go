@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,8 +108,10 @@ func start(t *testing.T, ctx context.Context, sp *spec.Spec) *Cluster {
 // pids lists every process of the cluster: the driver, then executors by id.
 func (c *Cluster) pids() map[string]int {
 	out := map[string]int{"driver": c.driver.Pid()}
-	for id, p := range c.execs {
-		out[fmt.Sprintf("exec-%d", id)] = p.Pid()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, e := range c.execs {
+		out[fmt.Sprintf("exec-%d", id)] = e.p.Pid()
 	}
 	return out
 }
@@ -202,8 +205,8 @@ func TestClusterRunsAndCleansUp(t *testing.T) {
 		t.Errorf("last event %+v, want application-end succeeded", last)
 	}
 
-	if len(out.Logs) != 3 {
-		t.Errorf("logs of %d processes, want 3: %v", len(out.Logs), slices.Sorted(func(yield func(string) bool) {
+	if len(out.Logs) != 5 {
+		t.Errorf("logs of %d sources, want 5 (driver, 2 executors, 2 workers): %v", len(out.Logs), slices.Sorted(func(yield func(string) bool) {
 			for k := range out.Logs {
 				if !yield(k) {
 					return
@@ -215,6 +218,9 @@ func TestClusterRunsAndCleansUp(t *testing.T) {
 		"driver": {"Started driver for cluster-test", "Registered executor 1", "Registered executor 2", "Job 2 finished"},
 		"exec-1": {"Successfully registered with driver", "Driver commanded a shutdown"},
 		"exec-2": {"Successfully registered with driver", "Driver commanded a shutdown"},
+		"worker-node-a": {"Successfully registered with driver", "Asked to launch executor app-", "/1 for cluster-test",
+			"/1 finished with state EXITED message Command exited with code 0 exitStatus 0"},
+		"worker-node-b": {"Asked to launch executor app-", "/2 for cluster-test"},
 	} {
 		for _, s := range want {
 			if !containsLine(out.Logs[src], s) {
@@ -293,8 +299,11 @@ func TestDriverKilledLeavesNoExecutor(t *testing.T) {
 		t.Fatalf("driver ended %s (%v), want killed by SIGKILL", x, err)
 	}
 
-	for id, p := range c.execs {
-		x, err := p.Wait(wctx)
+	c.mu.Lock()
+	execs := maps.Clone(c.execs)
+	c.mu.Unlock()
+	for id, e := range execs {
+		x, err := e.p.Wait(wctx)
 		if err != nil {
 			t.Errorf("executor %d outlived its driver: %v", id, err)
 			continue

@@ -24,6 +24,12 @@ const (
 	// executors before it starts the job (Spark's
 	// spark.scheduler.maxRegisteredResourcesWaitingTime).
 	SchedulerRegistrationWait = "spark.scheduler.maxRegisteredResourcesWaitingTime"
+	// DeployMaxExecutorRetries bounds how many abnormal executor exits the
+	// nodes relaunch after, per application (standalone Master's limit).
+	DeployMaxExecutorRetries = "spark.deploy.maxExecutorRetries"
+	// StageMaxConsecutiveAttempts bounds how many times a stage is attempted
+	// after fetch failures before the job is aborted.
+	StageMaxConsecutiveAttempts = "spark.stage.maxConsecutiveAttempts"
 	// ExecutorThreadStack is the largest stack a goroutine of an executor may
 	// grow, standing for the JVM thread stack Spark users set with -Xss in
 	// spark.executor.extraJavaOptions (1 MiB by default on x64). Not a Spark key:
@@ -36,13 +42,15 @@ const (
 // keys down (see Fast) so that a whole catalogue runs in seconds; the names and
 // the counting rules stay Spark's.
 var Defaults = map[string]string{
-	TaskMaxFailures:           "4",
-	KryoRegistrator:           "",
-	KryoRegistrationRequired:  "false",
-	ExecutorHeartbeatInterval: "10s",
-	NetworkTimeout:            "120s",
-	SchedulerRegistrationWait: "30s",
-	ExecutorThreadStack:       "1m",
+	TaskMaxFailures:             "4",
+	KryoRegistrator:             "",
+	KryoRegistrationRequired:    "false",
+	ExecutorHeartbeatInterval:   "10s",
+	NetworkTimeout:              "120s",
+	SchedulerRegistrationWait:   "30s",
+	DeployMaxExecutorRetries:    "10",
+	StageMaxConsecutiveAttempts: "4",
+	ExecutorThreadStack:         "1m",
 }
 
 // Fast holds the timing overrides the harness applies to every cluster: a
@@ -140,6 +148,16 @@ func (c Conf) Validate() error {
 		return err
 	} else if n < 1 {
 		return fmt.Errorf("config %s=%d: must be at least 1", TaskMaxFailures, n)
+	}
+	if n, err := c.Int(DeployMaxExecutorRetries); err != nil {
+		return err
+	} else if n < -1 {
+		return fmt.Errorf("config %s=%d: must be -1 (no limit) or more", DeployMaxExecutorRetries, n)
+	}
+	if n, err := c.Int(StageMaxConsecutiveAttempts); err != nil {
+		return err
+	} else if n < 1 {
+		return fmt.Errorf("config %s=%d: must be at least 1", StageMaxConsecutiveAttempts, n)
 	}
 	if _, err := c.Bool(KryoRegistrationRequired); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,15 +76,21 @@ type executorInfo struct {
 	alive     bool
 	// stopping: the driver asked it to shut down, so its hang-up is expected.
 	stopping bool
+	// hungUp is when its connection ended while its node's worker had not yet
+	// said how the process ended; zero otherwise. See disconnected.
+	hungUp      time.Time
+	hangUpCause error
 }
 
 type event struct {
-	kind     string // register, status, report, heartbeat, lost
+	kind     string // register, status, report, heartbeat, lost, worker, worker-update, worker-lost
 	conn     *wire.Conn
 	exec     int
 	register *rpc.RegisterExecutor
 	status   *rpc.StatusUpdate
 	report   *rpc.Report
+	worker   *rpc.RegisterWorker
+	update   *rpc.ExecutorUpdated
 	err      error
 }
 
@@ -100,14 +107,26 @@ type Driver struct {
 	events       chan event
 	execs        map[int]*executorInfo
 	refused      int
+	refusedIDs   map[int]bool
 	firstRefusal string
-	expected     int
+	// expected counts the executors launched for the application: the
+	// topology's, then each replacement a worker reports. Every one of them
+	// ends up registered, refused, or exited before registering.
+	expected, registered int
+	exitedEarly          []string // "executor 3: Command exited with code 2"
+	// workers are the node supervisors that report executor exits, by node.
+	workers map[string]*wire.Conn
+	app     string
 
-	ln      net.Listener
-	connsMu sync.Mutex
-	conns   map[*wire.Conn]bool
-	wg      sync.WaitGroup
-	closing chan struct{}
+	ln net.Listener
+	// life bounds every connection's handshake; shutdown ends it, so a peer
+	// that never finishes its handshake cannot delay the driver's exit.
+	life     context.Context
+	stopLife context.CancelFunc
+	connsMu  sync.Mutex
+	conns    map[*wire.Conn]bool
+	wg       sync.WaitGroup
+	closing  chan struct{}
 
 	// cacheLocs[dataset][partition] is the executor holding a cached partition.
 	cacheLocs map[int]map[int]int
@@ -124,7 +143,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	sp := cfg.Spec
 	d := &Driver{cfg: cfg, log: cfg.Log, ev: cfg.Events, events: make(chan event, 1024), execs: map[int]*executorInfo{},
 		conns: map[*wire.Conn]bool{}, closing: make(chan struct{}), cacheLocs: map[int]map[int]int{},
-		expected: len(sp.Topology.Executors())}
+		expected: len(sp.Topology.Executors()), workers: map[string]*wire.Conn{}, refusedIDs: map[int]bool{}}
+	d.life, d.stopLife = context.WithCancel(ctx)
+	defer d.stopLife()
 	var err error
 	if d.maxFails, err = sp.Conf.Int(conf.TaskMaxFailures); err != nil {
 		return nil, err
@@ -142,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer d.shutdown()
 	d.wg.Add(1)
-	go d.acceptLoop(ctx)
+	go d.acceptLoop(d.life)
 	d.log.Info("Started driver for "+sp.Name+" at "+d.ln.Addr().String(), "component", "SparkContext")
 	d.ev.Emit(events.Event{Kind: events.ApplicationStart, Message: sp.Name})
 	if cfg.Listening != nil {
@@ -195,7 +216,10 @@ func (d *Driver) handleConn(ctx context.Context, nc net.Conn) {
 	c, err := wire.Accept(hctx, nc, d.cfg.Secret)
 	cancel()
 	if err != nil {
-		d.log.Warn("Refused connection from "+nc.RemoteAddr().String()+": "+err.Error(), "component", "rpc.NettyRpcEnv")
+		// A handshake cut short by the driver's own shutdown is no refusal.
+		if ctx.Err() == nil {
+			d.log.Warn("Refused connection from "+nc.RemoteAddr().String()+": "+err.Error(), "component", "rpc.NettyRpcEnv")
+		}
 		_ = nc.Close()
 		return
 	}
@@ -206,6 +230,10 @@ func (d *Driver) handleConn(ctx context.Context, nc net.Conn) {
 	defer d.untrack(c)
 	t, payload, err := c.Recv()
 	if err != nil {
+		return
+	}
+	if t == rpc.MsgRegisterWorker {
+		d.serveWorker(c, payload)
 		return
 	}
 	var reg rpc.RegisterExecutor
@@ -280,13 +308,13 @@ func (d *Driver) awaitExecutors(ctx context.Context) error {
 	wait, _ := d.cfg.Spec.Conf.Duration(conf.SchedulerRegistrationWait)
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
-	for d.aliveCount()+d.refused < d.expected {
+	for d.registered+d.refused+len(d.exitedEarly) < d.expected {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:
 			if d.aliveCount() == 0 {
-				return fmt.Errorf("%w within %s (%d expected, %d refused)", ErrNoExecutors, wait, d.expected, d.refused)
+				return fmt.Errorf("%w within %s (%d expected, %d refused%s)", ErrNoExecutors, wait, d.expected, d.refused, d.exitedEarlyNote())
 			}
 			d.log.Warn(fmt.Sprintf("Starting with %d of %d executors after %s", d.aliveCount(), d.expected, wait), "component", "scheduler.TaskSchedulerImpl")
 			return nil
@@ -294,10 +322,21 @@ func (d *Driver) awaitExecutors(ctx context.Context) error {
 			d.handle(e)
 		}
 	}
-	if d.aliveCount() == 0 {
+	switch {
+	case d.aliveCount() > 0:
+		return nil
+	case d.refused > 0:
 		return fmt.Errorf("%w: all %d executors were refused; first: %s", errAllRefused, d.refused, d.firstRefusal)
 	}
-	return nil
+	return fmt.Errorf("%w: every executor exited before registering%s", ErrNoExecutors, d.exitedEarlyNote())
+}
+
+// exitedEarlyNote names the executors that exited before registering.
+func (d *Driver) exitedEarlyNote() string {
+	if len(d.exitedEarly) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d exited before registering: %s", len(d.exitedEarly), strings.Join(d.exitedEarly, "; "))
 }
 
 // errAllRefused: every executor came and was refused. The application ends
@@ -328,6 +367,11 @@ func (d *Driver) aliveIDs() []int {
 // shutdown tells executors to stop, closes every connection and waits for the
 // connection goroutines.
 func (d *Driver) shutdown() {
+	d.stopLife() // handshakes still in flight end now
+	// Workers first: an executor that exits on the shutdown is not to be relaunched.
+	for _, w := range d.workers {
+		_ = w.Send(rpc.MsgShutdown, nil)
+	}
 	for _, id := range d.aliveIDs() {
 		_ = d.execs[id].conn.Send(rpc.MsgShutdown, nil)
 		d.execs[id].stopping = true

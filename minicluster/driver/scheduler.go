@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/faultbook/faultbook/minicluster/block"
@@ -22,25 +21,39 @@ import (
 type jobRun struct {
 	id     int
 	job    job.Job
-	stages map[int]*taskSet // by stage id, once submitted
-	done   map[int]bool     // completed stages
-	// mapOutputs[shuffle][mapPartition] is where that map output lives.
+	stages map[int]*taskSet // the latest attempt of each stage, by stage id, once submitted
+	// zombies are earlier attempts of resubmitted stages: their running
+	// attempts' results are ignored.
+	zombies []*taskSet
+	// nextAttempt[stage] numbers the stage's next attempt; failedAttempts[stage]
+	// counts its attempts failed by a fetch failure (spark.stage.maxConsecutiveAttempts).
+	nextAttempt    map[int]int
+	failedAttempts map[int]int
+	// mapOutputs[shuffle][mapPartition] is where that map output lives; an
+	// empty Addr is a missing output.
 	mapOutputs map[int][]rpc.BlockLocation
 	results    [][]any
+	resultDone []bool
 	abort      error
 	finished   bool
 }
 
 // taskSet is a stage attempt's tasks and their accounting (Spark's TaskSetManager).
 type taskSet struct {
-	stage     job.Stage
-	attempt   int
+	stage   job.Stage
+	attempt int
+	// tasks is how many partitions this attempt runs: all of them the first
+	// time, the missing ones on a resubmission.
+	tasks     int
 	attempts  []int // next attempt number per partition
 	failures  []int
 	succeeded []bool
 	numDone   int
 	pending   []int
 	running   map[int]*taskInfo
+	// crashes[p] lists the executor losses that failed partition p's attempts.
+	crashes map[int][]crash
+	zombie  bool
 }
 
 type taskInfo struct {
@@ -49,6 +62,17 @@ type taskInfo struct {
 }
 
 func (ts *taskSet) name() string { return fmt.Sprintf("%d.%d", ts.stage.ID, ts.attempt) }
+
+// taskSets lists the latest attempts, then the zombies.
+func (jr *jobRun) taskSets() []*taskSet {
+	out := make([]*taskSet, 0, len(jr.stages)+len(jr.zombies))
+	for _, s := range jr.job.Stages {
+		if ts := jr.stages[s.ID]; ts != nil {
+			out = append(out, ts)
+		}
+	}
+	return append(out, jr.zombies...)
+}
 
 // runWorkload runs each job of the workload in order and returns its output.
 func (d *Driver) runWorkload(ctx context.Context) (json.RawMessage, error) {
@@ -79,7 +103,8 @@ func (d *Driver) runWorkload(ctx context.Context) (json.RawMessage, error) {
 }
 
 func (d *Driver) runJob(ctx context.Context, j job.Job) ([][]any, error) {
-	jr := &jobRun{id: d.nextJob, job: j, stages: map[int]*taskSet{}, done: map[int]bool{}, mapOutputs: map[int][]rpc.BlockLocation{}}
+	jr := &jobRun{id: d.nextJob, job: j, stages: map[int]*taskSet{}, nextAttempt: map[int]int{}, failedAttempts: map[int]int{},
+		mapOutputs: map[int][]rpc.BlockLocation{}}
 	d.nextJob++
 	d.active = jr
 	defer func() { d.active = nil }()
@@ -93,7 +118,9 @@ func (d *Driver) runJob(ctx context.Context, j job.Job) ([][]any, error) {
 	tick := time.NewTicker(beat)
 	defer tick.Stop()
 	for !jr.finished && jr.abort == nil {
-		if d.aliveCount() == 0 {
+		// With every executor lost the job waits for the replacements the
+		// workers launch; with none coming it is cancelled.
+		if d.aliveCount() == 0 && d.launching() == 0 && !d.awaitingLoss() {
 			jr.abort = sparkError("Job %d cancelled because every executor was lost", jr.id)
 			break
 		}
@@ -109,7 +136,7 @@ func (d *Driver) runJob(ctx context.Context, j job.Job) ([][]any, error) {
 	}
 	took := time.Since(start).Seconds()
 	if jr.abort != nil {
-		d.killRunning(jr)
+		d.killRunning(jr, "Stage cancelled: "+jr.abort.Error())
 		d.log.Info(fmt.Sprintf("Job %d failed: %s, took %.3f s", jr.id, j.Name, took), "component", "scheduler.DAGScheduler")
 		d.ev.Emit(events.Event{Kind: events.JobEnd, Job: jr.id, Outcome: "aborted", Message: jr.abort.Error()})
 		return nil, jr.abort
@@ -119,31 +146,73 @@ func (d *Driver) runJob(ctx context.Context, j job.Job) ([][]any, error) {
 	return jr.results, nil
 }
 
-// submitReady creates task sets for stages whose parents are all done.
+// submitReady submits every stage that has missing partitions and whose
+// parents' outputs are all available, as a new attempt of that stage running
+// only the missing partitions (Spark's submitStage / submitMissingTasks).
 func (d *Driver) submitReady(jr *jobRun) {
 	for _, s := range jr.job.Stages {
-		if jr.stages[s.ID] != nil {
+		if ts := jr.stages[s.ID]; ts != nil && !ts.zombie && ts.numDone < ts.tasks {
+			continue // running
+		}
+		missing := jr.missing(s)
+		if len(missing) == 0 {
 			continue
 		}
 		ready := true
 		for _, p := range jr.job.Parents(s) {
-			ready = ready && jr.done[p]
+			ready = ready && len(jr.missing(jr.stage(p))) == 0
 		}
 		if !ready {
 			continue
 		}
-		ts := &taskSet{stage: s, attempts: make([]int, s.Partitions), failures: make([]int, s.Partitions),
-			succeeded: make([]bool, s.Partitions), running: map[int]*taskInfo{}}
-		for p := 0; p < s.Partitions; p++ {
-			ts.pending = append(ts.pending, p)
+		att := jr.nextAttempt[s.ID]
+		jr.nextAttempt[s.ID]++
+		ts := &taskSet{stage: s, attempt: att, tasks: len(missing), attempts: make([]int, s.Partitions), failures: make([]int, s.Partitions),
+			succeeded: make([]bool, s.Partitions), running: map[int]*taskInfo{}, crashes: map[int][]crash{}, pending: missing}
+		if old := jr.stages[s.ID]; old != nil {
+			// A resubmitted partition keeps numbering its attempts.
+			copy(ts.attempts, old.attempts)
+			if !old.zombie {
+				old.zombie = true
+				jr.zombies = append(jr.zombies, old)
+			}
 		}
 		jr.stages[s.ID] = ts
-		if s.Output.Kind == job.ToResult {
-			jr.results = make([][]any, s.Partitions)
+		if s.Output.Kind == job.ToResult && jr.results == nil {
+			jr.results, jr.resultDone = make([][]any, s.Partitions), make([]bool, s.Partitions)
 		}
-		d.log.Info(fmt.Sprintf("Submitting %d missing tasks from stage %d (%s)", s.Partitions, s.ID, s.Name), "component", "scheduler.DAGScheduler")
-		d.ev.Emit(events.Event{Kind: events.StageSubmitted, Job: jr.id, Stage: s.ID, Message: s.Name})
+		d.log.Info(fmt.Sprintf("Submitting %d missing tasks from %s (stage attempt %s)", len(missing), stageName(s), ts.name()), "component", "scheduler.DAGScheduler")
+		d.ev.Emit(events.Event{Kind: events.StageSubmitted, Job: jr.id, Stage: s.ID, StageAtt: att, Message: s.Name})
 	}
+}
+
+// stage returns the job's stage with id.
+func (jr *jobRun) stage(id int) job.Stage {
+	for _, s := range jr.job.Stages {
+		if s.ID == id {
+			return s
+		}
+	}
+	return job.Stage{ID: id}
+}
+
+// missing lists the partitions of a stage whose output is not available: map
+// outputs not registered, results not received.
+func (jr *jobRun) missing(s job.Stage) []int {
+	var out []int
+	for p := 0; p < s.Partitions; p++ {
+		switch s.Output.Kind {
+		case job.ToShuffle:
+			if locs := jr.mapOutputs[s.Output.Shuffle]; p >= len(locs) || locs[p].Addr == "" {
+				out = append(out, p)
+			}
+		case job.ToResult:
+			if jr.resultDone == nil || !jr.resultDone[p] {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // schedule offers free slots to pending tasks, one task per executor per round so
@@ -171,7 +240,7 @@ func (d *Driver) schedule() {
 func (d *Driver) launchOne(jr *jobRun, ex *executorInfo) bool {
 	for _, s := range jr.job.Stages {
 		ts := jr.stages[s.ID]
-		if ts == nil || jr.done[s.ID] || len(ts.pending) == 0 {
+		if ts == nil || ts.zombie || len(ts.pending) == 0 {
 			continue
 		}
 		i := slices.IndexFunc(ts.pending, func(p int) bool { return d.prefers(ts.stage, p, ex.id) })
@@ -223,7 +292,7 @@ func (d *Driver) launch(jr *jobRun, ts *taskSet, p int, ex *executorInfo) {
 	d.log.Info(fmt.Sprintf("Starting task %d.%d in stage %s (TID %d, %s, executor %d, partition %d)", p, att, ts.name(), tid, ex.node, ex.id, p), "component", "scheduler.TaskSetManager")
 	d.ev.Emit(events.Event{Kind: events.TaskStart, Job: jr.id, Stage: ts.stage.ID, StageAtt: ts.attempt, Task: p, Attempt: att, TID: tid, Executor: ex.id, Node: ex.node})
 	if err := ex.conn.SendJSON(rpc.MsgLaunchTask, lt); err != nil {
-		d.executorLost(ex.id, fmt.Errorf("send task %d: %w", tid, err))
+		d.disconnected(ex.id, fmt.Errorf("send task %d: %w", tid, err))
 	}
 }
 
@@ -254,8 +323,10 @@ func (d *Driver) handle(e event) {
 		}
 	case "lost":
 		if ex := d.execs[e.exec]; ex != nil && ex.conn == e.conn {
-			d.executorLost(e.exec, e.err)
+			d.disconnected(e.exec, e.err)
 		}
+	case "worker", "worker-update", "worker-lost":
+		d.handleWorker(e)
 	}
 }
 
@@ -265,6 +336,7 @@ func (d *Driver) register(c *wire.Conn, r *rpc.RegisterExecutor) {
 	}
 	refuse := func(reason, sg string) {
 		d.refused++
+		d.refusedIDs[r.ID] = true
 		if d.firstRefusal == "" {
 			d.firstRefusal = fmt.Sprintf("executor %d: %s", r.ID, reason)
 		}
@@ -289,6 +361,7 @@ func (d *Driver) register(c *wire.Conn, r *rpc.RegisterExecutor) {
 			r.Fingerprint, d.reg.Fingerprint(), diff.ID, orNone(diff.A), r.ID, orNone(diff.B)), string(safeguard.RegistryFingerprint))
 		return
 	}
+	d.registered++
 	d.execs[r.ID] = &executorInfo{id: r.ID, node: r.Node, slots: r.Slots, blockAddr: r.BlockAddr, conn: c, running: map[int]bool{}, lastBeat: time.Now(), alive: true}
 	d.log.Info(fmt.Sprintf("Registered executor %d (%s) on %s with %d cores", r.ID, c.RemoteAddr(), r.Node, r.Slots), "component", "scheduler.CoarseGrainedSchedulerBackend")
 	d.ev.Emit(events.Event{Kind: events.ExecutorAdded, Executor: r.ID, Node: r.Node, Message: fmt.Sprintf("%d cores", r.Slots)})
@@ -316,6 +389,10 @@ func (d *Driver) statusUpdate(exec int, st *rpc.StatusUpdate) {
 		return // an attempt of a finished or aborted job, or not this executor's
 	}
 	delete(ts.running, st.TID)
+	if ts.zombie {
+		d.zombieStatus(jr, ts, ti, ex, st)
+		return
+	}
 	switch st.State {
 	case rpc.TaskFinished:
 		d.taskSucceeded(jr, ts, ti, ex, st)
@@ -326,13 +403,17 @@ func (d *Driver) statusUpdate(exec int, st *rpc.StatusUpdate) {
 		}
 		d.taskFailed(jr, ts, ti, ex, f)
 	case rpc.TaskKilled:
-		ts.pending = append(ts.pending, ti.partition)
-		d.emitTaskEnd(jr, ts, ti, ex, "killed", "", "")
+		// Killed on request: no failure of the task's, and run again unless
+		// the job is over.
+		if !ts.succeeded[ti.partition] {
+			ts.pending = append(ts.pending, ti.partition)
+		}
+		d.emitTaskEnd(jr, ts, ti, ex, "killed", "", rpc.KindTaskKilled)
 	}
 }
 
 func (jr *jobRun) find(tid int) (*taskSet, *taskInfo) {
-	for _, ts := range jr.stages {
+	for _, ts := range jr.taskSets() {
 		if ti, ok := ts.running[tid]; ok {
 			return ts, ti
 		}
@@ -343,6 +424,10 @@ func (jr *jobRun) find(tid int) (*taskSet, *taskInfo) {
 func (d *Driver) taskSucceeded(jr *jobRun, ts *taskSet, ti *taskInfo, ex *executorInfo, st *rpc.StatusUpdate) {
 	p := ti.partition
 	if ts.succeeded[p] {
+		// Another attempt of the task succeeded first: this result is ignored.
+		d.log.Info(fmt.Sprintf("Ignoring task-finished event for %d.%d in stage %s (TID %d) because task %d has already completed successfully",
+			p, ti.attempt, ts.name(), ti.tid, p), "component", "scheduler.TaskSetManager")
+		d.emitTaskEnd(jr, ts, ti, ex, "success", "result ignored: the task had already succeeded", "")
 		return
 	}
 	if ts.stage.Output.Kind == job.ToResult {
@@ -351,7 +436,7 @@ func (d *Driver) taskSucceeded(jr *jobRun, ts *taskSet, ti *taskInfo, ex *execut
 			d.taskFailed(jr, ts, ti, ex, rpc.Failure{Kind: codecKind(err), Message: "Exception while getting task result: " + err.Error()})
 			return
 		}
-		jr.results[p] = recs
+		jr.results[p], jr.resultDone[p] = recs, true
 	}
 	if ts.stage.Output.Kind == job.ToShuffle {
 		sh := ts.stage.Output.Shuffle
@@ -371,13 +456,12 @@ func (d *Driver) taskSucceeded(jr *jobRun, ts *taskSet, ti *taskInfo, ex *execut
 	ts.succeeded[p] = true
 	ts.numDone++
 	d.log.Info(fmt.Sprintf("Finished task %d.%d in stage %s (TID %d) in %d ms on %s (executor %d) (%d/%d)",
-		p, ti.attempt, ts.name(), ti.tid, time.Since(ti.start).Milliseconds(), ex.node, ex.id, ts.numDone, ts.stage.Partitions), "component", "scheduler.TaskSetManager")
+		p, ti.attempt, ts.name(), ti.tid, time.Since(ti.start).Milliseconds(), ex.node, ex.id, ts.numDone, ts.tasks), "component", "scheduler.TaskSetManager")
 	d.emitTaskEnd(jr, ts, ti, ex, "success", "", "")
-	if ts.numDone == ts.stage.Partitions {
-		jr.done[ts.stage.ID] = true
+	if ts.numDone == ts.tasks {
 		d.log.Info(fmt.Sprintf("Stage %d (%s) finished", ts.stage.ID, ts.stage.Name), "component", "scheduler.DAGScheduler")
 		d.ev.Emit(events.Event{Kind: events.StageCompleted, Job: jr.id, Stage: ts.stage.ID, StageAtt: ts.attempt})
-		if ts.stage.Output.Kind == job.ToResult {
+		if ts.stage.Output.Kind == job.ToResult && len(jr.missing(ts.stage)) == 0 {
 			jr.finished = true
 			return
 		}
@@ -394,7 +478,9 @@ func codecKind(err error) string {
 
 // taskFailed counts a failed attempt as Spark does: it is retried until the task
 // has failed spark.task.maxFailures times, then the job is aborted. A failure a
-// safeguard diagnosed is not retried.
+// safeguard diagnosed is not retried. A FetchFailed, and an executor loss the
+// task did not cause, are not counted: the first resubmits the map stage, the
+// second runs the task again.
 func (d *Driver) taskFailed(jr *jobRun, ts *taskSet, ti *taskInfo, ex *executorInfo, f rpc.Failure) {
 	p := ti.partition
 	node, eid := "unknown", ti.exec
@@ -404,6 +490,16 @@ func (d *Driver) taskFailed(jr *jobRun, ts *taskSet, ti *taskInfo, ex *executorI
 	lost := fmt.Sprintf("Lost task %d.%d in stage %s (TID %d, %s, executor %d): %s", p, ti.attempt, ts.name(), ti.tid, node, eid, f.String())
 	d.log.Warn(lost, "component", "scheduler.TaskSetManager", "stack", f.Stack)
 	d.emitTaskEnd(jr, ts, ti, ex, "failed", f.String(), f.Kind)
+	switch {
+	case ts.zombie:
+		return // an abandoned stage attempt: nothing to retry or count
+	case f.Kind == rpc.KindFetchFailed:
+		d.fetchFailed(jr, ts, f)
+		return
+	case f.NotCounted:
+		ts.pending = append(ts.pending, p)
+		return
+	}
 	ts.failures[p]++
 	switch {
 	case f.Fatal:
@@ -463,61 +559,13 @@ func (d *Driver) handleReport(r *rpc.Report) {
 	}
 }
 
-// executorLost fails the executor's running attempts with ExecutorLostFailure
-// and forgets the blocks it held.
-func (d *Driver) executorLost(id int, cause error) {
-	ex := d.execs[id]
-	if ex == nil || !ex.alive {
-		return
-	}
-	ex.alive = false
-	_ = ex.conn.Close()
-	reason := "Remote RPC client disassociated"
-	if cause != nil && !strings.Contains(cause.Error(), "EOF") {
-		reason = cause.Error()
-	}
-	if ex.stopping {
-		d.log.Info(fmt.Sprintf("Executor %d on %s stopped", id, ex.node), "component", "scheduler.CoarseGrainedSchedulerBackend")
-		return
-	}
-	d.log.Error(fmt.Sprintf("Lost executor %d on %s: %s", id, ex.node, reason), "component", "scheduler.TaskSchedulerImpl")
-	d.ev.Emit(events.Event{Kind: events.ExecutorRemoved, Executor: id, Node: ex.node, Message: reason})
-	for ds, locs := range d.cacheLocs {
-		for p, holder := range locs {
-			if holder == id {
-				delete(d.cacheLocs[ds], p)
-			}
-		}
-	}
-	jr := d.active
-	if jr == nil {
-		return
-	}
-	for _, ts := range jr.stages {
-		for tid, ti := range ts.running {
-			if ti.exec != id {
-				continue
-			}
-			delete(ts.running, tid)
-			d.taskFailed(jr, ts, ti, ex, rpc.Failure{Kind: "ExecutorLostFailure", Message: fmt.Sprintf("(executor %d exited caused by one of the running tasks) Reason: %s", id, reason)})
-		}
-	}
-}
-
-func (d *Driver) checkHeartbeats() {
-	timeout, _ := d.cfg.Spec.Conf.Duration(conf.NetworkTimeout)
-	for _, id := range d.aliveIDs() {
-		if ex := d.execs[id]; time.Since(ex.lastBeat) > timeout {
-			d.executorLost(id, sparkError("Executor heartbeat timed out after %d ms", time.Since(ex.lastBeat).Milliseconds()))
-		}
-	}
-}
-
-func (d *Driver) killRunning(jr *jobRun) {
-	for _, ts := range jr.stages {
+// killRunning asks executors to stop the job's running attempts, zombies
+// included: an aborted job's work is wasted.
+func (d *Driver) killRunning(jr *jobRun, reason string) {
+	for _, ts := range jr.taskSets() {
 		for tid, ti := range ts.running {
 			if ex := d.execs[ti.exec]; ex != nil && ex.alive {
-				_ = ex.conn.SendJSON(rpc.MsgKillTask, map[string]int{"tid": tid})
+				_ = ex.conn.SendJSON(rpc.MsgKillTask, rpc.KillTask{TID: tid, Reason: reason})
 			}
 		}
 	}

@@ -90,6 +90,9 @@ func testApp(t *testing.T) *bundle.Bundle {
 	if err := b.AddWorkload(w); err != nil {
 		t.Fatal(err)
 	}
+	if err := b.AddWorkload(shuffleWorkload()); err != nil {
+		t.Fatal(err)
+	}
 	return b
 }
 
@@ -281,6 +284,8 @@ type fakeExecutor struct {
 
 	mute func()     // stops the heartbeats
 	done chan error // the serve loop's end
+	// onExit, when set, runs on the serve goroutine once the connection is closed.
+	onExit func()
 }
 
 // connect dials the driver and registers, then serves in a goroutine. It
@@ -338,7 +343,13 @@ func (f *fakeExecutor) connect(t *testing.T, r *run) *rpc.Refused {
 			}
 		}()
 	}
-	go func() { f.done <- f.serve(c) }()
+	go func() {
+		err := f.serve(c)
+		if f.onExit != nil {
+			f.onExit()
+		}
+		f.done <- err
+	}()
 	t.Cleanup(func() {
 		_ = c.Close()
 		select {
@@ -691,7 +702,7 @@ func TestExecutorLostMidTask(t *testing.T) {
 		t.Fatalf("task %d ended %d times, want 2: %+v", lostTask.Partition, len(tries), tries)
 	}
 	lost, retry := tries[0], tries[1]
-	reason := "ExecutorLostFailure: (executor 2 exited caused by one of the running tasks) Reason: Remote RPC client disassociated"
+	reason := "ExecutorLostFailure (executor 2 exited caused by one of the running tasks) Reason: Remote RPC client disassociated"
 	if lost.TID != lostTask.TID || lost.Executor != 2 || lost.Outcome != "failed" || lost.ReasonKind != "ExecutorLostFailure" || lost.Reason != reason {
 		t.Errorf("lost attempt %+v, want TID %d on executor 2 failed with %q", lost, lostTask.TID, reason)
 	}

@@ -20,15 +20,21 @@ const FileName = "events.jsonl"
 type Kind string
 
 const (
-	JobStart         Kind = "job-start"
-	JobEnd           Kind = "job-end"
-	StageSubmitted   Kind = "stage-submitted"
-	StageCompleted   Kind = "stage-completed"
-	TaskStart        Kind = "task-start"
-	TaskEnd          Kind = "task-end"
-	ExecutorAdded    Kind = "executor-added"
-	ExecutorRefused  Kind = "executor-refused"
-	ExecutorRemoved  Kind = "executor-removed"
+	JobStart        Kind = "job-start"
+	JobEnd          Kind = "job-end"
+	StageSubmitted  Kind = "stage-submitted"
+	StageCompleted  Kind = "stage-completed"
+	TaskStart       Kind = "task-start"
+	TaskEnd         Kind = "task-end"
+	ExecutorAdded   Kind = "executor-added"
+	ExecutorRefused Kind = "executor-refused"
+	ExecutorRemoved Kind = "executor-removed"
+	// ExecutorExited: a node reported how an executor process ended; the
+	// node may have launched a replacement (Replacement).
+	ExecutorExited Kind = "executor-exited"
+	// StageResubmitted: a fetch failure sent a map stage and the stage that
+	// read it back to be run again.
+	StageResubmitted Kind = "stage-resubmitted"
 	SafeguardFired   Kind = "safeguard"
 	FaultHit         Kind = "fault"
 	ApplicationStart Kind = "application-start"
@@ -57,6 +63,12 @@ type Event struct {
 	Name    string `json:"name,omitempty"`
 	Role    string `json:"role,omitempty"`
 	Message string `json:"message,omitempty"`
+	// ExitStatus and Signal are how an executor process ended (executor-exited,
+	// executor-removed): the status a shell reports (128+n for signal n) and the
+	// signal's name. Replacement is the executor launched in its place.
+	ExitStatus  *int   `json:"exit_status,omitempty"`
+	Signal      string `json:"signal,omitempty"`
+	Replacement int    `json:"replacement,omitempty"`
 }
 
 // Log appends events to a file. It is safe for concurrent use.

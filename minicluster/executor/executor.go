@@ -69,11 +69,16 @@ type Executor struct {
 
 	reported sync.Map // fault/safeguard reports already sent, by key
 	tasks    sync.WaitGroup
+
+	// running holds each running attempt's cancel function, by TID, so that
+	// the driver can kill it.
+	runningMu sync.Mutex
+	running   map[int]context.CancelCauseFunc
 }
 
 // Run starts the executor and serves the driver until it says shut down.
 func Run(ctx context.Context, cfg Config) error {
-	e := &Executor{cfg: cfg, log: cfg.Log.With("executor", cfg.ID), store: block.NewStore()}
+	e := &Executor{cfg: cfg, log: cfg.Log.With("executor", cfg.ID), store: block.NewStore(), running: map[int]context.CancelCauseFunc{}}
 	e.log = cfg.Log
 	e.verify = cfg.Spec.Safeguards.On(safeguard.RegistryFingerprint)
 	e.taskCtx = bundle.With(ctx, cfg.App)
@@ -257,13 +262,28 @@ func (e *Executor) serve(ctx context.Context) error {
 				e.log.Warn("Ignoring malformed task launch: "+err.Error(), "component", "executor.Executor")
 				continue
 			}
+			ctx, cancel := context.WithCancelCause(e.taskCtx)
+			e.runningMu.Lock()
+			e.running[lt.TID] = cancel
+			e.runningMu.Unlock()
 			e.tasks.Add(1)
 			go func() {
 				defer e.tasks.Done()
-				e.runTask(lt)
+				defer func() {
+					e.runningMu.Lock()
+					delete(e.running, lt.TID)
+					e.runningMu.Unlock()
+					cancel(nil)
+				}()
+				e.runTask(ctx, lt)
 			}()
 		case rpc.MsgKillTask:
-			// Attempts are short; a killed attempt's status is ignored by the driver.
+			var k rpc.KillTask
+			if err := wire.DecodeJSON(payload, &k); err != nil {
+				e.log.Warn("Ignoring malformed kill request: "+err.Error(), "component", "executor.Executor")
+				continue
+			}
+			e.kill(k)
 		case rpc.MsgShutdown:
 			e.log.Info("Driver commanded a shutdown", "component", "executor.CoarseGrainedExecutorBackend")
 			return nil
@@ -272,6 +292,24 @@ func (e *Executor) serve(ctx context.Context) error {
 		}
 	}
 }
+
+// kill cancels a running attempt: its fetches stop at once and its
+// operations between records; it reports TaskKilled.
+func (e *Executor) kill(k rpc.KillTask) {
+	e.runningMu.Lock()
+	cancel, ok := e.running[k.TID]
+	e.runningMu.Unlock()
+	if !ok {
+		return // already ended
+	}
+	e.log.Info(fmt.Sprintf("Executor is trying to kill TID %d, reason: %s", k.TID, k.Reason), "component", "executor.Executor")
+	cancel(&killedError{reason: k.Reason})
+}
+
+// killedError is the cause of a killed attempt's context.
+type killedError struct{ reason string }
+
+func (k *killedError) Error() string { return "TaskKilled (" + k.reason + ")" }
 
 // serveBlock runs on a block server transport goroutine. Shuffle blocks are
 // already bytes; a cached partition is held deserialised and must be encoded here,

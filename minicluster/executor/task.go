@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -21,12 +22,18 @@ import (
 )
 
 // runTask runs one attempt on a task goroutine and reports its end to the driver.
-func (e *Executor) runTask(lt rpc.LaunchTask) {
+func (e *Executor) runTask(ctx context.Context, lt rpc.LaunchTask) {
 	name := fmt.Sprintf("task %d.%d in stage %d.%d (TID %d)", lt.Partition, lt.Attempt, lt.Stage.ID, lt.StageAtt, lt.TID)
 	e.log.Info("Running "+name, "component", "executor.Executor")
 	start := time.Now()
 	st := rpc.StatusUpdate{TID: lt.TID, Executor: e.cfg.ID, State: rpc.TaskFinished}
-	cached, result, err := e.attempt(lt)
+	cached, result, err := e.attempt(ctx, lt)
+	var killed *killedError
+	if cause := context.Cause(ctx); errors.As(cause, &killed) {
+		e.log.Info(fmt.Sprintf("Executor killed %s, reason: %s", name, killed.reason), "component", "executor.Executor")
+		st.State, st.Failure = rpc.TaskKilled, &rpc.Failure{Kind: rpc.KindTaskKilled, Message: killed.Error()}
+		cached, result, err = nil, nil, nil
+	}
 	if err != nil {
 		f := failureOf(err)
 		e.log.Error("Exception in "+name, "component", "executor.Executor", "stack", strings.TrimSpace(f.String()+"\n"+f.Stack))
@@ -45,7 +52,7 @@ func (e *Executor) runTask(lt rpc.LaunchTask) {
 
 // attempt runs the stage's functions. A panic in user code is the task's failure,
 // never the executor's: it is recovered with its stack.
-func (e *Executor) attempt(lt rpc.LaunchTask) (cached []int, result []byte, err error) {
+func (e *Executor) attempt(ctx context.Context, lt rpc.LaunchTask) (cached []int, result []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = &panicError{value: p, stack: string(debug.Stack())}
@@ -55,7 +62,7 @@ func (e *Executor) attempt(lt rpc.LaunchTask) (cached []int, result []byte, err 
 	if err != nil {
 		return nil, nil, err
 	}
-	tc := &job.TaskContext{Ctx: e.taskCtx, Stage: lt.Stage.ID, Partition: lt.Partition, Attempt: lt.Attempt, Executor: e.cfg.ID, Log: e.log, Params: lt.Params,
+	tc := &job.TaskContext{Ctx: ctx, Stage: lt.Stage.ID, Partition: lt.Partition, Attempt: lt.Attempt, Executor: e.cfg.ID, Log: e.log, Params: lt.Params,
 		Faults: e.cfg.Spec.Faults, Hit: func(p fault.Point, proof string) {
 			e.report(rpc.ReportFault, string(p), "task", fmt.Sprintf("executor %d, task %d.%d in stage %d.%d (TID %d): %s", e.cfg.ID, lt.Partition, lt.Attempt, lt.Stage.ID, lt.StageAtt, lt.TID, proof), false)
 		}}
@@ -82,6 +89,9 @@ func (e *Executor) attempt(lt rpc.LaunchTask) (cached []int, result []byte, err 
 		cached = []int{lt.Partition}
 	}
 	for _, name := range lt.Stage.Ops {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err // killed
+		}
 		op, ok := w.Ops[name]
 		if !ok {
 			return nil, nil, fmt.Errorf("workload %s has no op %q", w.Name, name)
@@ -119,7 +129,7 @@ func (e *Executor) readInput(tc *job.TaskContext, w *job.Workload, lt rpc.Launch
 		c := max(in.Coalesce, 1)
 		var out []any
 		for p := lt.Partition * c; p < lt.Partition*c+c; p++ {
-			recs, err := e.cachedPartition(lt, in.Dataset, p)
+			recs, err := e.cachedPartition(tc, w, lt, in.Dataset, p)
 			out = append(out, recs...)
 			if err != nil {
 				return out, err
@@ -129,7 +139,7 @@ func (e *Executor) readInput(tc *job.TaskContext, w *job.Workload, lt rpc.Launch
 	case job.FromShuffle:
 		inputs := make([][]any, len(in.Shuffles))
 		for i, sh := range in.Shuffles {
-			recs, err := e.readShuffle(lt, sh)
+			recs, err := e.readShuffle(tc.Ctx, lt, sh)
 			if err != nil {
 				return nil, err
 			}
@@ -145,52 +155,100 @@ func (e *Executor) readInput(tc *job.TaskContext, w *job.Workload, lt rpc.Launch
 }
 
 // cachedPartition reads a cached partition: from memory when this executor holds
-// it, otherwise fetched from the holder's block server and decoded here.
-func (e *Executor) cachedPartition(lt rpc.LaunchTask, ds, p int) ([]any, error) {
+// it, otherwise fetched from the holder's block server and decoded here. A
+// partition no executor holds any more, or whose holder cannot serve it, is
+// computed again from its lineage, as Spark's getOrCompute does.
+func (e *Executor) cachedPartition(tc *job.TaskContext, w *job.Workload, lt rpc.LaunchTask, ds, p int) ([]any, error) {
 	id := block.CacheID(ds, p)
 	if recs, ok := e.store.Cached(id); ok {
 		return recs, nil
 	}
-	loc, ok := lt.Cached[p]
-	if !ok {
-		return nil, fmt.Errorf("block %s: no executor holds it", id)
+	if loc, ok := lt.Cached[p]; ok {
+		data, err := e.fetch(tc.Ctx, loc.Addr, rpc.GetBlock{Block: id, From: e.cfg.ID, TID: lt.TID})
+		var remote *block.RemoteError
+		switch {
+		case err == nil:
+			return block.Decode(e.taskReg, id, data, e.verify)
+		case errors.As(err, &remote), tc.Ctx.Err() != nil:
+			// The holder answered (it has the block and failed to serve it),
+			// or the task was killed: that is the task's failure.
+			return nil, fmt.Errorf("fetch %s from executor %d: %w", id, loc.Executor, err)
+		}
+		e.log.Warn(fmt.Sprintf("Failed to fetch block %s from executor %d, recomputing it: %v", id, loc.Executor, err), "component", "storage.BlockManager")
 	}
-	data, err := e.fetch(loc.Addr, rpc.GetBlock{Block: id, From: e.cfg.ID, TID: lt.TID})
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s from executor %d: %w", id, loc.Executor, err)
-	}
-	return block.Decode(e.taskReg, id, data, e.verify)
+	return e.recompute(tc, w, lt, ds, p)
 }
 
-// fetch asks a block server for a block, bounded by spark.network.timeout.
-func (e *Executor) fetch(addr string, req rpc.GetBlock) ([]byte, error) {
+// recompute computes a lost cached partition again from the stage that
+// cached it, whose input it is, and keeps it in memory.
+func (e *Executor) recompute(tc *job.TaskContext, w *job.Workload, lt rpc.LaunchTask, ds, p int) ([]any, error) {
+	id := block.CacheID(ds, p)
+	jobs, err := w.Jobs(lt.Params)
+	if err != nil {
+		return nil, fmt.Errorf("block %s: plan lineage: %w", id, err)
+	}
+	for _, j := range jobs {
+		for _, s := range j.Stages {
+			if s.CacheAs != ds {
+				continue
+			}
+			src, ok := w.Sources[s.Input.Source]
+			if s.Input.Kind != job.FromSource || !ok {
+				return nil, fmt.Errorf("block %s: no executor holds it, and its lineage (stage %d, %s input) cannot be recomputed here", id, s.ID, s.Input.Kind)
+			}
+			e.log.Info(fmt.Sprintf("Partition %s not found, computing it", id), "component", "rdd.RDD")
+			recs, err := src(tc, p)
+			if err != nil {
+				return nil, fmt.Errorf("recompute %s: %w", id, err)
+			}
+			e.store.PutCached(id, recs)
+			return recs, nil
+		}
+	}
+	return nil, fmt.Errorf("block %s: no executor holds it, and no stage of %s caches dataset %d", id, w.Name, ds)
+}
+
+// fetch asks a block server for a block, bounded by spark.network.timeout and
+// by the attempt's life.
+func (e *Executor) fetch(ctx context.Context, addr string, req rpc.GetBlock) ([]byte, error) {
 	timeout, err := e.cfg.Spec.Conf.Duration(conf.NetworkTimeout)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(e.taskCtx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return e.client.Fetch(ctx, addr, req)
 }
 
 // readShuffle fetches this reduce partition's block from every map output and
-// reads each record as a key-value pair.
-func (e *Executor) readShuffle(lt rpc.LaunchTask, shuffle int) ([]any, error) {
+// reads each record as a key-value pair. A map output that has no location,
+// or whose executor cannot be reached, fails the attempt with FetchFailed.
+func (e *Executor) readShuffle(ctx context.Context, lt rpc.LaunchTask, shuffle int) ([]any, error) {
 	locs := lt.MapOutputs[shuffle]
 	var out []any
 	for m, loc := range locs {
 		id := block.ShuffleID(shuffle, m, lt.Partition)
 		var data []byte
-		if loc.Executor == e.cfg.ID {
+		switch {
+		case loc.Addr == "":
+			return nil, &FetchFailedError{Shuffle: shuffle, Map: -1, Reduce: lt.Partition,
+				Cause: fmt.Errorf("org.apache.spark.shuffle.MetadataFetchFailedException: Missing an output location for shuffle %d", shuffle)}
+		case loc.Executor == e.cfg.ID:
 			b, ok := e.store.Shuffle(id)
 			if !ok {
 				return nil, fmt.Errorf("shuffle block %s missing from local store", id)
 			}
 			data = b
-		} else {
-			b, err := e.fetch(loc.Addr, rpc.GetBlock{Block: id, From: e.cfg.ID, TID: lt.TID})
-			if err != nil {
+		default:
+			b, err := e.fetch(ctx, loc.Addr, rpc.GetBlock{Block: id, From: e.cfg.ID, TID: lt.TID})
+			var remote *block.RemoteError
+			switch {
+			case err == nil:
+			case errors.As(err, &remote), ctx.Err() != nil:
 				return nil, fmt.Errorf("fetch %s from executor %d: %w", id, loc.Executor, err)
+			default:
+				return nil, &FetchFailedError{Executor: loc.Executor, Addr: loc.Addr, Shuffle: shuffle, Map: m, Reduce: lt.Partition,
+					Cause: fmt.Errorf("org.apache.spark.shuffle.FetchFailedException: %w", err)}
 			}
 			data = b
 		}
@@ -209,6 +267,35 @@ func (e *Executor) readShuffle(lt rpc.LaunchTask, shuffle int) ([]any, error) {
 		out = append(out, recs...)
 	}
 	return out, nil
+}
+
+// FetchFailedError is a map output a reduce task could not read: its
+// executor is gone (or unreachable), or it has no location at all.
+type FetchFailedError struct {
+	// Executor and Addr are the block manager that held it; 0 and "" when
+	// the output had no location.
+	Executor int
+	Addr     string
+	Shuffle  int
+	Map      int // -1 when the location of the whole shuffle is missing
+	Reduce   int
+	Cause    error
+}
+
+func (f *FetchFailedError) Unwrap() error { return f.Cause }
+
+// Error is Spark's FetchFailed reason: "FetchFailed(BlockManagerId(2,
+// 127.0.0.1, 40123, None), shuffleId=0, mapId=1, reduceId=3, message=…)".
+func (f *FetchFailedError) Error() string {
+	bm := "null"
+	if f.Executor > 0 {
+		host, port, err := net.SplitHostPort(f.Addr)
+		if err != nil {
+			host, port = f.Addr, "0"
+		}
+		bm = fmt.Sprintf("BlockManagerId(%d, %s, %s, None)", f.Executor, host, port)
+	}
+	return fmt.Sprintf("FetchFailed(%s, shuffleId=%d, mapId=%d, reduceId=%d, message=%v)", bm, f.Shuffle, f.Map, f.Reduce, f.Cause)
 }
 
 // writeShuffle hash-partitions key-value records into one encoded block per
@@ -284,7 +371,11 @@ func failureOf(err error) rpc.Failure {
 	var one *codec.OptionNilError
 	var de *codec.DepthError
 	var k kinded
+	var ff *FetchFailedError
 	switch {
+	case errors.As(err, &ff):
+		return rpc.Failure{Kind: rpc.KindFetchFailed, Message: ff.Error(), Stack: chainOf(err),
+			Fetch: &rpc.FetchFailure{Executor: ff.Executor, Addr: ff.Addr, Shuffle: ff.Shuffle, Map: ff.Map, Reduce: ff.Reduce}}
 	case errors.As(err, &pe):
 		f.Kind, f.Message = "RuntimePanic", fmt.Sprint(pe.value)
 		if re, ok := pe.value.(runtime.Error); ok && strings.Contains(re.Error(), "nil pointer dereference") {

@@ -55,10 +55,22 @@ type Exit struct {
 	Code int
 	// Signal names the signal that killed the process ("SIGKILL"), or is "".
 	Signal string
+	// Signum is that signal's number, or 0.
+	Signum int
 	// Err reports trouble around the process rather than in it: its output
 	// could not be written to the log, or was cut short because a process
 	// that escaped the group still held it open.
 	Err error
+}
+
+// Status is the exit status as a shell reports it, and as a JVM's
+// Process.waitFor() reports it to Spark's Worker: the exit code, or 128 plus
+// the signal's number when a signal killed the process (137 for SIGKILL).
+func (e Exit) Status() int {
+	if e.Signal != "" {
+		return 128 + e.Signum
+	}
+	return e.Code
 }
 
 func (e Exit) String() string {
@@ -225,7 +237,7 @@ func exitOf(ps *os.ProcessState) Exit {
 		return Exit{Code: -1}
 	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return Exit{Code: -1, Signal: signalName(ws.Signal())}
+		return Exit{Code: -1, Signal: signalName(ws.Signal()), Signum: int(ws.Signal())}
 	}
 	return Exit{Code: ps.ExitCode()}
 }

@@ -10,15 +10,17 @@ import (
 
 // Message types on the driver connection.
 const (
-	MsgRegister   wire.MsgType = iota + 1 // executor → driver: RegisterExecutor
-	MsgRegistered                         // driver → executor: Registered
-	MsgRefused                            // driver → executor: Refused
-	MsgHeartbeat                          // executor → driver: Heartbeat
-	MsgLaunchTask                         // driver → executor: LaunchTask
-	MsgStatus                             // executor → driver: StatusUpdate
-	MsgReport                             // executor → driver: Report (fault hit, safeguard fired)
-	MsgShutdown                           // driver → executor: empty
-	MsgKillTask                           // driver → executor: KillTask
+	MsgRegister        wire.MsgType = iota + 1 // executor → driver: RegisterExecutor
+	MsgRegistered                              // driver → executor: Registered
+	MsgRefused                                 // driver → executor: Refused
+	MsgHeartbeat                               // executor → driver: Heartbeat
+	MsgLaunchTask                              // driver → executor: LaunchTask
+	MsgStatus                                  // executor → driver: StatusUpdate
+	MsgReport                                  // executor → driver: Report (fault hit, safeguard fired)
+	MsgShutdown                                // driver → executor: empty
+	MsgKillTask                                // driver → executor: KillTask
+	MsgRegisterWorker                          // node → driver: RegisterWorker
+	MsgExecutorUpdated                         // node → driver: ExecutorUpdated
 )
 
 // Message types on a block server connection.
@@ -110,14 +112,47 @@ type Failure struct {
 	Fatal bool `json:"fatal,omitempty"`
 	// Safeguard names the safeguard that diagnosed it.
 	Safeguard string `json:"safeguard,omitempty"`
+	// Fetch is set on a FetchFailed: the map output that could not be read.
+	Fetch *FetchFailure `json:"fetch,omitempty"`
+	// NotCounted: the failure does not count toward spark.task.maxFailures
+	// (Spark's countTowardsTaskFailures = false), as for an executor lost to
+	// something other than its tasks. Set by the driver.
+	NotCounted bool `json:"not_counted,omitempty"`
 }
 
-// String is "Kind: Message".
+// Kinds of failure the scheduler itself gives a reason to, as Spark's
+// TaskEndReasons do; their Message is the whole reason, printed as Spark prints it.
+const (
+	// KindFetchFailed: a reduce task could not fetch a map output. Message is
+	// "FetchFailed(BlockManagerId(…), shuffleId=…, mapId=…, reduceId=…, message=…)".
+	KindFetchFailed = "FetchFailed"
+	// KindExecutorLost: the attempt's executor was lost. Message is
+	// "ExecutorLostFailure (executor 2 exited caused by one of the running tasks) Reason: …".
+	KindExecutorLost = "ExecutorLostFailure"
+	// KindTaskKilled: the attempt was killed on request. Message is "TaskKilled (…)".
+	KindTaskKilled = "TaskKilled"
+)
+
+// String is "Kind: Message", or the Message alone for the scheduler's own
+// reasons (FetchFailed, ExecutorLostFailure, TaskKilled), which Spark prints whole.
 func (f Failure) String() string {
-	if f.Message == "" {
+	switch {
+	case f.Message == "":
 		return f.Kind
+	case f.Kind == KindFetchFailed || f.Kind == KindExecutorLost || f.Kind == KindTaskKilled:
+		return f.Message
 	}
 	return f.Kind + ": " + f.Message
+}
+
+// FetchFailure names the map output a reduce task could not fetch.
+type FetchFailure struct {
+	// Executor and Addr are the block manager that held it.
+	Executor int    `json:"executor"`
+	Addr     string `json:"addr"`
+	Shuffle  int    `json:"shuffle"`
+	Map      int    `json:"map"`
+	Reduce   int    `json:"reduce"`
 }
 
 // StatusUpdate reports an attempt's end.
@@ -151,6 +186,55 @@ type Report struct {
 	Message  string     `json:"message"`
 	// Abort asks the driver to abort the running job (a fail-fast safeguard).
 	Abort bool `json:"abort,omitempty"`
+}
+
+// KillTask asks an executor to stop an attempt.
+type KillTask struct {
+	TID    int    `json:"tid"`
+	Reason string `json:"reason"`
+}
+
+// RegisterWorker announces a node's worker: the supervisor that starts the
+// node's executors and reports how each one ended, as a standalone Worker does.
+type RegisterWorker struct {
+	Node string `json:"node"`
+	// App is the application id ("app-20260101120000-0000") executors are
+	// launched for; executor full ids are App + "/" + id.
+	App string `json:"app"`
+}
+
+// ExecutorState is an executor's state as its worker sees it (Spark's
+// ExecutorState).
+type ExecutorState string
+
+const (
+	ExecutorLaunching ExecutorState = "LAUNCHING"
+	ExecutorExited    ExecutorState = "EXITED"
+)
+
+// ExecutorUpdated is a worker's report about one of its executors: launched,
+// or ended with an exit status.
+type ExecutorUpdated struct {
+	Executor int           `json:"executor"`
+	Node     string        `json:"node"`
+	State    ExecutorState `json:"state"`
+	// Message is Spark's "Command exited with code 2".
+	Message string `json:"message,omitempty"`
+	// ExitStatus is the process's status as a shell reports it: the exit code,
+	// or 128 + the signal number when a signal killed it.
+	ExitStatus int `json:"exit_status"`
+	// Signal names the signal that killed it ("SIGKILL"), or is "".
+	Signal string `json:"signal,omitempty"`
+	// CausedByApp says the exit came from the process itself (an exit code, a
+	// crash signal such as SIGSEGV or SIGABRT) rather than from outside it
+	// (SIGKILL, SIGTERM): Spark's exitCausedByApp, which decides whether the
+	// running tasks' failures count toward spark.task.maxFailures.
+	CausedByApp bool `json:"caused_by_app,omitempty"`
+	// Tail is the last lines the process wrote to stderr.
+	Tail []string `json:"tail,omitempty"`
+	// Replacement is the id of the executor the worker launched in its place,
+	// or 0 when it launched none.
+	Replacement int `json:"replacement,omitempty"`
 }
 
 // GetBlock asks a block server for a block.

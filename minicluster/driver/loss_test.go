@@ -1,0 +1,355 @@
+package driver_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/faultbook/faultbook/minicluster/codec"
+	"github.com/faultbook/faultbook/minicluster/conf"
+	"github.com/faultbook/faultbook/minicluster/driver"
+	"github.com/faultbook/faultbook/minicluster/events"
+	"github.com/faultbook/faultbook/minicluster/job"
+	"github.com/faultbook/faultbook/minicluster/rpc"
+	"github.com/faultbook/faultbook/minicluster/spec"
+	"github.com/faultbook/faultbook/minicluster/wire"
+)
+
+const (
+	shuffleWorkloadName = "map-reduce"
+	mapStage            = 0
+	reduceStage         = 1
+	mapParts            = 4
+	reduceParts         = 4
+)
+
+// shuffleWorkload is a map stage writing shuffle 0 and a result stage reading
+// it; fake executors answer each reduce partition p with int64(p), which
+// Finish sums.
+func shuffleWorkload() *job.Workload {
+	return &job.Workload{
+		Name: shuffleWorkloadName,
+		Jobs: func(job.Params) ([]job.Job, error) {
+			return []job.Job{{Name: "collect at reduce", Stages: []job.Stage{
+				{ID: mapStage, Name: "map at numbers", Partitions: mapParts, Input: job.Input{Kind: job.FromSource, Source: "numbers"},
+					Output: job.Output{Kind: job.ToShuffle, Shuffle: 0, Reducers: reduceParts}},
+				{ID: reduceStage, Name: "collect at reduce", Partitions: reduceParts, Input: job.Input{Kind: job.FromShuffle, Shuffles: []int{0}, Combine: "concat"},
+					Output: job.Output{Kind: job.ToResult}},
+			}}}, nil
+		},
+		Finish: func(_ job.Params, results [][][]any) (any, error) {
+			var sum int64
+			for _, part := range results[0] {
+				for _, v := range part {
+					n, err := codec.As[int64](v, "int64")
+					if err != nil {
+						return nil, err
+					}
+					sum += n
+				}
+			}
+			return sum, nil
+		},
+		Oracle:   func(job.Params) (any, error) { return int64(reduceParts * (reduceParts - 1) / 2), nil },
+		Sources:  map[string]job.SourceFunc{"numbers": func(_ *job.TaskContext, p int) ([]any, error) { return []any{int64(p)}, nil }},
+		Combines: map[string]job.CombineFunc{"concat": func(_ *job.TaskContext, in [][]any) ([]any, error) { return slices.Concat(in...), nil }},
+	}
+}
+
+// fakeWorker is a node's worker made of a wire connection: it registers and
+// reports executor exits when told.
+type fakeWorker struct {
+	node string
+	mu   sync.Mutex
+	c    *wire.Conn
+}
+
+func connectWorker(t *testing.T, r *run, node string) *fakeWorker {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), stepBound)
+	defer cancel()
+	c, err := wire.Dial(ctx, r.addr, r.secret, "worker-"+node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.SendJSON(rpc.MsgRegisterWorker, rpc.RegisterWorker{Node: node, App: "app-20260101000000-0000"}); err != nil {
+		t.Fatal(err)
+	}
+	// The registration is applied in order with what follows on this
+	// connection, but an executor's hang-up comes on another: wait until the
+	// driver has it.
+	if err := r.log.waitUntil(ctx, "the worker's registration", func(log string) bool {
+		return strings.Contains(log, "Connected to worker of "+node)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return &fakeWorker{node: node, c: c}
+}
+
+// exited reports an executor's end; safe from any goroutine.
+func (w *fakeWorker) exited(u rpc.ExecutorUpdated) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	u.Node, u.State = w.node, rpc.ExecutorExited
+	if u.Message == "" {
+		u.Message = fmt.Sprintf("Command exited with code %d", u.ExitStatus)
+	}
+	return w.c.SendJSON(rpc.MsgExecutorUpdated, u)
+}
+
+func shuffleSpec(overrides map[string]string) *spec.Spec {
+	sp := testSpec(overrides, nil)
+	sp.Workload = shuffleWorkloadName
+	return sp
+}
+
+// TestExecutorExitRelaunch: an executor dies while running a task; its worker
+// reports the exit status and the replacement it launched; the driver loses
+// the executor with Spark's lines, fails the task with ExecutorLostFailure,
+// and the task runs again — on the replacement when it is the only executor,
+// so the job waits for it rather than being cancelled.
+func TestExecutorExitRelaunch(t *testing.T) {
+	tests := []struct {
+		name string
+		// exit is the worker's report of executor 1's end.
+		exit rpc.ExecutorUpdated
+		// reason is the lost attempt's expected failure.
+		reason string
+	}{
+		{
+			name:   "a crash with exit status 2 is the task's doing",
+			exit:   rpc.ExecutorUpdated{Executor: 1, ExitStatus: 2, CausedByApp: true, Tail: []string{"fatal error: stack overflow"}, Replacement: 2},
+			reason: "ExecutorLostFailure (executor 1 exited caused by one of the running tasks) Reason: Command exited with code 2",
+		},
+		{
+			name:   "a SIGKILL from outside is not",
+			exit:   rpc.ExecutorUpdated{Executor: 1, ExitStatus: 137, Signal: "SIGKILL", Replacement: 2},
+			reason: "ExecutorLostFailure (executor 1 exited unrelated to the running tasks) Reason: Command exited with code 137",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sp := testSpec(nil, nil)
+			sp.Topology = spec.Topology{Nodes: 1, ExecutorsPerNode: 1, Slots: 1}.WithDefaults()
+			r := startDriver(t, sp)
+			w := connectWorker(t, r, "node-a")
+			died := make(chan error, 1)
+			victim := &fakeExecutor{id: 1, node: "node-a", reg: r.drvReg, do: func(lt rpc.LaunchTask) (action, rpc.Failure) {
+				if lt.Partition == failingTask {
+					return disconnect, rpc.Failure{}
+				}
+				return succeed, rpc.Failure{}
+			}}
+			victim.onExit = func() { died <- w.exited(tc.exit) }
+			if ref := victim.connect(t, r); ref != nil {
+				t.Fatal(ref.Reason)
+			}
+			select {
+			case err := <-died:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-r.done:
+				t.Fatalf("driver ended before the executor died; log:\n%s", r.log)
+			}
+			replacement := &fakeExecutor{id: 2, node: "node-a", reg: r.drvReg, do: alwaysSucceed}
+			if ref := replacement.connect(t, r); ref != nil {
+				t.Fatal(ref.Reason)
+			}
+			res, evs := r.wait(t)
+			if res.Status != driver.Succeeded {
+				t.Fatalf("result %s %q, want succeeded on the replacement; log:\n%s", res.Status, res.Error, r.log)
+			}
+			tries := attempts(evs, failingTask)
+			if len(tries) != 2 || tries[0].Executor != 1 || tries[0].ReasonKind != rpc.KindExecutorLost || tries[0].Reason != tc.reason ||
+				tries[1].Executor != 2 || tries[1].Outcome != "success" {
+				t.Fatalf("attempts of task %d: %+v\nwant lost on executor 1 with %q, then success on executor 2", failingTask, tries, tc.reason)
+			}
+			removed := kinds(evs, events.ExecutorRemoved)
+			if len(removed) != 1 || removed[0].Executor != 1 || removed[0].ExitStatus == nil || *removed[0].ExitStatus != tc.exit.ExitStatus ||
+				removed[0].Signal != tc.exit.Signal || removed[0].Message != fmt.Sprintf("Command exited with code %d", tc.exit.ExitStatus) {
+				t.Errorf("executor-removed events %+v, want executor 1 with exit status %d", removed, tc.exit.ExitStatus)
+			}
+			if exited := kinds(evs, events.ExecutorExited); len(exited) != 1 || exited[0].Replacement != 2 {
+				t.Errorf("executor-exited events %+v, want one naming replacement 2", exited)
+			}
+			msgs := r.log.messages()
+			for _, want := range []string{
+				fmt.Sprintf("Lost executor 1 on node-a: Command exited with code %d", tc.exit.ExitStatus),
+				lostLine(tries[0], tc.reason),
+				"Executor added: app-20260101000000-0000/2 on worker-node-a",
+			} {
+				if !slices.Contains(msgs, want) {
+					t.Errorf("driver did not log %q; log:\n%s", want, r.log)
+				}
+			}
+		})
+	}
+}
+
+// TestFailureCounting: what counts toward spark.task.maxFailures and what
+// does not. Each case's task fails the same way at every attempt up to
+// `until`; with maxFailures=2 a counted failure aborts at the second attempt.
+func TestFailureCounting(t *testing.T) {
+	fetchFailed := func(lt rpc.LaunchTask) rpc.Failure {
+		ff := &rpc.FetchFailure{Executor: 2, Addr: "127.0.0.1:1", Shuffle: 0, Map: 1, Reduce: lt.Partition}
+		return rpc.Failure{Kind: rpc.KindFetchFailed, Fetch: ff,
+			Message: fmt.Sprintf("FetchFailed(BlockManagerId(2, 127.0.0.1, 1, None), shuffleId=0, mapId=1, reduceId=%d, message=org.apache.spark.shuffle.FetchFailedException: connection refused)", lt.Partition)}
+	}
+	tests := []struct {
+		name  string
+		conf  map[string]string
+		fails func(lt rpc.LaunchTask) (rpc.Failure, bool)
+		// abort is the start of the expected abort, "" for success.
+		abort string
+	}{
+		{
+			name:  "a task error counts",
+			fails: func(lt rpc.LaunchTask) (rpc.Failure, bool) { return cce, lt.Stage.ID == reduceStage && lt.Partition == 1 && lt.Attempt < 2 },
+			abort: "Job aborted due to stage failure: Task 1 in stage 1.0 failed 2 times, most recent failure: Lost task 1.1 in stage 1.0",
+		},
+		{
+			name: "an executor loss the task caused counts",
+			fails: func(lt rpc.LaunchTask) (rpc.Failure, bool) {
+				return rpc.Failure{Kind: rpc.KindExecutorLost, Message: "ExecutorLostFailure (executor 1 exited caused by one of the running tasks) Reason: Command exited with code 2"},
+					lt.Stage.ID == reduceStage && lt.Partition == 1 && lt.Attempt < 2
+			},
+			abort: "Job aborted due to stage failure: Task 1 in stage 1.0 failed 2 times, most recent failure: Lost task 1.1 in stage 1.0 (TID",
+		},
+		{
+			name: "an executor loss the task did not cause does not count",
+			fails: func(lt rpc.LaunchTask) (rpc.Failure, bool) {
+				return rpc.Failure{Kind: rpc.KindExecutorLost, NotCounted: true, Message: "ExecutorLostFailure (executor 1 exited unrelated to the running tasks) Reason: Command exited with code 137"},
+					lt.Stage.ID == reduceStage && lt.Partition == 1 && lt.Attempt < 3
+			},
+		},
+		{
+			name: "a fetch failure does not count; it resubmits the stages",
+			fails: func(lt rpc.LaunchTask) (rpc.Failure, bool) {
+				return fetchFailed(lt), lt.Stage.ID == reduceStage && lt.Partition == 1 && lt.StageAtt < 3
+			},
+		},
+		{
+			name: "spark.stage.maxConsecutiveAttempts fetch failures abort the job",
+			fails: func(lt rpc.LaunchTask) (rpc.Failure, bool) {
+				return fetchFailed(lt), lt.Stage.ID == reduceStage && lt.Partition == 1
+			},
+			abort: "Job aborted due to stage failure: ResultStage 1 (collect at reduce) has failed the maximum allowable number of times: 4. Most recent failure reason: FetchFailed(BlockManagerId(2, 127.0.0.1, 1, None), shuffleId=0, mapId=1, reduceId=1",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sp := shuffleSpec(map[string]string{conf.TaskMaxFailures: "2"})
+			r := startDriver(t, sp)
+			startFakes(t, r, sp, func(lt rpc.LaunchTask) (action, rpc.Failure) {
+				// The driver's own reasons are sent as an executor would
+				// send a failure, to exercise the counting alone.
+				if f, ok := tc.fails(lt); ok {
+					return fail, f
+				}
+				return succeed, rpc.Failure{}
+			})
+			res, _ := r.wait(t)
+			if tc.abort == "" {
+				if res.Status != driver.Succeeded || string(res.Output) != "6" {
+					t.Fatalf("result %s %q output %s, want succeeded with 6; log:\n%s", res.Status, res.Error, res.Output, r.log)
+				}
+				return
+			}
+			if res.Status != driver.Aborted || !strings.HasPrefix(res.Error, tc.abort) {
+				t.Fatalf("result %s %q\nwant aborted %q…; log:\n%s", res.Status, res.Error, tc.abort, r.log)
+			}
+		})
+	}
+}
+
+// TestFetchFailedResubmitsMapStage: executor 2 dies between the map and the
+// reduce stage; a reduce task cannot fetch its map output and fails with
+// FetchFailed. The reduce stage attempt is abandoned, executor 2's outputs are
+// unregistered, the map stage runs again for them (attempt 0.1) and then the
+// reduce stage (attempt 1.1); the job's output is right.
+func TestFetchFailedResubmitsMapStage(t *testing.T) {
+	sp := shuffleSpec(nil)
+	r := startDriver(t, sp)
+	var mu sync.Mutex
+	var mapOn2 []int // map partitions executor 2 wrote
+	survivor := &fakeExecutor{id: 1, node: "node-a", reg: r.drvReg, do: func(lt rpc.LaunchTask) (action, rpc.Failure) {
+		mu.Lock()
+		defer mu.Unlock()
+		if lt.Stage.ID == reduceStage && lt.StageAtt == 0 {
+			for _, loc := range lt.MapOutputs[0] {
+				if loc.Executor == 2 {
+					return fail, rpc.Failure{Kind: rpc.KindFetchFailed, Fetch: &rpc.FetchFailure{Executor: 2, Addr: loc.Addr, Shuffle: 0, Map: mapOn2[0], Reduce: lt.Partition},
+						Message: fmt.Sprintf("FetchFailed(BlockManagerId(2, 127.0.0.1, 1, None), shuffleId=0, mapId=%d, reduceId=%d, message=connection refused)", mapOn2[0], lt.Partition)}
+				}
+			}
+		}
+		if lt.Stage.ID == reduceStage {
+			for m, loc := range lt.MapOutputs[0] {
+				if loc.Executor != 1 {
+					return fail, rpc.Failure{Kind: "IllegalStateException", Message: fmt.Sprintf("reduce attempt %d.%d reads map output %d from executor %d", lt.Partition, lt.StageAtt, m, loc.Executor)}
+				}
+			}
+		}
+		return succeed, rpc.Failure{}
+	}}
+	if ref := survivor.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	victim := &fakeExecutor{id: 2, node: "node-b", reg: r.drvReg, do: func(lt rpc.LaunchTask) (action, rpc.Failure) {
+		if lt.Stage.ID == mapStage {
+			mu.Lock()
+			mapOn2 = append(mapOn2, lt.Partition)
+			mu.Unlock()
+			return succeed, rpc.Failure{}
+		}
+		return silent, rpc.Failure{} // it is dead to the reduce stage
+	}}
+	if ref := victim.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	res, evs := r.wait(t)
+	if res.Status != driver.Succeeded || string(res.Output) != "6" {
+		t.Fatalf("result %s %q output %s, want succeeded with 6; log:\n%s", res.Status, res.Error, res.Output, r.log)
+	}
+	resub := kinds(evs, events.StageResubmitted)
+	if len(resub) != 1 || resub[0].Stage != mapStage || resub[0].StageAtt != 1 || resub[0].ReasonKind != rpc.KindFetchFailed ||
+		resub[0].Message != "Resubmitting ShuffleMapStage 0 (map at numbers) and ResultStage 1 (collect at reduce) due to fetch failure" {
+		t.Fatalf("stage-resubmitted events %+v, want one for stage 0 attempt 1", resub)
+	}
+	var submitted []string
+	for _, e := range kinds(evs, events.StageSubmitted) {
+		submitted = append(submitted, fmt.Sprintf("%d.%d", e.Stage, e.StageAtt))
+	}
+	if want := []string{"0.0", "1.0", "0.1", "1.1"}; !slices.Equal(submitted, want) {
+		t.Errorf("stage attempts submitted %v, want %v", submitted, want)
+	}
+	mu.Lock()
+	lost := len(mapOn2)
+	mu.Unlock()
+	var rerun int
+	for _, e := range kinds(evs, events.TaskStart) {
+		if e.Stage == mapStage && e.StageAtt == 1 {
+			rerun++
+		}
+	}
+	if lost == 0 || rerun != lost {
+		t.Errorf("map stage attempt 0.1 ran %d tasks, want the %d executor 2 had written", rerun, lost)
+	}
+	msgs := r.log.messages()
+	for _, want := range []string{
+		"Marking ResultStage 1 (collect at reduce) as failed due to a fetch failure from ShuffleMapStage 0 (map at numbers)",
+		fmt.Sprintf("Submitting %d missing tasks from ShuffleMapStage 0 (map at numbers) (stage attempt 0.1)", lost),
+	} {
+		if !slices.Contains(msgs, want) {
+			t.Errorf("driver did not log %q; log:\n%s", want, r.log)
+		}
+	}
+	if strings.Contains(r.log.String(), "aborting job") {
+		t.Errorf("a fetch failure was counted toward spark.task.maxFailures")
+	}
+}
