@@ -38,7 +38,7 @@ func DeepList() *harness.Scenario {
 			"The seed's 1,335 elements overflowed a 1 MB JVM thread stack; Scala's immutable List survives because it serialises through a proxy that writes elements in a loop.",
 		Why: "Each task collects its partition into one result; with the mutable-list fault the result is the seed's MutableList, and the last partition holds 3,000 elements. " +
 			"The executor encodes the result by reflection with a 1 MiB goroutine stack, the JVM's default thread stack: the Go runtime's stack overflow is fatal, so the executor process dies with exit status 2 and its node starts another; the retried task kills that one too. " +
-			"The depth limit (Kryo's setMaxDepth, which Spark never sets) fails the task cleanly with the path of the recursion; iterative encoding makes the job succeed.",
+			"The depth limit (Kryo's setMaxDepth, which Spark never sets) fails the task cleanly with the path of the recursion; iterative encoding makes the job succeed; crash attribution stops the task after the second executor it killed.",
 		Chain: []string{
 			"a task collects its partition's ids into a MutableList (a linked list, no encoding of its own)",
 			"the last partition grew to 3,000 elements",
@@ -55,6 +55,8 @@ func DeepList() *harness.Scenario {
 			{Safeguards: []safeguard.Name{safeguard.CodecDepthLimit}, Expect: harness.Diagnose,
 				Diagnosis: []string{"structure too deep", deepPath, "at depth"}, Check: triedOnceNoneDied},
 			{Safeguards: []safeguard.Name{safeguard.IterativeListEncoding}, Expect: harness.Survive, Check: noneDied},
+			{Safeguards: []safeguard.Name{safeguard.CrashAttribution}, Expect: harness.Diagnose,
+				Diagnosis: []string{"crash attribution", "killed 2 executors", "exit status 2"}, Check: twoDied},
 		},
 		Reproduce: reproduceDeepList,
 		// The list length that kills an executor at a given stack limit: one
@@ -165,6 +167,16 @@ func noneDied(o *harness.Observation, ev *harness.Evidence) error {
 	return nil
 }
 
+// twoDied: crash attribution stops the task after the second executor it
+// killed, not the fourth.
+func twoDied(o *harness.Observation, ev *harness.Evidence) error {
+	if n := len(deadExecutors(o)); n != 2 {
+		return fmt.Errorf("%d executors died, want exactly 2 before the task was stopped", n)
+	}
+	ev.Addf("2 executors died, then the task was stopped; spark-1.0 spends 4")
+	return nil
+}
+
 func triedOnceNoneDied(o *harness.Observation, ev *harness.Evidence) error {
 	return errors.Join(triedOnce(o, ev), noneDied(o, ev))
 }
@@ -201,6 +213,9 @@ The experiment
       iterative-list-encoding (as Scala's List serialises through a proxy): chains
         of a pointer to the struct's own type are encoded in a loop; the job
         succeeds with the MutableList.
+      crash-attribution (beyond Spark): the driver notices that attempts of task
+        7 killed two executors, each exiting with status 2, and aborts the task
+        at once saying so, instead of spending four executors on it.
   - no false alarm: both on, ArrayBuffer results: correct, nothing fires.
 
 Threshold
