@@ -26,7 +26,6 @@ var (
 	// reAbortAfter is Spark's abort of a task that failed maxFailures times,
 	// with the most recent failure's kind.
 	reAbortAfter = regexp.MustCompile(`^Job aborted due to stage failure: Task (\d+) in stage (\d+)\.(\d+) failed (\d+) times, most recent failure: Lost task (\d+\.\d+) in stage \d+\.\d+ \(TID \d+, [^,]+, executor \d+\): (\w+)`)
-	reNilDeref   = regexp.MustCompile(`NullPointerException`)
 	reExecTaskEx = regexp.MustCompile(`Exception in task \d+\.\d+ in stage`)
 	// reCauseWords are what would name the cause: the option, the field, the
 	// record or the writer. Spark's abort names none of them.
