@@ -104,10 +104,16 @@ func explain(w io.Writer, s *harness.Scenario) {
 	}
 	fmt.Fprintln(w, "\nSafeguards judged (one catch cell each):")
 	for _, c := range s.Catches {
+		if c.UserFix != "" {
+			fmt.Fprintf(w, "  %s (a fix in user code, not an engine safeguard) — %s; expected to %s\n", c.Label(), c.UserFix, c.Expect)
+		}
 		for _, n := range c.Safeguards {
 			info, _ := safeguard.Lookup(n)
 			fmt.Fprintf(w, "  %s (%s) — %s; expected to %s\n", n, info.Origin, info.Summary, c.Expect)
 		}
+	}
+	if s.Knob != nil {
+		fmt.Fprintf(w, "\nThreshold search: `faultbook probe %s` bisects %s (%s) between %d and %d.\n", s.Name, s.Knob.Param, s.Knob.Unit, s.Knob.Lo, s.Knob.Hi)
 	}
 	fmt.Fprintln(w, "\nProfiles:")
 	for _, p := range safeguard.Profiles() {
