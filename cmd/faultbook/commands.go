@@ -29,6 +29,29 @@ func catalogue() (*scenarios.Catalogue, error) {
 	return c, nil
 }
 
+// oneScenarioArg accepts exactly one scenario name.
+func oneScenarioArg(command string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usageErrorf("%s takes one scenario name", command)
+		}
+		return nil
+	}
+}
+
+// scenarioNamed looks one scenario up; an unknown name is a usage error.
+func scenarioNamed(name string) (*harness.Scenario, error) {
+	cat, err := catalogue()
+	if err != nil {
+		return nil, err
+	}
+	scs, err := cat.Get(name)
+	if err != nil {
+		return nil, exitError{code: exitUsage, err: err}
+	}
+	return scs[0], nil
+}
+
 // useColor decides terminal colour: on for a terminal unless NO_COLOR is set
 // (fatih/color reads NO_COLOR into color.NoColor).
 func useColor(w io.Writer) bool {
@@ -64,22 +87,13 @@ func newExplainCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "explain NAME",
 		Short: "explain a scenario: the documented failure, its root cause, the experiment and the safeguards",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErrorf("explain takes one scenario name")
-			}
-			return nil
-		},
+		Args:  oneScenarioArg("explain"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cat, err := catalogue()
+			sc, err := scenarioNamed(args[0])
 			if err != nil {
 				return err
 			}
-			scs, err := cat.Get(args[0])
-			if err != nil {
-				return exitError{code: exitUsage, err: err}
-			}
-			explain(cmd.OutOrStdout(), scs[0])
+			explain(cmd.OutOrStdout(), sc)
 			return nil
 		},
 	}

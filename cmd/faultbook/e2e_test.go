@@ -18,6 +18,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,6 +105,8 @@ func TestUsageErrors(t *testing.T) {
 		{golden: "usage-explain-two-args", args: []string{"explain", "registration-order", "registrator-transport"}},
 		{golden: "usage-explain-unknown", args: []string{"explain", "nosuch"}, contains: scenarioNames(t)},
 		{golden: "usage-report-no-args", args: []string{"report"}},
+		{golden: "usage-probe-no-knob", args: []string{"probe", "option-nil"}},
+		{golden: "usage-probe-stack", args: []string{"probe", "deep-list", "--stack", "1x"}},
 		{golden: "usage-report-missing", args: []string{"report", "/nonexistent.json"}, contains: []string{"/nonexistent.json"}},
 		{golden: "usage-report-not-results", args: []string{"report", filepath.Join("testdata", "not-results.json")}, contains: []string{"schema"}},
 		{golden: "usage-report-wrong-schema", args: []string{"report", filepath.Join("testdata", "wrong-schema.json")}, contains: []string{"faultbook/results/v0"}},
@@ -823,4 +826,31 @@ func TestCommittedBaseline(t *testing.T) {
 	if !strings.Contains(r.stdout, "no regression against the baseline") {
 		t.Errorf("gate against the committed baseline:\n%s", r)
 	}
+}
+
+// probe bisects deep-list's list length on real processes: the threshold it
+// prints is a length that killed an executor, one less did not, and the
+// bounds must bracket it.
+func TestProbe(t *testing.T) {
+	r := faultbook(t, "probe", "deep-list", "--stack", "256KiB", "--out", t.TempDir())
+	wantCode(t, r, codeOK)
+	m := regexp.MustCompile(`threshold: (\d+) elements`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("no threshold printed:\n%s", r)
+	}
+	n, _ := strconv.Atoi(m[1])
+	shows := map[int]string{}
+	for _, s := range regexp.MustCompile(`length=(\d+)\s+shows: (yes|no)`).FindAllStringSubmatch(r.stdout, -1) {
+		v, _ := strconv.Atoi(s[1])
+		shows[v] = s[2]
+	}
+	if shows[n] != "yes" || shows[n-1] != "no" {
+		t.Errorf("threshold %d: probe at %d says %q, at %d says %q; want yes and no:\n%s", n, n, shows[n], n-1, shows[n-1], r.stdout)
+	}
+	if !strings.Contains(r.stdout, "fatal error: stack overflow") {
+		t.Errorf("no probe quotes the executor's stack overflow:\n%s", r.stdout)
+	}
+	// Bounds that do not bracket the threshold fail, never guess.
+	r = faultbook(t, "probe", "deep-list", "--stack", "256KiB", "--lo", "1", "--hi", "10", "--out", t.TempDir())
+	wantCode(t, r, codeFailed)
 }

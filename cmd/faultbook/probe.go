@@ -30,22 +30,12 @@ on a fresh cluster. Every probe is printed as it ends, then the threshold.
 
 Exit codes: 0 threshold found, 1 the bounds do not bracket it, 2 usage error,
 3 infrastructure error, 130 interrupted.`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErrorf("probe takes one scenario name")
-			}
-			return nil
-		},
+		Args: oneScenarioArg("probe"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cat, err := catalogue()
+			sc, err := scenarioNamed(args[0])
 			if err != nil {
 				return err
 			}
-			scs, err := cat.Get(args[0])
-			if err != nil {
-				return exitError{code: exitUsage, err: err}
-			}
-			sc := scs[0]
 			if sc.Knob == nil {
 				return usageErrorf("scenario %s declares no knob to probe", sc.Name)
 			}
