@@ -274,8 +274,15 @@ func scenarioVerdict(cells []result.Cell) result.Verdict {
 	return v
 }
 
-// runOnce runs one cell once on a fresh cluster and judges it.
+// runOnce runs one cell once on a fresh cluster and judges it, then weighs
+// executor deaths no fault of the cell caused (see applyInterference).
 func runOnce(ctx context.Context, sc *Scenario, p plan, o *Options, idx int) (result.Run, *Observation, *cluster.Outcome) {
+	r, obs, out := runAndJudge(ctx, sc, p, o, idx)
+	applyInterference(&r, externalDeaths(sc, p, out))
+	return r, obs, out
+}
+
+func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int) (result.Run, *Observation, *cluster.Outcome) {
 	seed := o.Seed + int64(idx)
 	r := result.Run{Index: idx, Seed: seed, Verdict: result.Inconclusive}
 	dir := filepath.Join(o.Dir, sc.Name, p.label, fmt.Sprintf("run-%d", idx+1))

@@ -63,6 +63,11 @@ type Scenario struct {
 	// Knob, when set, is the scenario's one numeric knob with a monotone
 	// effect, which `faultbook probe` bisects for its threshold.
 	Knob *Knob
+	// ExecutorDeaths says the scenario's faults end executor processes (a
+	// crash is the symptom): in the cells that inject them, an executor's
+	// death is the fault's doing, not interference. False: any executor death
+	// not aimed at by an executor-kill fault makes a failed run inconclusive.
+	ExecutorDeaths bool
 
 	// Reproduce judges a reproduce run: nil when the documented symptom showed in
 	// the documented place, else why not. It adds the lines that prove it to ev.

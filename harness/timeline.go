@@ -23,15 +23,16 @@ func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
 	t0 := evs[0].Time
 	ms := func(e events.Event) int64 { return e.Time.Sub(t0).Milliseconds() }
 	tl := &result.Timeline{}
-	lanes := map[string]bool{}
-	lane := func(e events.Event) string {
-		id := fmt.Sprintf("exec-%d", e.Executor)
-		if !lanes[id] && e.Executor > 0 {
-			lanes[id] = true
-			tl.Lanes = append(tl.Lanes, result.Lane{ID: id, Node: e.Node})
+	lanes := map[string]int{} // index in tl.Lanes
+	laneOf := func(exec int, node string) string {
+		id := fmt.Sprintf("exec-%d", exec)
+		if _, ok := lanes[id]; !ok && exec > 0 {
+			lanes[id] = len(tl.Lanes)
+			tl.Lanes = append(tl.Lanes, result.Lane{ID: id, Node: node})
 		}
 		return id
 	}
+	lane := func(e events.Event) string { return laneOf(e.Executor, e.Node) }
 	open := map[int]*result.TaskBar{}
 	for _, e := range evs {
 		at := ms(e)
@@ -41,6 +42,14 @@ func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
 			lane(e)
 		case events.ExecutorRefused:
 			tl.Markers = append(tl.Markers, result.Marker{AtMs: at, Lane: lane(e), Kind: "excluded", Label: "refused"})
+		case events.ExecutorExited:
+			l := &tl.Lanes[lanes[lane(e)]]
+			end := at
+			l.EndMs, l.Exit = &end, exitLabel(e)
+			if e.Replacement > 0 {
+				next := laneOf(e.Replacement, e.Node)
+				tl.Lanes[lanes[next]].Replaces = l.ID
+			}
 		case events.ExecutorRemoved:
 			tl.Markers = append(tl.Markers, result.Marker{AtMs: at, Lane: lane(e), Kind: "executor-lost", Label: "executor lost"})
 		case events.TaskStart:
@@ -71,9 +80,20 @@ func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
 		tl.Tasks = append(tl.Tasks, *b)
 	}
 	sort.Slice(tl.Tasks, func(i, j int) bool { return tl.Tasks[i].TID < tl.Tasks[j].TID })
-	sort.Slice(tl.Lanes, func(i, j int) bool { return execNum(tl.Lanes[i].ID) < execNum(tl.Lanes[j].ID) })
+	sort.SliceStable(tl.Lanes, func(i, j int) bool { return execNum(tl.Lanes[i].ID) < execNum(tl.Lanes[j].ID) })
 	for _, f := range p.faults {
 		tl.Bands = append(tl.Bands, result.Band{FromMs: 0, ToMs: tl.DurationMs, Kind: "fault", Label: f.String()})
 	}
 	return tl
+}
+
+// exitLabel says how an executor process ended: "exit status 137, SIGKILL".
+func exitLabel(e events.Event) string {
+	if e.ExitStatus == nil {
+		return "exited"
+	}
+	if e.Signal != "" {
+		return fmt.Sprintf("exit status %d, %s", *e.ExitStatus, e.Signal)
+	}
+	return fmt.Sprintf("exit status %d", *e.ExitStatus)
 }

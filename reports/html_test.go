@@ -135,10 +135,15 @@ func TestHTMLTimelines(t *testing.T) {
 			text.WriteString(n.Data)
 		}
 	}
-	for _, want := range []string{"exec-1 (node-a)", "exec-4 (node-b)", "✕ exec-4 lost (exit 2)", "⊘ exec-3 excluded", "▨ node-b fails every task", "0.0/3.1"} {
+	for _, want := range []string{"exec-1 (node-a)", "exec-4 (node-b)", "✕ exec-4 lost (exit 2)", "† exit status 2", "exec-5 (node-b, ↻ exec-4)", "⊘ exec-3 excluded", "▨ node-b fails every task", "0.0/3.1"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("catch timeline lacks %q", want)
 		}
+	}
+	// A dead executor's lane is greyed from its end, and only that lane.
+	dead := find(catch, func(n *html.Node) bool { return n.Data == "rect" && hasClass(n, "lane-dead") })
+	if len(dead) != 1 {
+		t.Errorf("%d rect.lane-dead in the catch timeline, want 1 (exec-4)", len(dead))
 	}
 	if len(find(doc, func(n *html.Node) bool { return n.Data == "svg" && hasClass(n, "batches") })) != 1 {
 		t.Error("want one batch chart, for the one timeline with batches")

@@ -51,6 +51,11 @@ type svgLane struct {
 	LabelY    float64
 	Shaded    bool
 	Tasks     []svgTask
+	// Ended: the executor process died at EndX; the lane is greyed after it
+	// and its end labelled with the exit status.
+	Ended              bool
+	EndX, EndW, Bottom float64
+	EndLabel           string
 }
 
 type svgTask struct {
@@ -149,6 +154,10 @@ func layoutTimeline(id, caption string, tl *result.Timeline) *svgTimeline {
 		}
 		h := float64(n)*trackHeight + 2*lanePad
 		lane := svgLane{ID: l.ID, Label: laneLabel(l), Y: y, H: h, LabelY: y + h/2 + 4, Shaded: i%2 == 0}
+		if l.EndMs != nil {
+			lane.Ended, lane.EndX, lane.EndLabel, lane.Bottom = true, x(*l.EndMs), "† "+l.Exit, y+h
+			lane.EndW = max(out.PlotRight-lane.EndX, 0)
+		}
 		for ti, t := range tl.Tasks {
 			if t.Lane != l.ID {
 				continue
@@ -186,10 +195,17 @@ func layoutTimeline(id, caption string, tl *result.Timeline) *svgTimeline {
 }
 
 func laneLabel(l result.Lane) string {
-	if l.Node == "" {
+	var in []string
+	if l.Node != "" {
+		in = append(in, l.Node)
+	}
+	if l.Replaces != "" {
+		in = append(in, "↻ "+l.Replaces)
+	}
+	if len(in) == 0 {
 		return l.ID
 	}
-	return fmt.Sprintf("%s (%s)", l.ID, l.Node)
+	return fmt.Sprintf("%s (%s)", l.ID, strings.Join(in, ", "))
 }
 
 // packTracks gives each task of a lane the first row where it does not overlap
@@ -311,6 +327,11 @@ func describeTimeline(tl *result.Timeline, lanes []result.Lane) string {
 	}
 	parts := []string{fmt.Sprintf("%d executors, %d task attempts (%d failed, %d killed) over %s",
 		len(lanes), len(tl.Tasks), failed, killed, formatMs(tl.DurationMs))}
+	for _, l := range lanes {
+		if l.EndMs != nil {
+			parts = append(parts, fmt.Sprintf("%s ended at %s: %s", l.ID, formatMs(*l.EndMs), l.Exit))
+		}
+	}
 	for _, m := range tl.Markers {
 		parts = append(parts, fmt.Sprintf("%s at %s: %s", m.Kind, formatMs(m.AtMs), m.Label))
 	}

@@ -50,7 +50,10 @@ func DeepList() *harness.Scenario {
 		Story:    storyDeepList,
 		Workload: "deep-list",
 		Conf:     reflectiveConf,
-		Faults:   fault.Set{{Point: fault.MutableListResult}},
+		// The crash is the symptom: executors dying in the fault's cells are
+		// the fault's doing, not interference.
+		ExecutorDeaths: true,
+		Faults:         fault.Set{{Point: fault.MutableListResult}},
 		Catches: []harness.Catch{
 			{Safeguards: []safeguard.Name{safeguard.CodecDepthLimit}, Expect: harness.Diagnose,
 				Diagnosis: []string{"structure too deep", deepPath, "at depth"}, Check: triedOnceNoneDied},

@@ -162,10 +162,16 @@ type Timeline struct {
 	Batches    []Batch   `json:"batches,omitempty"`
 }
 
-// Lane is one executor.
+// Lane is one executor process.
 type Lane struct {
 	ID   string `json:"id"` // "exec-1"
 	Node string `json:"node"`
+	// EndMs is when its node reported the process's end, and Exit how it ended
+	// ("exit status 137, SIGKILL"); nil and "" while it ran to the end of the run.
+	EndMs *int64 `json:"end_ms,omitempty"`
+	Exit  string `json:"exit,omitempty"`
+	// Replaces is the lane of the executor this one was launched in place of.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // TaskBar is one task attempt.

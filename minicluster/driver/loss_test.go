@@ -3,10 +3,12 @@ package driver_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/faultbook/faultbook/minicluster/codec"
 	"github.com/faultbook/faultbook/minicluster/conf"
@@ -208,8 +210,10 @@ func TestFailureCounting(t *testing.T) {
 		abort string
 	}{
 		{
-			name:  "a task error counts",
-			fails: func(lt rpc.LaunchTask) (rpc.Failure, bool) { return cce, lt.Stage.ID == reduceStage && lt.Partition == 1 && lt.Attempt < 2 },
+			name: "a task error counts",
+			fails: func(lt rpc.LaunchTask) (rpc.Failure, bool) {
+				return cce, lt.Stage.ID == reduceStage && lt.Partition == 1 && lt.Attempt < 2
+			},
 			abort: "Job aborted due to stage failure: Task 1 in stage 1.0 failed 2 times, most recent failure: Lost task 1.1 in stage 1.0",
 		},
 		{
@@ -351,5 +355,44 @@ func TestFetchFailedResubmitsMapStage(t *testing.T) {
 	}
 	if strings.Contains(r.log.String(), "aborting job") {
 		t.Errorf("a fetch failure was counted toward spark.task.maxFailures")
+	}
+}
+
+// TestIdleConnectionsDoNotDelayShutdown: connections that never finish their
+// handshake (one silent, a few sending garbage and staying open) are open
+// through a whole run; the run is undisturbed and the driver's shutdown ends
+// their handshakes instead of waiting for them to time out (5 s).
+func TestIdleConnectionsDoNotDelayShutdown(t *testing.T) {
+	const handshakeTimeout = 5 * time.Second // wire's bound on a handshake
+	sp := testSpec(nil, nil)
+	r := startDriver(t, sp)
+	opened := time.Now()
+	var d net.Dialer
+	ctx, cancel := context.WithTimeout(context.Background(), stepBound)
+	defer cancel()
+	for i := range 4 {
+		nc, err := d.DialContext(ctx, "tcp", r.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		if i > 0 { // garbage that is no complete handshake
+			if _, err := nc.Write([]byte(strings.Repeat("FBWR\x01", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	startFakes(t, r, sp, alwaysSucceed)
+	res, evs := r.wait(t)
+	if took := time.Since(opened); took >= handshakeTimeout {
+		t.Errorf("the run ended %s after the idle connections opened: the driver waited for their handshakes to time out", took)
+	}
+	if res.Status != driver.Succeeded || res.Executors != 2 || res.Refused != 0 {
+		t.Errorf("result %s (%q), executors %d, refused %d; want succeeded on 2", res.Status, res.Error, res.Executors, res.Refused)
+	}
+	for _, e := range evs {
+		if e.Kind == events.ExecutorRefused || e.Kind == events.ExecutorRemoved {
+			t.Errorf("an idle connection showed up as %+v", e)
+		}
 	}
 }

@@ -170,8 +170,8 @@ func (d *Driver) submitReady(jr *jobRun) {
 		ts := &taskSet{stage: s, attempt: att, tasks: len(missing), attempts: make([]int, s.Partitions), failures: make([]int, s.Partitions),
 			succeeded: make([]bool, s.Partitions), running: map[int]*taskInfo{}, crashes: map[int][]crash{}, pending: missing}
 		if old := jr.stages[s.ID]; old != nil {
-			// A resubmitted partition keeps numbering its attempts.
-			copy(ts.attempts, old.attempts)
+			// As a new TaskSetManager, a stage attempt numbers its tasks'
+			// attempts and counts their failures afresh.
 			if !old.zombie {
 				old.zombie = true
 				jr.zombies = append(jr.zombies, old)

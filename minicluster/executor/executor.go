@@ -17,7 +17,9 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/faultbook/faultbook/minicluster/block"
@@ -262,6 +264,7 @@ func (e *Executor) serve(ctx context.Context) error {
 				e.log.Warn("Ignoring malformed task launch: "+err.Error(), "component", "executor.Executor")
 				continue
 			}
+			e.killPoint(lt)
 			ctx, cancel := context.WithCancelCause(e.taskCtx)
 			e.runningMu.Lock()
 			e.running[lt.TID] = cancel
@@ -291,6 +294,29 @@ func (e *Executor) serve(ctx context.Context) error {
 			e.log.Warn(fmt.Sprintf("Ignoring unexpected message type %d from driver", t), "component", "executor.Executor")
 		}
 	}
+}
+
+// killPoint is the executor-kill fault: the process kills itself with SIGKILL
+// on its first task of the configured stage, before running it.
+func (e *Executor) killPoint(lt rpc.LaunchTask) {
+	f, ok := e.cfg.Spec.Faults.Lookup(fault.ExecutorKill, e.cfg.ID)
+	if !ok {
+		return
+	}
+	stage := 1
+	if v, ok := f.Params["stage"]; ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			stage = n
+		}
+	}
+	if lt.Stage.ID != stage {
+		return
+	}
+	msg := fmt.Sprintf("executor %d killed with SIGKILL on receiving task %d.%d of stage %d (TID %d)", e.cfg.ID, lt.Partition, lt.Attempt, stage, lt.TID)
+	e.log.Error("Fault "+string(fault.ExecutorKill)+": "+msg, "component", "executor.Executor")
+	e.report(rpc.ReportFault, string(fault.ExecutorKill), "task", msg, false)
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // the signal is on its way
 }
 
 // kill cancels a running attempt: its fetches stop at once and its

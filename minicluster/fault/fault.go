@@ -41,6 +41,11 @@ const (
 	// MutableList, a linked list with no encoding of its own, instead of an
 	// ArrayBuffer; encoding a long one recurses once per element.
 	MutableListResult Point = "mutable-list"
+	// ExecutorKill: the targeted executors kill themselves with SIGKILL when the
+	// driver launches their first task of stage Params["stage"] (default 1), as
+	// an operator or the OOM killer would: the process ends at once, its map
+	// outputs and cached blocks with it.
+	ExecutorKill Point = "executor-kill"
 )
 
 // Info documents one fault point.
@@ -56,6 +61,7 @@ var catalogue = []Info{
 	{TransportWithoutBundle, "block-server goroutines run without the application bundle in their context"},
 	{InteropNilValues, "the interop parser returns nil for a key with no value, so a lookup yields Some(nil)"},
 	{MutableListResult, "task results hold a MutableList (a linked list encoded by recursion) instead of an ArrayBuffer"},
+	{ExecutorKill, "targeted executors are killed with SIGKILL when their first task of a stage arrives"},
 }
 
 // All returns every fault point in catalogue order.

@@ -302,9 +302,14 @@ func flakyTimeline() *result.Timeline {
 		{Lane: "exec-3", Stage: "0.0", Task: 3, Attempt: 3, TID: 8, StartMs: 2100, EndMs: 2400, Outcome: "failed", Reason: bad},
 		{Lane: "exec-2", Stage: "0.0", Task: 5, TID: 9, StartMs: 1950, EndMs: 2400, Outcome: "killed", Reason: "job aborted"},
 	}
+	// exec-4's process died at 1.1 s; its node relaunched it as exec-5.
+	ls := lanes()
+	died := int64(1100)
+	ls[3].EndMs, ls[3].Exit = &died, "exit status 2"
+	ls = append(ls, result.Lane{ID: "exec-5", Node: "node-b", Replaces: "exec-4"})
 	return &result.Timeline{
 		DurationMs: 2600,
-		Lanes:      lanes(),
+		Lanes:      ls,
 		Tasks:      t,
 		Markers: []result.Marker{
 			{AtMs: 380, Lane: "exec-3", Kind: "excluded", Label: "exec-3 excluded for task 3"},
