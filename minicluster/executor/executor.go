@@ -194,8 +194,10 @@ func (e *Executor) startFaults() []rpc.Report {
 }
 
 // sightDepth is the nesting at which the task encoder tells the executor of a
-// deep value, well short of what the smallest stack limit holds.
-const sightDepth = 100
+// deep value: deeper than any value the fixtures write by design (a result of
+// 100 elements nests 102 deep), shallower than what the smallest stack limit
+// in the README's table overflows at (215 elements at 256 KiB).
+const sightDepth = 150
 
 // watchEncoder makes the task encoder prove the encoding faults reached it:
 // Some(nil) written, or a chain as deep as sightDepth on its way into the
@@ -214,7 +216,7 @@ func (e *Executor) watchEncoder(reg *codec.Registry) {
 				fmt.Sprintf("Some(nil) reached the encoder at %s, %s", s.Path, s.Location), false)
 		case s.Kind == codec.SightDeep && listFault:
 			e.report(rpc.ReportFault, string(fault.MutableListResult), "encoder",
-				fmt.Sprintf("a value nested %d deep reached the encoder at %s (executor stack limit %d KiB)", s.Depth, s.Path, e.stack>>10), false)
+				fmt.Sprintf("a value nested %d deep reached the encoder at %s, %s (executor stack limit %d KiB)", s.Depth, s.Path, s.Location, e.stack>>10), false)
 		}
 	})
 }
