@@ -162,7 +162,8 @@ func observedOf(kind result.CellKind, c result.Cell) string {
 // logsOf keeps each process's log, the newest maxLogLines lines of it.
 func logsOf(out *cluster.Outcome) []result.NodeLog {
 	var logs []result.NodeLog
-	for _, s := range (&Observation{Outcome: out}).Sources() {
+	o := &Observation{Outcome: out}
+	for _, s := range append(o.Sources(), o.WorkerSources()...) {
 		lines := out.Logs[s]
 		nl := result.NodeLog{Source: s, Lines: lines}
 		if len(lines) > maxLogLines {

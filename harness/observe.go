@@ -87,16 +87,30 @@ func (o *Observation) FailedTasks() []events.Event {
 	return out
 }
 
-// Sources lists the log sources: "driver" first, then executors in id order.
+// Sources lists the process log sources: "driver" first, then executors in
+// id order (relaunched ones included). Workers' logs are not among them: see
+// WorkerSources.
 func (o *Observation) Sources() []string {
 	var execs []string
 	for s := range o.Outcome.Logs {
-		if s != "driver" {
+		if s != "driver" && !strings.HasPrefix(s, cluster.WorkerLogPrefix) {
 			execs = append(execs, s)
 		}
 	}
 	sort.Slice(execs, func(i, j int) bool { return execNum(execs[i]) < execNum(execs[j]) })
 	return append([]string{"driver"}, execs...)
+}
+
+// WorkerSources lists the nodes' worker logs ("worker-node-a"), by node.
+func (o *Observation) WorkerSources() []string {
+	var out []string
+	for s := range o.Outcome.Logs {
+		if strings.HasPrefix(s, cluster.WorkerLogPrefix) {
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func execNum(s string) int {

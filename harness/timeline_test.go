@@ -37,3 +37,17 @@ func TestTimelineLanesOfDeadExecutors(t *testing.T) {
 		t.Errorf("lanes (-want +got):\n%s", d)
 	}
 }
+
+// TestSources: the process logs are the driver's and the executors' in id
+// order, relaunched ones included; the workers' logs are listed apart.
+func TestSources(t *testing.T) {
+	o := &Observation{Outcome: &cluster.Outcome{Logs: map[string][]string{
+		"exec-10": nil, "worker-node-b": nil, "exec-2": nil, "driver": nil, "worker-node-a": nil, "exec-1": nil,
+	}}}
+	if d := cmp.Diff([]string{"driver", "exec-1", "exec-2", "exec-10"}, o.Sources()); d != "" {
+		t.Errorf("Sources (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"worker-node-a", "worker-node-b"}, o.WorkerSources()); d != "" {
+		t.Errorf("WorkerSources (-want +got):\n%s", d)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -177,7 +178,10 @@ func (c *Cluster) exited(e *execProc, x proc.Exit) {
 	n.log.Info(fmt.Sprintf("Executor %s/%d finished with state %s message %s exitStatus %d", c.app, e.id, rpc.ExecutorExited, msg, status),
 		"component", "deploy.worker.Worker")
 	u := rpc.ExecutorUpdated{Executor: e.id, Node: n.name, State: rpc.ExecutorExited, Message: msg, ExitStatus: status,
-		Signal: x.Signal, CausedByApp: CausedByApp(x), Tail: e.tail.lines()}
+		Signal: x.Signal, CausedByApp: CausedByApp(x), Tail: e.tail.lines(), Fatal: e.tail.crash()}
+	for _, l := range u.Fatal {
+		n.log.Info(fmt.Sprintf("Executor %s/%d said before it ended: %s", c.app, e.id, l), "component", "deploy.worker.ExecutorRunner")
+	}
 	next := c.relaunchID(e, x)
 	u.Replacement = next
 	if !n.report(u) || next == 0 {
@@ -190,10 +194,11 @@ func (c *Cluster) exited(e *execProc, x proc.Exit) {
 }
 
 // relaunchID decides whether an exited executor is replaced, and reserves the
-// replacement's id: 0 when it is not. A clean exit, a refusal, the end of the
-// application or spark.deploy.maxExecutorRetries abnormal exits end the line.
+// replacement's id: 0 when it is not. A clean exit, a refusal, an executor
+// leaving with its lost driver, the end of the application or
+// spark.deploy.maxExecutorRetries abnormal exits end the line.
 func (c *Cluster) relaunchID(e *execProc, x proc.Exit) int {
-	if x.Signal == "" && (x.Code == ExitOK || x.Code == ExitRefused) {
+	if x.Signal == "" && (x.Code == ExitOK || x.Code == ExitRefused || x.Code == ExitJobFailed) {
 		return 0
 	}
 	c.mu.Lock()
@@ -230,15 +235,29 @@ func CausedByApp(x proc.Exit) bool {
 	return true
 }
 
-// tail keeps the last lines of a process's output.
+// tail keeps the last lines of a process's output, and the first lines in
+// which the Go runtime or a panic announced a crash: a crashing process's
+// last lines are its goroutines' stacks, the cause is printed above them.
 type tail struct {
-	mu  sync.Mutex
-	buf []string
+	mu    sync.Mutex
+	buf   []string
+	fatal []string
 }
+
+// crashPrefixes start the lines in which a Go process says why it crashed.
+var crashPrefixes = []string{"fatal error: ", "panic: ", "runtime: goroutine stack exceeds", "unexpected signal", "SIGSEGV", "SIGBUS"}
 
 func (t *tail) add(line string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(t.fatal) < 4 {
+		for _, p := range crashPrefixes {
+			if strings.HasPrefix(line, p) {
+				t.fatal = append(t.fatal, line)
+				break
+			}
+		}
+	}
 	if len(t.buf) == tailLines {
 		t.buf = append(t.buf[:0], t.buf[1:]...)
 	}
@@ -249,4 +268,10 @@ func (t *tail) lines() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]string(nil), t.buf...)
+}
+
+func (t *tail) crash() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.fatal...)
 }

@@ -126,12 +126,13 @@ type crash struct {
 	exec, tid   int
 	node        string
 	causedByApp bool
-	// exitStatus, signal and tail are the worker's report: the status as a
-	// shell reports it, the signal's name, the last lines the process wrote.
-	// exitStatus is -1 when the process's end is unknown.
-	exitStatus int
-	signal     string
-	tail       []string
+	// exitStatus, signal, fatal and tail are the worker's report: the status
+	// as a shell reports it, the signal's name, the lines in which the process
+	// said why it crashed, the last lines it wrote. exitStatus is -1 when the
+	// process's end is unknown.
+	exitStatus  int
+	signal      string
+	fatal, tail []string
 }
 
 // taskLostWithExecutor is where an attempt lost with its executor is
@@ -142,7 +143,7 @@ type crash struct {
 func (d *Driver) taskLostWithExecutor(jr *jobRun, ts *taskSet, ti *taskInfo, ex *executorInfo, r lossReason) {
 	c := crash{exec: ex.id, tid: ti.tid, node: ex.node, causedByApp: r.causedByApp, exitStatus: -1}
 	if r.exit != nil {
-		c.exitStatus, c.signal, c.tail = r.exit.ExitStatus, r.exit.Signal, r.exit.Tail
+		c.exitStatus, c.signal, c.fatal, c.tail = r.exit.ExitStatus, r.exit.Signal, r.exit.Fatal, r.exit.Tail
 	}
 	ts.crashes[ti.partition] = append(ts.crashes[ti.partition], c)
 	f := executorLostFailure(ex.id, r)

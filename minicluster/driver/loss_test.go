@@ -396,3 +396,100 @@ func TestIdleConnectionsDoNotDelayShutdown(t *testing.T) {
 		}
 	}
 }
+
+// TestAbortKillsRunningAttempts: when a job is aborted, the driver asks the
+// executors to kill the attempts still running.
+func TestAbortKillsRunningAttempts(t *testing.T) {
+	sp := testSpec(nil, nil)
+	r := startDriver(t, sp)
+	fatal := rpc.Failure{Kind: "RegistryMismatchException", Message: "diagnosed", Fatal: true, Safeguard: "registry-fingerprint"}
+	var held []int
+	busy := &fakeExecutor{id: 1, node: "node-a", reg: r.drvReg, do: func(lt rpc.LaunchTask) (action, rpc.Failure) {
+		held = append(held, lt.TID) // read after the run, once the serve loop has ended
+		return silent, rpc.Failure{}
+	}}
+	if ref := busy.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	failing := &fakeExecutor{id: 2, node: "node-b", reg: r.drvReg, do: func(rpc.LaunchTask) (action, rpc.Failure) { return fail, fatal }}
+	if ref := failing.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	res, _ := r.wait(t)
+	if res.Status != driver.Aborted {
+		t.Fatalf("result %s, want aborted", res.Status)
+	}
+	if err := <-busy.done; err != nil {
+		t.Fatal(err)
+	}
+	busy.done <- nil // for the cleanup's receive
+	busy.killsMu.Lock()
+	defer busy.killsMu.Unlock()
+	if len(held) != 1 || len(busy.kills) != 1 || busy.kills[0].TID != held[0] || !strings.HasPrefix(busy.kills[0].Reason, "Stage cancelled: Job aborted due to stage failure") {
+		t.Errorf("executor 1 held TIDs %v and was asked to kill %+v; want its running attempt killed with the abort as reason", held, busy.kills)
+	}
+}
+
+// TestZombieResultIgnored: a result that arrives from a stage attempt
+// abandoned after a fetch failure is ignored; the partition is computed by
+// the new attempt.
+func TestZombieResultIgnored(t *testing.T) {
+	sp := shuffleSpec(nil)
+	r := startDriver(t, sp)
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	slow := &fakeExecutor{id: 1, node: "node-a", reg: r.drvReg, do: func(lt rpc.LaunchTask) (action, rpc.Failure) {
+		if lt.Stage.ID == reduceStage && lt.StageAtt == 0 {
+			<-release // answers only once the stage has been resubmitted
+		}
+		return succeed, rpc.Failure{}
+	}}
+	if ref := slow.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	fetcher := &fakeExecutor{id: 2, node: "node-b", reg: r.drvReg, do: func(lt rpc.LaunchTask) (action, rpc.Failure) {
+		switch {
+		case lt.Stage.ID == reduceStage && lt.StageAtt == 0:
+			return fail, rpc.Failure{Kind: rpc.KindFetchFailed, Fetch: &rpc.FetchFailure{Executor: 2, Addr: "127.0.0.1:1", Shuffle: 0, Map: 1, Reduce: lt.Partition},
+				Message: "FetchFailed(BlockManagerId(2, 127.0.0.1, 1, None), shuffleId=0, mapId=1, reduceId=1, message=lost)"}
+		case lt.Stage.ID == reduceStage:
+			// Let the zombie answer, and answer only once the driver has
+			// dealt with it, so that the job is still running when it does.
+			releaseOnce.Do(func() {
+				close(release)
+				ctx, cancel := context.WithTimeout(context.Background(), stepBound)
+				defer cancel()
+				_ = r.log.waitUntil(ctx, "the zombie's result", func(log string) bool { return strings.Contains(log, "Ignoring result of task") })
+			})
+		}
+		return succeed, rpc.Failure{}
+	}}
+	if ref := fetcher.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	res, evs := r.wait(t)
+	if res.Status != driver.Succeeded || string(res.Output) != "6" {
+		t.Fatalf("result %s %q output %s, want succeeded with 6; log:\n%s", res.Status, res.Error, res.Output, r.log)
+	}
+	var ignored []events.Event
+	for _, e := range kinds(evs, events.TaskEnd) {
+		if e.Stage == reduceStage && e.StageAtt == 0 && e.Executor == 1 {
+			ignored = append(ignored, e)
+		}
+	}
+	if len(ignored) != 1 || ignored[0].Outcome != "success" || ignored[0].Reason != "result ignored: stage attempt 1.0 was abandoned" {
+		t.Fatalf("ends of executor 1's attempts in stage 1.0: %+v, want one success ignored; log:\n%s", ignored, r.log)
+	}
+	p := ignored[0].Task
+	var redone bool
+	for _, e := range attempts(evs, p) {
+		redone = redone || e.Stage == reduceStage && e.StageAtt == 1 && e.Outcome == "success"
+	}
+	if !redone {
+		t.Errorf("partition %d was not computed again by stage attempt 1.1: %+v", p, attempts(evs, p))
+	}
+	want := fmt.Sprintf("Ignoring result of task %d.0 in stage 1.0 (TID %d): the stage attempt was abandoned after a fetch failure", p, ignored[0].TID)
+	if !slices.Contains(r.log.messages(), want) {
+		t.Errorf("driver did not log %q; log:\n%s", want, r.log)
+	}
+}

@@ -286,6 +286,9 @@ type fakeExecutor struct {
 	done chan error // the serve loop's end
 	// onExit, when set, runs on the serve goroutine once the connection is closed.
 	onExit func()
+	// kills are the kill requests it received.
+	killsMu sync.Mutex
+	kills   []rpc.KillTask
 }
 
 // connect dials the driver and registers, then serves in a goroutine. It
@@ -377,6 +380,13 @@ func (f *fakeExecutor) serve(c *wire.Conn) error {
 		case rpc.MsgShutdown:
 			return nil
 		case rpc.MsgKillTask:
+			var k rpc.KillTask
+			if err := wire.DecodeJSON(payload, &k); err != nil {
+				return err
+			}
+			f.killsMu.Lock()
+			f.kills = append(f.kills, k)
+			f.killsMu.Unlock()
 			continue
 		case rpc.MsgLaunchTask:
 		default:

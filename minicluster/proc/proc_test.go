@@ -50,9 +50,9 @@ func TestExit(t *testing.T) {
 	}{
 		{"success", "exit 0", Exit{Code: 0}},
 		{"failure", "exit 3", Exit{Code: 3}},
-		{"terminated", "kill -TERM $$", Exit{Code: -1, Signal: "SIGTERM"}},
-		{"killed", "kill -KILL $$", Exit{Code: -1, Signal: "SIGKILL"}},
-		{"aborted", "kill -ABRT $$", Exit{Code: -1, Signal: "SIGABRT"}},
+		{"terminated", "kill -TERM $$", Exit{Code: -1, Signal: "SIGTERM", Signum: 15}},
+		{"killed", "kill -KILL $$", Exit{Code: -1, Signal: "SIGKILL", Signum: 9}},
+		{"aborted", "kill -ABRT $$", Exit{Code: -1, Signal: "SIGABRT", Signum: 6}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -230,8 +230,12 @@ type ExecutorUpdated struct {
 	// (SIGKILL, SIGTERM): Spark's exitCausedByApp, which decides whether the
 	// running tasks' failures count toward spark.task.maxFailures.
 	CausedByApp bool `json:"caused_by_app,omitempty"`
-	// Tail is the last lines the process wrote to stderr.
-	Tail []string `json:"tail,omitempty"`
+	// Tail is the last lines the process wrote (stdout and stderr as they
+	// came); Fatal the first lines in which the Go runtime or a panic said why
+	// it crashed ("fatal error: stack overflow"), which a crash's goroutine
+	// dump pushes far above the tail.
+	Tail  []string `json:"tail,omitempty"`
+	Fatal []string `json:"fatal,omitempty"`
 	// Replacement is the id of the executor the worker launched in its place,
 	// or 0 when it launched none.
 	Replacement int `json:"replacement,omitempty"`
