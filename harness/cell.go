@@ -59,7 +59,7 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 				}
 			}
 		}
-		if repIdx < 0 && ((p.kind == result.Reproduce && r.Hit) || (p.kind != result.Reproduce && r.Verdict != result.Pass)) {
+		if repIdx < 0 && ((p.kind == result.Reproduce && r.Hit) || (p.kind != result.Reproduce && r.Verdict != result.Pass && !r.NoEffect)) {
 			repIdx = i
 		}
 	}
@@ -71,6 +71,12 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 	}
 	if repIdx < 0 {
 		repIdx = 0
+		for i, r := range runs {
+			if r.NoEffect && !sc.Probabilistic {
+				repIdx = i // the run that makes the cell inconclusive
+				break
+			}
+		}
 	}
 	rep := runs[repIdx]
 	c.Evidence, c.RunDir, c.CaughtBy = rep.Evidence, rep.RunDir, rep.CaughtBy
@@ -88,6 +94,16 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 		c.Logs = logsOf(out)
 	}
 	c.Verdict = aggregate(sc, p, runs, &c)
+	if c.Verdict != result.Pass {
+		c.CaughtBy = "" // a catch cell that did not pass caught nothing
+	} else if c.CaughtBy == "" {
+		for _, r := range runs {
+			if r.CaughtBy != "" {
+				c.CaughtBy = r.CaughtBy
+				break
+			}
+		}
+	}
 	if c.Runs > 1 {
 		c.Repeats = runs
 	}
@@ -96,18 +112,44 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 	} else if c.CaughtBy != "" {
 		c.Observed += fmt.Sprintf(": caught by %s", c.CaughtBy)
 	}
+	if n := noEffect(runs); n > 0 && n < c.Runs {
+		c.Observed += fmt.Sprintf("; the fault had no effect in %d of %d runs", n, c.Runs)
+	}
 	return c
 }
 
-func aggregate(sc *Scenario, p plan, runs []result.Run, c *result.Cell) result.Verdict {
-	inconclusive := 0
+// noEffect counts the runs whose fault was configured without effect.
+func noEffect(runs []result.Run) int {
+	n := 0
 	for _, r := range runs {
-		if r.Verdict == result.Inconclusive {
+		if r.NoEffect {
+			n++
+		}
+	}
+	return n
+}
+
+// aggregate decides a cell from its runs. Any inconclusive run makes the cell
+// inconclusive, except that a probabilistic fault's runs without effect are
+// runs where the fault did not show: they count as misses in the reproduce
+// rate, are left out of a catch cell's verdict, and make the cell inconclusive
+// only when no run had an effect.
+func aggregate(sc *Scenario, p plan, runs []result.Run, c *result.Cell) result.Verdict {
+	inconclusive, effective := 0, 0
+	for _, r := range runs {
+		if r.Verdict == result.Inconclusive && !(sc.Probabilistic && r.NoEffect) {
 			inconclusive++
 			c.Problems = append(c.Problems, fmt.Sprintf("run %d: %s", r.Index+1, firstOr(r.Problems, "inconclusive")))
 		}
+		if !r.NoEffect {
+			effective++
+		}
 	}
 	if inconclusive > 0 {
+		return result.Inconclusive
+	}
+	if effective == 0 {
+		c.Problems = append(c.Problems, fmt.Sprintf("the fault had no effect in any of %d runs: %s", len(runs), firstOr(runs[0].Problems, "configured, no effect")))
 		return result.Inconclusive
 	}
 	if p.kind == result.Reproduce && sc.Probabilistic {
@@ -121,13 +163,13 @@ func aggregate(sc *Scenario, p plan, runs []result.Run, c *result.Cell) result.V
 		return result.Fail
 	}
 	for _, r := range runs {
-		if r.Verdict != result.Pass {
+		if r.Verdict != result.Pass && !r.NoEffect {
 			for _, pr := range r.Problems {
 				c.Problems = append(c.Problems, fmt.Sprintf("run %d: %s", r.Index+1, pr))
 			}
 		}
 	}
-	if c.Hits == c.Runs {
+	if c.Hits == effective {
 		return result.Pass
 	}
 	return result.Fail

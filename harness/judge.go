@@ -16,9 +16,12 @@ var (
 )
 
 // judge fills a run's verdict, hit, evidence and problems from an observation.
+// A reproduce or catch run whose fault had no effect is inconclusive: it
+// proves nothing either way, and is never a pass.
 func judge(sc *Scenario, p plan, o *Observation, r *result.Run) {
 	var ev Evidence
 	var problems []string
+	inconclusive := false
 	switch p.kind {
 	case result.Control, result.NoFalseAlarm:
 		problems = judgeCorrect(o, &ev)
@@ -28,36 +31,65 @@ func judge(sc *Scenario, p plan, o *Observation, r *result.Run) {
 				ev.Add(source(f), f.Message)
 			}
 		}
-		r.Hit = len(problems) == 0
-	case result.Reproduce:
-		if len(o.FaultHits()) == 0 {
-			problems = append(problems, "no fault point was hit: the fault "+strings.Join(p.faults.Labels(), ", ")+" was configured but never exercised")
-		}
-		for _, h := range o.FaultHits() {
+	case result.Reproduce, result.Catch:
+		effect, why := o.Effect()
+		switch {
+		case len(effect) > 0:
+			h := effect[0]
 			ev.Addf("fault %s hit on %s: %s", h.Name, source(h), h.Message)
-			break
-		}
-		if err := sc.Reproduce(o, &ev); err != nil {
-			problems = append(problems, "documented symptom not shown: "+err.Error())
-		}
-		r.Hit = len(problems) == 0
-	case result.Catch:
-		problems = judgeCatch(sc, p, o, &ev, r)
-		if p.catch != nil && p.catch.Check != nil && len(problems) == 0 {
-			if err := p.catch.Check(o, &ev); err != nil {
-				problems = append(problems, err.Error())
+			if p.kind == result.Reproduce {
+				problems = judgeReproduce(sc, o, &ev)
+			} else {
+				problems = judgeCatch(sc, p, o, &ev, r)
+				if p.catch != nil && p.catch.Check != nil && len(problems) == 0 {
+					if err := p.catch.Check(o, &ev); err != nil {
+						problems = append(problems, err.Error())
+					}
+				}
 			}
+		case why != "":
+			inconclusive, r.NoEffect = true, true
+			problems = []string{why}
+			ev.Addf("%s", why)
+			ev.Observe("fault %s configured, no effect", strings.Join(p.faults.Labels(), ", "))
+		default:
+			problems = []string{"no fault point was hit: the fault " + strings.Join(p.faults.Labels(), ", ") + " was configured but never exercised, so the run proves nothing"}
 		}
-		r.Hit = len(problems) == 0
 	}
+	r.Hit = len(problems) == 0
 	r.Evidence = ev.Lines()
 	r.Observed = ev.observed
 	r.Problems = problems
-	if len(problems) == 0 {
+	switch {
+	case inconclusive:
+		r.Verdict = result.Inconclusive
+	case len(problems) == 0:
 		r.Verdict = result.Pass
-	} else {
+	default:
 		r.Verdict = result.Fail
 	}
+	if r.Verdict != result.Pass {
+		r.CaughtBy = "" // credit only for a catch that was earned
+	}
+}
+
+// judgeReproduce applies the scenario's symptom check, and ties silently wrong
+// output to the fault: it counts only when a hit shows the fault's effect
+// reached the data.
+func judgeReproduce(sc *Scenario, o *Observation, ev *Evidence) []string {
+	if err := sc.Reproduce(o, ev); err != nil {
+		return []string{"documented symptom not shown: " + err.Error()}
+	}
+	if o.Correct || o.Result == nil || o.Aborted() {
+		return nil
+	}
+	data := o.DataHits()
+	if len(data) == 0 {
+		return []string{"the output is silently wrong, but no fault hit shows the fault's effect reached the data: nothing ties the wrong output to the fault"}
+	}
+	ev.Add(source(data[0]), data[0].Message)
+	ev.Addf("the fault's effect reached %s, and the output came out wrong", data[0].Block)
+	return nil
 }
 
 // judgeCorrect checks the job succeeded with the oracle's output.
@@ -76,16 +108,11 @@ func judgeCorrect(o *Observation, ev *Evidence) []string {
 	}
 }
 
-// judgeCatch: the fault must have been exercised, and then either a safeguard
+// judgeCatch: given a fault that had an effect in the run, either a safeguard
 // of the cell fired with a diagnosis naming the cause, or the job completed
 // correctly; a silently wrong answer is never a catch.
 func judgeCatch(sc *Scenario, p plan, o *Observation, ev *Evidence, r *result.Run) []string {
 	var problems []string
-	hits := o.FaultHits()
-	if len(hits) == 0 {
-		return []string{"no fault point was hit: a catch would prove nothing"}
-	}
-	ev.Addf("fault %s hit on %s: %s", hits[0].Name, source(hits[0]), hits[0].Message)
 	var fired []events.Event
 	for _, f := range o.Fired() {
 		if p.set.On(safeguardName(f.Name)) {

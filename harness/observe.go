@@ -70,8 +70,81 @@ func (o *Observation) Events(kinds ...events.Kind) []events.Event {
 	return out
 }
 
-// FaultHits returns the fault events, proof that a fault point was exercised.
+// FaultHits returns the fault events: each a fault point's effect, with its
+// proof in the message (see package fault).
 func (o *Observation) FaultHits() []events.Event { return o.Events(events.FaultHit) }
+
+// Effect returns the hits that prove the fault had an effect in this run. When
+// there are none, why says what the run showed instead: a fault point reached
+// without effect ("configured, no effect: …"), or processes whose states all
+// agree; why is empty when no fault point was reached at all.
+//
+// A hit that carries a State (a registry fingerprint) counts only when the
+// run's processes ended in different states, a process that reported none
+// being in the canonical state: registries that all differ from the canonical
+// one in the same way still agree with each other, and nothing goes wrong.
+func (o *Observation) Effect() (hits []events.Event, why string) {
+	differ, agreed := o.statesDiffer()
+	for _, h := range o.FaultHits() {
+		if h.State == "" || differ {
+			hits = append(hits, h)
+		}
+	}
+	if len(hits) > 0 {
+		return hits, ""
+	}
+	inert := o.Events(events.FaultNoEffect)
+	switch {
+	case len(inert) > 0 && len(o.FaultHits()) == 0:
+		return nil, fmt.Sprintf("fault %s on %s: %s", inert[0].Name, source(inert[0]), inert[0].Message)
+	case agreed != "":
+		return nil, "configured, no effect in this run: every process ended in the same state (" + agreed + "), so nothing differed between them"
+	}
+	return nil, ""
+}
+
+// statesDiffer reports whether the fault events that carry a state show
+// processes in different states; when they do not, agreed is the one state.
+func (o *Observation) statesDiffer() (differ bool, agreed string) {
+	states := map[string]bool{}
+	driver, canonical := false, ""
+	for _, e := range o.Events(events.FaultHit, events.FaultNoEffect) {
+		if e.State == "" {
+			continue
+		}
+		states[e.State] = true
+		canonical = e.Canonical
+		if source(e) == "driver" {
+			driver = true
+		}
+	}
+	if len(states) == 0 {
+		return false, ""
+	}
+	if !driver && canonical != "" {
+		states[canonical] = true // the driver reported nothing: it is canonical
+	}
+	for st := range states {
+		agreed = st
+	}
+	if len(states) > 1 {
+		return true, ""
+	}
+	return false, agreed
+}
+
+// DataHits returns the hits that name the block or record the fault's effect
+// reached.
+func (o *Observation) DataHits() []events.Event {
+	hits, _ := o.Effect()
+	var out []events.Event
+	for _, h := range hits {
+		if h.Block != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
 
 // Fired returns the safeguard events.
 func (o *Observation) Fired() []events.Event { return o.Events(events.SafeguardFired) }

@@ -68,7 +68,14 @@ func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
 			}
 			tl.Markers = append(tl.Markers, m)
 		case events.FaultHit:
-			tl.Markers = append(tl.Markers, result.Marker{AtMs: at, Lane: lane(e), Kind: "fault", Label: e.Name})
+			m := result.Marker{AtMs: at, Kind: "fault", Label: e.Name}
+			if e.Block != "" {
+				m.Label += ": " + e.Block // the data the fault's effect reached
+			}
+			if e.Executor > 0 {
+				m.Lane = lane(e)
+			}
+			tl.Markers = append(tl.Markers, m)
 		case events.JobEnd:
 			if e.Outcome == "aborted" {
 				tl.Markers = append(tl.Markers, result.Marker{AtMs: at, Kind: "abort", Label: fmt.Sprintf("job %d aborted", e.Job)})

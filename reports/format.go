@@ -134,8 +134,8 @@ func caughtBy(s *result.Scenario) string { return strings.Join(caughtByList(s), 
 func caughtByList(s *result.Scenario) []string {
 	var names []string
 	for _, c := range findCells(s, result.Catch) {
-		if c.CaughtBy != "" && !slices.Contains(names, c.CaughtBy) {
-			names = append(names, c.CaughtBy)
+		if c.Caught() != "" && !slices.Contains(names, c.Caught()) {
+			names = append(names, c.Caught())
 		}
 	}
 	return names

@@ -216,7 +216,7 @@ func newHTMLCard(c *result.Cell) htmlCard {
 		}
 	}
 	add("per run", formatMs(c.DurationMs))
-	add("caught by", c.CaughtBy)
+	add("caught by", c.Caught())
 	if c.DetectionMs > 0 {
 		add("detected after", formatMs(c.DetectionMs))
 	}

@@ -193,8 +193,8 @@ func junitMessage(c *result.Cell) string {
 func junitDetail(c *result.Cell) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", cellSummary(c))
-	if c.CaughtBy != "" {
-		fmt.Fprintf(&b, "caught by: %s\n", c.CaughtBy)
+	if c.Caught() != "" {
+		fmt.Fprintf(&b, "caught by: %s\n", c.Caught())
 	}
 	if c.Observed != "" {
 		fmt.Fprintf(&b, "observed: %s\n", c.Observed)

@@ -140,8 +140,8 @@ func mdCellSection(ew *errWriter, c *result.Cell) {
 		facts = append(facts, "95% interval "+intervalText(c.Rate))
 	}
 	facts = append(facts, formatMs(c.DurationMs)+" per run")
-	if c.CaughtBy != "" {
-		facts = append(facts, "caught by "+mdCode(c.CaughtBy, false))
+	if c.Caught() != "" {
+		facts = append(facts, "caught by "+mdCode(c.Caught(), false))
 	}
 	if c.DetectionMs > 0 {
 		facts = append(facts, "detected after "+formatMs(c.DetectionMs))

@@ -113,3 +113,23 @@ func TestUserFixLabelled(t *testing.T) {
 		}
 	}
 }
+
+// A catch cell that did not pass credits no safeguard, in the summary or in
+// its section, even when a results file says otherwise.
+func TestMarkdownCreditsOnlyPassingCatches(t *testing.T) {
+	r := reportstest.Sample()
+	s := &r.Scenarios[0]
+	for i := range s.Cells {
+		if s.Cells[i].Cell == result.Catch {
+			s.Cells[i].Verdict, s.Cells[i].CaughtBy = result.Fail, "guard-that-failed"
+		}
+	}
+	s.Verdict = result.Fail
+	var b bytes.Buffer
+	if err := reports.Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "guard-that-failed") {
+		t.Errorf("a failed catch cell's safeguard is credited:\n%s", b.String())
+	}
+}

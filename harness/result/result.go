@@ -66,6 +66,10 @@ type Run struct {
 	Hit        bool    `json:"hit"`
 	DurationMs int64   `json:"duration_ms"`
 	CaughtBy   string  `json:"caught_by,omitempty"`
+	// NoEffect marks a reproduce or catch run whose fault was configured but
+	// had no effect: inconclusive, and for a probabilistic fault a run without
+	// the symptom rather than a verdict on the safeguards.
+	NoEffect bool `json:"no_effect,omitempty"`
 	// Observed is what the run showed, in one line.
 	Observed string     `json:"observed,omitempty"`
 	Problems []string   `json:"problems,omitempty"`
@@ -86,8 +90,10 @@ type Cell struct {
 	Rate *Interval `json:"rate,omitempty"`
 	// Evidence holds the lines that prove the verdict, from a representative run.
 	Evidence []Evidence `json:"evidence"`
-	// CaughtBy names the safeguard that fired (catch cells), or "user-fix" for
-	// a catch cell that is a fix in user code; empty otherwise.
+	// CaughtBy names what caught the fault: the safeguard that fired, or the
+	// safeguards under which the job completed correctly. Set only on a catch
+	// cell that passed ("user-fix" for a fix in user code); Caught() is what
+	// reports show.
 	CaughtBy string `json:"caught_by,omitempty"`
 	// UserFix, on a catch cell that is a fix in the application's code rather
 	// than an engine safeguard, names the fix ("OptionOf at the lookup").
@@ -253,4 +259,13 @@ type MatrixCell struct {
 	Outcome  Outcome `json:"outcome"`
 	CaughtBy string  `json:"caught_by,omitempty"`
 	Detail   string  `json:"detail,omitempty"`
+}
+
+// Caught is what a catch cell credits: CaughtBy when the cell passed, else
+// nothing, whatever an older results file recorded.
+func (c *Cell) Caught() string {
+	if c.Cell != Catch || c.Verdict != Pass {
+		return ""
+	}
+	return c.CaughtBy
 }

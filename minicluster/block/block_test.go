@@ -134,7 +134,7 @@ func TestDecodeOtherRegistry(t *testing.T) {
 	}{
 		{"permuted seed 1", registry(t, bundle.With(context.Background(), b), serializer.Permuted, 1)},
 		{"permuted seed 2", registry(t, bundle.With(context.Background(), b), serializer.Permuted, 2)},
-		{"without the registrator", registry(t, bundle.Without(context.Background()), serializer.Canonical, 0)},
+		{"without the registrator", registry(t, context.Background(), serializer.Canonical, 0)},
 	}
 	for _, rd := range readers {
 		t.Run(rd.name, func(t *testing.T) {
@@ -403,7 +403,6 @@ func TestTransportContext(t *testing.T) {
 		want bool
 	}{
 		{"with the bundle", bundle.With(context.Background(), testBundle(t)), true},
-		{"without the bundle", bundle.Without(bundle.With(context.Background(), testBundle(t))), false},
 		{"bare", context.Background(), false},
 	}
 	for _, tc := range tests {

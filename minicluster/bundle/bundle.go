@@ -3,7 +3,9 @@
 // process can resolve. Which goroutines can see the bundle is the point of the
 // registrator-transport scenario: the bundle travels in a context.Context, the
 // analogue of a thread's context class loader, and a goroutine whose context lacks
-// it cannot resolve anything in it.
+// it cannot resolve anything in it. A goroutine started from a context that
+// never carried the bundle (an executor's transport goroutines under the
+// transport-without-bundle fault) is such a goroutine.
 package bundle
 
 import (
@@ -100,12 +102,6 @@ type ctxKey struct{}
 // resolve the bundle's registrators.
 func With(ctx context.Context, b *Bundle) context.Context {
 	return context.WithValue(ctx, ctxKey{}, b)
-}
-
-// Without returns a context that hides any bundle of its parent, as a goroutine
-// started by the transport layer sees the world.
-func Without(ctx context.Context) context.Context {
-	return context.WithValue(ctx, ctxKey{}, (*Bundle)(nil))
 }
 
 // From returns the bundle a context carries, if any.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/faultbook/faultbook/fixtures/records"
 	"github.com/faultbook/faultbook/minicluster/codec"
+	"github.com/faultbook/faultbook/minicluster/serializer"
 )
 
 // newRegistry returns a registry with the defaults, the library and, when
@@ -19,10 +20,18 @@ func newRegistry(user func(*codec.Registry)) *codec.Registry {
 	return r
 }
 
-func canonical() *codec.Registry { return newRegistry(records.Register) }
+// canonical and permuted register the record types in the serializer's own
+// orders, so the codec is tested on the registries the engine builds.
+func canonical() *codec.Registry { return inOrder(serializer.Canonical, 0) }
 
-func permuted(seed int64) *codec.Registry {
-	return newRegistry(func(r *codec.Registry) { records.RegisterPermuted(r, seed) })
+func permuted(seed int64) *codec.Registry { return inOrder(serializer.Permuted, seed) }
+
+func inOrder(kind serializer.OrderKind, seed int64) *codec.Registry {
+	return newRegistry(func(r *codec.Registry) {
+		for _, d := range serializer.Order(records.Types(), kind, seed) {
+			r.Register(d)
+		}
+	})
 }
 
 // encode writes vs as one stream.

@@ -117,6 +117,8 @@ type Driver struct {
 	// workers are the node supervisors that report executor exits, by node.
 	workers map[string]*wire.Conn
 	app     string
+	// resultHitSeen: a result decoded with another registry was recorded.
+	resultHitSeen bool
 
 	ln net.Listener
 	// life bounds every connection's handshake; shutdown ends it, so a peer
@@ -166,6 +168,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	go d.acceptLoop(d.life)
 	d.log.Info("Started driver for "+sp.Name+" at "+d.ln.Addr().String(), "component", "SparkContext")
 	d.ev.Emit(events.Event{Kind: events.ApplicationStart, Message: sp.Name})
+	for _, h := range serializer.RegistryHits(sp, 0, d.reg, serializer.CanonicalRegistry(cfg.App, serializer.ForProcess(sp, 0, cfg.App, serializer.RoleDriver, nil))) {
+		d.ev.Emit(faultEvent(h, ""))
+	}
 	if cfg.Listening != nil {
 		cfg.Listening(d.ln.Addr().String())
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/faultbook/faultbook/minicluster/job"
 	"github.com/faultbook/faultbook/minicluster/rpc"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
+	"github.com/faultbook/faultbook/minicluster/serializer"
 	"github.com/faultbook/faultbook/minicluster/wire"
 )
 
@@ -332,7 +333,8 @@ func (d *Driver) handle(e event) {
 
 func (d *Driver) register(c *wire.Conn, r *rpc.RegisterExecutor) {
 	for _, f := range r.Faults {
-		d.ev.Emit(events.Event{Kind: events.FaultHit, Executor: r.ID, Node: r.Node, Name: f.Name, Role: f.Role, Message: f.Message})
+		f.Executor = r.ID
+		d.ev.Emit(faultEvent(f, r.Node))
 	}
 	refuse := func(reason, sg string) {
 		d.refused++
@@ -431,7 +433,9 @@ func (d *Driver) taskSucceeded(jr *jobRun, ts *taskSet, ti *taskInfo, ex *execut
 		return
 	}
 	if ts.stage.Output.Kind == job.ToResult {
-		recs, err := block.Decode(d.reg, fmt.Sprintf("result of TID %d", ti.tid), st.Result, d.cfg.Spec.Safeguards.On(safeguard.RegistryFingerprint))
+		id := fmt.Sprintf("result of TID %d", ti.tid)
+		d.resultHit(id, ex, st.Result)
+		recs, err := block.Decode(d.reg, id, st.Result, d.cfg.Spec.Safeguards.On(safeguard.RegistryFingerprint))
 		if err != nil {
 			d.taskFailed(jr, ts, ti, ex, rpc.Failure{Kind: codecKind(err), Message: "Exception while getting task result: " + err.Error()})
 			return
@@ -548,8 +552,8 @@ func (d *Driver) handleReport(r *rpc.Report) {
 		node = ex.node
 	}
 	switch r.Kind {
-	case rpc.ReportFault:
-		d.ev.Emit(events.Event{Kind: events.FaultHit, Executor: r.Executor, Node: node, Name: r.Name, Role: r.Role, Message: r.Message})
+	case rpc.ReportFault, rpc.ReportFaultNoEffect:
+		d.ev.Emit(faultEvent(*r, node))
 	case rpc.ReportSafeguard:
 		d.ev.Emit(events.Event{Kind: events.SafeguardFired, Executor: r.Executor, Node: node, Name: r.Name, Role: r.Role, Message: r.Message})
 		d.log.Error(fmt.Sprintf("Executor %d reported (%s, %s goroutine): %s", r.Executor, r.Name, r.Role, r.Message), "component", "scheduler.CoarseGrainedSchedulerBackend")
@@ -557,6 +561,39 @@ func (d *Driver) handleReport(r *rpc.Report) {
 			d.abort(d.active, sparkError("Job aborted due to executor failure: %s", r.Message))
 		}
 	}
+}
+
+// faultEvent is a fault report as an event of the log: a hit, or a fault
+// reached without effect.
+func faultEvent(r rpc.Report, node string) events.Event {
+	kind := events.FaultHit
+	if r.Kind == rpc.ReportFaultNoEffect {
+		kind = events.FaultNoEffect
+	}
+	return events.Event{Kind: kind, Executor: r.Executor, Node: node, Name: r.Name, Role: r.Role, Message: r.Message,
+		Block: r.Block, State: r.State, Canonical: r.Canonical}
+}
+
+// resultHit records a task result about to be decoded with another registry
+// than the one that encoded it, when a fault of the run makes registries
+// differ: the fault's effect reached the job's output. Once per run.
+func (d *Driver) resultHit(id string, ex *executorInfo, data []byte) {
+	f, ok := serializer.RegistryFault(d.cfg.Spec.Faults)
+	if !ok || d.resultHitSeen {
+		return
+	}
+	h, _, err := block.ReadHeader(data)
+	if err != nil || h.Fingerprint == d.reg.Fingerprint() {
+		return
+	}
+	d.resultHitSeen = true
+	from := 0
+	if ex != nil {
+		from = ex.id
+	}
+	d.ev.Emit(events.Event{Kind: events.FaultHit, Name: string(f.Point), Role: string(serializer.RoleDriver), Block: id,
+		Message: fmt.Sprintf("%s from executor %d was encoded with registry %016x (%d types) and is decoded by the driver with registry %016x (%d types): the fault's effect reached the job's output",
+			id, from, h.Fingerprint, h.Types, d.reg.Fingerprint(), d.reg.Len())})
 }
 
 // killRunning asks executors to stop the job's running attempts, zombies

@@ -37,6 +37,7 @@ const (
 	StageResubmitted Kind = "stage-resubmitted"
 	SafeguardFired   Kind = "safeguard"
 	FaultHit         Kind = "fault"
+	FaultNoEffect    Kind = "fault-no-effect"
 	ApplicationStart Kind = "application-start"
 	ApplicationEnd   Kind = "application-end"
 )
@@ -69,6 +70,12 @@ type Event struct {
 	ExitStatus  *int   `json:"exit_status,omitempty"`
 	Signal      string `json:"signal,omitempty"`
 	Replacement int    `json:"replacement,omitempty"`
+	// Block, State and Canonical qualify a fault event (see package fault):
+	// the block or record the effect reached, and for an effect that is a
+	// difference between processes, this process's state and a fault-free one's.
+	Block     string `json:"block,omitempty"`
+	State     string `json:"state,omitempty"`
+	Canonical string `json:"canonical,omitempty"`
 }
 
 // Log appends events to a file. It is safe for concurrent use.

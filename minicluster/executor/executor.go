@@ -6,8 +6,9 @@
 // The two kinds of goroutine see different contexts, as Spark 1.0's task threads
 // and connection-manager threads saw different class loaders: task goroutines run
 // with the application bundle, transport goroutines with whatever the transport
-// layer gave them (the bundle too, unless the transport-without-bundle fault hides
-// it). Every serializer is built from the asking goroutine's context.
+// layer gave them (the bundle too, unless the transport-without-bundle fault
+// starts them from the process's bare context). Every serializer is built from
+// the asking goroutine's context.
 package executor
 
 import (
@@ -63,9 +64,12 @@ type Executor struct {
 
 	taskCtx      context.Context
 	transportCtx context.Context
-	// taskReg is the registry task goroutines use, built once on start.
-	taskReg *codec.Registry
-	verify  bool
+	// taskReg is the registry task goroutines use, built once on start;
+	// canonReg the one a process without a registration fault has, the
+	// reference a fault's effect is proven against.
+	taskReg  *codec.Registry
+	canonReg *codec.Registry
+	verify   bool
 	// stack is the goroutine stack limit in bytes (spark.executor.threadStackSize).
 	stack int64
 
@@ -85,8 +89,8 @@ func Run(ctx context.Context, cfg Config) error {
 	e.verify = cfg.Spec.Safeguards.On(safeguard.RegistryFingerprint)
 	e.taskCtx = bundle.With(ctx, cfg.App)
 	e.transportCtx = e.taskCtx
-	if _, ok := cfg.Spec.Faults.Lookup(fault.TransportWithoutBundle, cfg.ID); ok {
-		e.transportCtx = bundle.Without(ctx)
+	if f, ok := cfg.Spec.Faults.Lookup(fault.TransportWithoutBundle, cfg.ID); ok && !f.Sham() {
+		e.transportCtx = ctx // the process's context never carried the bundle
 	}
 
 	stack, err := cfg.Spec.Conf.Bytes(conf.ExecutorThreadStack)
@@ -105,6 +109,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("build task serializer: %w", err)
 	}
 	e.taskReg = reg
+	e.canonReg = serializer.CanonicalRegistry(cfg.App, e.serializerOptions(serializer.RoleTask))
 	e.watchEncoder(reg)
 
 	srv, err := block.NewServer(e.transportCtx, cfg.Secret, e.serveBlock, e.log)
@@ -152,7 +157,7 @@ func (e *Executor) register() error {
 	for i, en := range entries {
 		reg.Registry[i] = rpc.RegistryEntry{ID: en.ID, Name: en.Name}
 	}
-	reg.Faults = e.startFaults()
+	reg.Faults = serializer.RegistryHits(e.cfg.Spec, e.cfg.ID, e.taskReg, e.canonReg)
 	if err := e.driver.SendJSON(rpc.MsgRegister, reg); err != nil {
 		return fmt.Errorf("register with driver: %w", err)
 	}
@@ -223,11 +228,16 @@ func (e *Executor) watchEncoder(reg *codec.Registry) {
 
 // report sends a fault or safeguard report to the driver, once per key.
 func (e *Executor) report(kind rpc.ReportKind, name, role, msg string, abort bool) {
-	key := string(kind) + "/" + name + "/" + role
+	e.send(rpc.Report{Executor: e.cfg.ID, Kind: kind, Name: name, Role: role, Message: msg, Abort: abort})
+}
+
+// send sends a report to the driver, once per kind, name and role.
+func (e *Executor) send(r rpc.Report) {
+	key := string(r.Kind) + "/" + r.Name + "/" + r.Role
 	if _, dup := e.reported.LoadOrStore(key, true); dup {
 		return
 	}
-	_ = e.driver.SendJSON(rpc.MsgReport, rpc.Report{Executor: e.cfg.ID, Kind: kind, Name: name, Role: role, Message: msg, Abort: abort})
+	_ = e.driver.SendJSON(rpc.MsgReport, r)
 }
 
 func (e *Executor) heartbeat(ctx context.Context) {
@@ -351,11 +361,8 @@ func (e *Executor) serveBlock(ctx context.Context, req rpc.GetBlock) ([]byte, *r
 	if !ok {
 		return nil, &rpc.BlockError{Kind: "BlockNotFoundException", Message: fmt.Sprintf("block %s not found on executor %d", req.Block, e.cfg.ID)}
 	}
-	if _, hidden := e.cfg.Spec.Faults.Lookup(fault.TransportWithoutBundle, e.cfg.ID); hidden {
-		e.report(rpc.ReportFault, string(fault.TransportWithoutBundle), "transport",
-			fmt.Sprintf("transport goroutine serving %s to executor %d has no application bundle in its context", req.Block, req.From), false)
-	}
 	reg, err := serializer.NewRegistry(ctx, e.serializerOptions(serializer.RoleTransport))
+	e.transportHit(ctx, req, reg, err)
 	if err != nil {
 		e.log.Error(err.Error(), "component", "serializer.KryoSerializer", "block", req.Block)
 		e.report(rpc.ReportSafeguard, string(safeguard.RegistratorFailFast), "transport",
@@ -368,4 +375,50 @@ func (e *Executor) serveBlock(ctx context.Context, req rpc.GetBlock) ([]byte, *r
 		return nil, &rpc.BlockError{Kind: codec.KindOf(err), Message: err.Error()}
 	}
 	return data, nil
+}
+
+// transportHit reports the transport-without-bundle fault from what this
+// goroutine actually saw: a hit when its context lacks the bundle, with what
+// that did to its registry (the lookup failed, or the executor-wide bundle
+// stood in), or "no effect" when the bundle was there.
+func (e *Executor) transportHit(ctx context.Context, req rpc.GetBlock, reg *codec.Registry, buildErr error) {
+	f, ok := e.cfg.Spec.Faults.Lookup(fault.TransportWithoutBundle, e.cfg.ID)
+	if !ok {
+		return
+	}
+	r := rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: string(serializer.RoleTransport)}
+	where := fmt.Sprintf("transport goroutine serving %s to executor %d", req.Block, req.From)
+	if _, visible := bundle.From(ctx); visible {
+		r.Kind = rpc.ReportFaultNoEffect
+		r.Message = "configured, no effect: the " + where + " has the application bundle in its context"
+		e.send(r)
+		return
+	}
+	r.Message = "the " + where + " has no application bundle in its context: "
+	if buildErr != nil {
+		r.Message += "the registrator lookup failed: " + buildErr.Error()
+	} else if proof, deviates := serializer.Deviation(reg, e.canonReg); deviates {
+		r.Message += "the registrator lookup failed and was swallowed, so the block is encoded with another registry: " + proof
+		r.Block = req.Block
+	} else {
+		r.Message += "the registrator was resolved through the executor-wide bundle instead; the registry equals the canonical one"
+	}
+	e.send(r)
+}
+
+// dataHit reports a block about to be decoded with another registry than its
+// writer's, when a fault of the run makes registries differ: the proof that
+// the fault's effect reached these records.
+func (e *Executor) dataHit(lt rpc.LaunchTask, id string, writer int, data []byte) {
+	f, ok := serializer.RegistryFault(e.cfg.Spec.Faults)
+	if !ok {
+		return
+	}
+	h, _, err := block.ReadHeader(data)
+	if err != nil || h.Fingerprint == e.taskReg.Fingerprint() {
+		return
+	}
+	e.send(rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: string(serializer.RoleTask), Block: id,
+		Message: fmt.Sprintf("block %s from executor %d was encoded with registry %016x (%d types) and is decoded by TID %d with registry %016x (%d types): the fault's effect reached these records",
+			id, writer, h.Fingerprint, h.Types, lt.TID, e.taskReg.Fingerprint(), e.taskReg.Len())})
 }

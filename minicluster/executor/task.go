@@ -63,9 +63,14 @@ func (e *Executor) attempt(ctx context.Context, lt rpc.LaunchTask) (cached []int
 		return nil, nil, err
 	}
 	tc := &job.TaskContext{Ctx: ctx, Stage: lt.Stage.ID, Partition: lt.Partition, Attempt: lt.Attempt, Executor: e.cfg.ID, Log: e.log, Params: lt.Params,
-		Faults: e.cfg.Spec.Faults, Hit: func(p fault.Point, proof string) {
-			e.report(rpc.ReportFault, string(p), "task", fmt.Sprintf("executor %d, task %d.%d in stage %d.%d (TID %d): %s", e.cfg.ID, lt.Partition, lt.Attempt, lt.Stage.ID, lt.StageAtt, lt.TID, proof), false)
-		}}
+		Faults: e.cfg.Spec.Faults}
+	where := fmt.Sprintf("executor %d, task %d.%d in stage %d.%d (TID %d)", e.cfg.ID, lt.Partition, lt.Attempt, lt.Stage.ID, lt.StageAtt, lt.TID)
+	tc.Hit = func(p fault.Point, proof string) {
+		e.report(rpc.ReportFault, string(p), "task", where+": "+proof, false)
+	}
+	tc.NoEffect = func(p fault.Point, why string) {
+		e.report(rpc.ReportFaultNoEffect, string(p), "task", "configured, no effect: "+where+": "+why, false)
+	}
 	recs, inputErr := e.readInput(tc, w, lt)
 	if inputErr != nil && len(recs) == 0 {
 		return nil, nil, inputErr
@@ -168,6 +173,7 @@ func (e *Executor) cachedPartition(tc *job.TaskContext, w *job.Workload, lt rpc.
 		var remote *block.RemoteError
 		switch {
 		case err == nil:
+			e.dataHit(lt, id, loc.Executor, data)
 			return block.Decode(e.taskReg, id, data, e.verify)
 		case errors.As(err, &remote), tc.Ctx.Err() != nil:
 			// The holder answered (it has the block and failed to serve it),
@@ -252,6 +258,7 @@ func (e *Executor) readShuffle(ctx context.Context, lt rpc.LaunchTask, shuffle i
 			}
 			data = b
 		}
+		e.dataHit(lt, id, loc.Executor, data)
 		recs, derr := block.Decode(e.taskReg, id, data, e.verify)
 		// Each record is cast as it is read, as Spark's shuffle reader casts to
 		// Product2: a record that decoded as the wrong type fails here, before

@@ -1,13 +1,51 @@
 // Package fault names the points where minicluster can be made to fail, and the
 // specification of a fault as it travels from the harness to the processes that
 // inject it. A fault is data: the process that owns the injection point reads its
-// Spec at start and acts on it at that point only, and says so in its event log
-// (a "fault" event) each time the point is hit, so a run can prove the fault was
-// exercised rather than merely configured.
+// Spec at start and acts on it at that point only.
+//
+// # Hits come from effects
+//
+// A fault point reports a hit (an event of kind "fault" in the driver's event
+// log, sent by an executor as an rpc.Report of kind "fault") only when its effect
+// happened, judged from the state the point produced and never from the
+// configuration: the registry it built differs from the canonical one, the
+// goroutine's context really lacks the bundle, the nil really reached the
+// encoder, the toxic really delayed a connection, the store really answered a
+// stale LIST. The hit's message is the proof: what differs and where (the first
+// differing registry id, the block, the connection, the key). A point that is
+// reached with its fault configured but finds no effect reports that instead
+// (kind "fault-no-effect", its message saying why), so a run can tell "the fault
+// did nothing" from "the fault was never reached"; the harness judges a
+// reproduce or catch cell of such a run inconclusive, never a pass.
+//
+// Two optional parts of a hit let the harness check that an effect mattered:
+//   - Block names the block or record the effect reached (a block encoded or
+//     decoded with a registry other than its reader's or writer's). A run whose
+//     output is silently wrong counts as a reproduction only when a hit names
+//     the data the effect reached.
+//   - State and Canonical: when the effect is a difference between processes
+//     (a registry), State is what the point left this process with and
+//     Canonical what a process without the fault has. Such hits count only
+//     when the run's processes ended in different states; a process that
+//     reports nothing is in the canonical state.
+//
+// # Sham faults
+//
+// Every fault point honours the sham (Spec.Sham, the reserved parameter
+// ShamParam): the switch stays on and every step of the fault runs, but its
+// effect is neutralised (the permutation returns the canonical order, the bundle
+// stays visible to transport goroutines). The point then finds no effect and
+// reports "fault-no-effect". The test suite runs every scenario of the catalogue
+// with its faults shammed, and no reproduce or catch cell may pass: a judge that
+// passes a sham credits the configuration, not the fault. A new fault point must
+// therefore (1) report a hit only from an observed effect, with its proof, (2)
+// report "fault-no-effect" when reached without one, and (3) neutralise its
+// effect, and nothing else, when Sham() is true.
 package fault
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,27 +57,41 @@ type Point string
 const (
 	// RegistrationOrder: the targeted executors run the user registrator over a
 	// seeded permutation of its types, so their ids differ from everyone else's.
+	// Hit: the process's registry differs from the canonical one (first
+	// differing id). Sham: the permutation returns the canonical order.
 	RegistrationOrder Point = "registration-order"
 	// RegistrationMapOrder: the user registrator ranges over a Go map of its
 	// types, so the order (and the ids) can differ from process to process.
+	// Hit: as RegistrationOrder, reported by every process it reaches, the
+	// driver included. Sham: the map's order is replaced by the declared one.
 	RegistrationMapOrder Point = "registration-map-order"
 	// RegistrationShift: the targeted executors lack one built-in type that every
 	// other process registers before the user types (a class on one side of the
 	// classpath only, SPARK-12591; or an older library build during an upgrade),
 	// so every later id on them is one lower. Params["omit"] names the type
-	// (default "[]byte").
+	// (default "[]byte"). Hit: as RegistrationOrder. Sham: nothing is omitted.
 	RegistrationShift Point = "registration-shift"
 	// TransportWithoutBundle: the block server's transport goroutines run with a
 	// context that lacks the application bundle (Spark 1.0's per-thread class
-	// loader on connection-manager threads).
+	// loader on connection-manager threads). Hit: the serving goroutine finds
+	// no bundle in its context, with what that did (the registrator lookup
+	// failed, the block it encoded and its registry; or the executor-wide
+	// bundle stood in). Sham: transport goroutines keep the bundle.
 	TransportWithoutBundle Point = "transport-without-bundle"
 	// InteropNilValues: the application's interop parser returns a key with no
 	// value ("color=") as a nil entry, as the Java library of seed 003 returned
 	// null, instead of leaving the key out; a lookup then yields Some(nil).
+	// Hit: the parser returned nil for a key (the key and input line), and the
+	// encoder met the Some(nil) (the field and input line). Sham: the nil
+	// entries are taken out of the parsed map again.
 	InteropNilValues Point = "interop-nil-values"
 	// MutableListResult: the application collects each partition into a
 	// MutableList, a linked list with no encoding of its own, instead of an
 	// ArrayBuffer; encoding a long one recurses once per element.
+	// Hit: the task encoder met a value nested deeper than any the fixtures
+	// write by design (its path and the partition's result), before the
+	// recursion goes on to exhaust the stack. Sham: the list is handed on as
+	// an ArrayBuffer.
 	MutableListResult Point = "mutable-list"
 	// ExecutorKill: the targeted executors kill themselves with SIGKILL when the
 	// driver launches their first task of stage Params["stage"] (default 1), as
@@ -47,6 +99,10 @@ const (
 	// outputs and cached blocks with it.
 	ExecutorKill Point = "executor-kill"
 )
+
+// Besides its own hits, a fault that makes registries differ is reported where
+// its effect reaches data: a block or task result decoded with another
+// registry than its writer's names the block (Block) and both registries.
 
 // Info documents one fault point.
 type Info struct {
@@ -84,17 +140,30 @@ func (s Spec) Applies(executor int) bool {
 	return len(s.Executors) == 0 || slices.Contains(s.Executors, executor)
 }
 
-// String is a short label: "registration-order@exec-2".
+// String is a short label: "registration-order@exec-2", with " (sham)" for a sham.
 func (s Spec) String() string {
-	if len(s.Executors) == 0 {
-		return string(s.Point)
+	label := string(s.Point)
+	if len(s.Executors) > 0 {
+		ids := make([]string, len(s.Executors))
+		for i, e := range s.Executors {
+			ids[i] = "exec-" + strconv.Itoa(e)
+		}
+		label = fmt.Sprintf("%s@%s", s.Point, strings.Join(ids, ","))
 	}
-	ids := make([]string, len(s.Executors))
-	for i, e := range s.Executors {
-		ids[i] = "exec-" + strconv.Itoa(e)
+	if s.Sham() {
+		label += " (sham)"
 	}
-	return fmt.Sprintf("%s@%s", s.Point, strings.Join(ids, ","))
+	return label
 }
+
+// ShamParam is the reserved parameter that turns a fault into its sham: "true"
+// keeps the fault's switch on and neutralises its effect (see the package doc).
+// It exists for the test suite; scenarios never set it.
+const ShamParam = "sham"
+
+// Sham reports whether this fault is the sham of itself: every fault point
+// must honour it by keeping its code path and neutralising its effect.
+func (s Spec) Sham() bool { return s.Params[ShamParam] == "true" }
 
 // Set is the faults of one run.
 type Set []Spec
@@ -115,6 +184,22 @@ func (s Set) Labels() []string {
 	out := make([]string, len(s))
 	for i, f := range s {
 		out[i] = f.String()
+	}
+	return out
+}
+
+// Sham returns a copy of the set with every fault turned into its sham.
+func (s Set) Sham() Set {
+	out := make(Set, len(s))
+	for i, f := range s {
+		params := maps.Clone(f.Params)
+		if params == nil {
+			params = map[string]string{}
+		}
+		params[ShamParam] = "true"
+		f.Params = params
+		f.Executors = slices.Clone(f.Executors)
+		out[i] = f
 	}
 	return out
 }

@@ -140,11 +140,21 @@ type TaskContext struct {
 	// and reports through Hit that its effect happened, with proof.
 	Faults fault.Set
 	Hit    func(p fault.Point, proof string)
+	// NoEffect reports that a fault point was reached with its fault
+	// configured but had no effect (a sham), saying why.
+	NoEffect func(p fault.Point, why string)
 }
 
 // Fault returns the fault at point p aimed at this task's executor, if any.
 func (tc *TaskContext) Fault(p fault.Point) (fault.Spec, bool) {
 	return tc.Faults.Lookup(p, tc.Executor)
+}
+
+// FaultNoEffect reports that the fault at p was reached but had no effect.
+func (tc *TaskContext) FaultNoEffect(p fault.Point, why string) {
+	if tc.NoEffect != nil {
+		tc.NoEffect(p, why)
+	}
 }
 
 // FaultHit reports that the fault at p had its effect; proof says what happened

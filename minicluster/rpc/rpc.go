@@ -171,8 +171,11 @@ type StatusUpdate struct {
 type ReportKind string
 
 const (
-	// ReportFault: a fault point was hit on the executor.
+	// ReportFault: a fault point had its effect on the executor.
 	ReportFault ReportKind = "fault"
+	// ReportFaultNoEffect: a fault point was reached with its fault configured
+	// but found no effect (a sham, or an effect that did not happen).
+	ReportFaultNoEffect ReportKind = "fault-no-effect"
 	// ReportSafeguard: a safeguard fired on the executor.
 	ReportSafeguard ReportKind = "safeguard"
 )
@@ -186,6 +189,10 @@ type Report struct {
 	Message  string     `json:"message"`
 	// Abort asks the driver to abort the running job (a fail-fast safeguard).
 	Abort bool `json:"abort,omitempty"`
+	// Block, State and Canonical qualify a fault report, as in events.Event.
+	Block     string `json:"block,omitempty"`
+	State     string `json:"state,omitempty"`
+	Canonical string `json:"canonical,omitempty"`
 }
 
 // KillTask asks an executor to stop an attempt.

@@ -67,6 +67,11 @@ type Options struct {
 	MaxDepth int
 	// IterativeChains encodes linked chains in a loop (iterative-list-encoding).
 	IterativeChains bool
+	// ShamOrder and ShamOmit keep Order and OmitBuiltin switched on but
+	// neutralise them: the user types come in their declared order, no
+	// built-in type is left out (the shams of the registration faults, see
+	// package fault).
+	ShamOrder, ShamOmit bool
 	// Role is the kind of goroutine asking, for messages.
 	Role Role
 	// Log receives the swallowed error; nil discards.
@@ -95,7 +100,7 @@ func (e *RegistratorError) Kind() string { return "SparkException" }
 func NewRegistry(ctx context.Context, o Options) (*codec.Registry, error) {
 	r := codec.NewRegistry()
 	for _, d := range codec.DefaultTypes() {
-		if d.Name != o.OmitBuiltin {
+		if d.Name != o.OmitBuiltin || o.ShamOmit {
 			r.Register(d)
 		}
 	}
@@ -134,10 +139,42 @@ func runRegistrator(r *codec.Registry, b *bundle.Bundle, o Options) error {
 	if !ok {
 		return &codec.Error{Kind: "ClassNotFoundException", Msg: o.Registrator}
 	}
-	for _, t := range Order(reg.Types, o.Order, o.Seed) {
+	order := Order(reg.Types, o.Order, o.Seed)
+	if o.ShamOrder {
+		order = reg.Types
+	}
+	for _, t := range order {
 		r.Register(t)
 	}
 	return nil
+}
+
+// CanonicalRegistry builds the registry a process of the application has without any
+// registration fault: app's registrator in its declared order, every built-in
+// type, whatever goroutine asks. It is the reference a registration fault's
+// effect is proven against.
+func CanonicalRegistry(app *bundle.Bundle, o Options) *codec.Registry {
+	c := Options{Registrator: o.Registrator, RegistrationRequired: o.RegistrationRequired, ExecutorBundle: app, Role: o.Role}
+	r, _ := NewRegistry(context.Background(), c) // no FailFast: never an error
+	return r
+}
+
+// Deviation is the proof that a registry differs from the canonical one: both
+// fingerprints and the first id where they part. ok is false when they agree.
+func Deviation(reg, canonical *codec.Registry) (proof string, ok bool) {
+	diff, differ := codec.DiffEntries(canonical.Entries(), reg.Entries())
+	if !differ {
+		return "", false
+	}
+	return fmt.Sprintf("registry fingerprint %016x (%d types) differs from the canonical %016x (%d types): first difference at id %d: canonical has %s, this registry has %s",
+		reg.Fingerprint(), reg.Len(), canonical.Fingerprint(), canonical.Len(), diff.ID, orAbsent(diff.A), orAbsent(diff.B)), true
+}
+
+func orAbsent(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
 }
 
 // Order returns types in the given order. Permuted is deterministic for a seed

@@ -1,0 +1,128 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/minicluster/cluster"
+	"github.com/faultbook/faultbook/minicluster/driver"
+)
+
+// Lines as the processes log them, for building observations by hand.
+const (
+	lostCast      = "2026-11-29 13:15:10.451 WARN  scheduler.TaskSetManager: Lost task 0.0 in stage 1.0 (TID 8, node-a, executor 1): ClassCastException: Tuple1 cannot be cast to Product2"
+	lostIndex     = "2026-11-29 13:15:10.451 WARN  scheduler.TaskSetManager: Lost task 0.0 in stage 1.0 (TID 8, node-a, executor 1): IndexOutOfBoundsException: index 207779716 out of bounds for length 9657"
+	lostExecutor  = "2026-11-29 13:15:10.451 WARN  scheduler.TaskSetManager: Lost task 0.0 in stage 1.0 (TID 8, node-a, executor 1): ExecutorLostFailure (executor 1 exited caused by one of the running tasks)"
+	execException = "2026-11-29 13:15:10.450 ERROR executor.Executor: Exception in task 0.0 in stage 1.0 (TID 8)"
+	registratorKO = "2026-11-29 13:15:10.808 ERROR serializer.KryoSerializer: Failed to run spark.kryo.registrator"
+	abortCast     = "Job aborted due to stage failure: Task 0 in stage 1.0 failed 4 times, most recent failure: Lost task 0.3 in stage 1.0 (TID 20, node-a, executor 1): ClassCastException: Tuple1 cannot be cast to Product2"
+	abortIndex    = "Job aborted due to stage failure: Task 0 in stage 1.0 failed 4 times, most recent failure: Lost task 0.3 in stage 1.0 (TID 20, node-a, executor 1): IndexOutOfBoundsException: index 207779716 out of bounds for length 9657"
+	abortLost     = "Job aborted due to stage failure: Task 0 in stage 1.0 failed 4 times, most recent failure: Lost task 0.3 in stage 1.0 (TID 20, node-a, executor 1): ExecutorLostFailure (executor 1 exited caused by one of the running tasks)"
+)
+
+// run is a hand-built observation: how the job ended and what each process logged.
+type run struct {
+	correct bool   // the job returned the oracle's output
+	abort   string // the abort, when the job aborted
+	logs    map[string][]string
+}
+
+func (r run) observation(t *testing.T) *harness.Observation {
+	t.Helper()
+	res := &driver.Result{Status: driver.Succeeded, Output: json.RawMessage(`{"answer":42}`)}
+	if r.abort != "" {
+		res = &driver.Result{Status: driver.Aborted, Error: r.abort}
+	}
+	logs := map[string][]string{"driver": nil, "exec-1": nil, "exec-2": nil}
+	for src, lines := range r.logs {
+		logs[src] = lines
+	}
+	o := &harness.Observation{Outcome: &cluster.Outcome{Result: res, Logs: logs}, Result: res, Correct: r.correct}
+	if r.abort == "" && !r.correct {
+		o.Diff = "answer: 42 != 41"
+	}
+	return o
+}
+
+// decodeFailure is the registration scenarios' documented symptom: the full
+// exception in an executor's log, the loss in the driver's, the job aborted.
+func decodeFailure(lost, abort string) run {
+	return run{abort: abort, logs: map[string][]string{
+		"driver": {lost},
+		"exec-1": {execException, "\tClassCastException: Tuple1 cannot be cast to Product2", "\tat op remap-keys"},
+	}}
+}
+
+// TestReproduceJudgesReject shows each scenario's reproduce judge accepting its
+// documented symptom and rejecting what only resembles it.
+func TestReproduceJudgesReject(t *testing.T) {
+	type tc struct {
+		name   string
+		run    run
+		accept bool
+		why    string // a phrase the rejection must contain
+	}
+	orderCases := []tc{
+		{"documented symptom", decodeFailure(lostIndex, abortIndex), true, ""},
+		{"no symptom: the right answer", run{correct: true}, false, "right answer"},
+		{"symptom in the wrong place: no executor logged the exception", run{abort: abortIndex, logs: map[string][]string{"driver": {lostIndex}}}, false, "no executor logged the exception"},
+		{"symptom in the wrong place: the driver reports no lost task", run{abort: abortIndex, logs: map[string][]string{"exec-1": {execException}}}, false, "no driver line"},
+		{"wrong exception kind", decodeFailure(lostExecutor, abortLost), false, "does not name a decoding failure"},
+	}
+	shiftCases := append([]tc{
+		{"the seed's headline", decodeFailure(lostCast, abortCast), true, ""},
+		{"a decoding failure other than the seed's", decodeFailure(lostIndex, abortIndex), false, "cannot be cast to Product2"},
+	}, orderCases[1:]...)
+	transport := func(driverLines ...string) run {
+		return run{abort: abortIndex, logs: map[string][]string{
+			"driver": append([]string{lostIndex}, driverLines...),
+			"exec-1": {registratorKO, "\tClassNotFoundException: fixtures.RecordsRegistrator"},
+		}}
+	}
+	transportCases := []tc{
+		{"documented symptom", transport(), true, ""},
+		{"no symptom: the right answer", run{correct: true, logs: map[string][]string{"exec-1": {registratorKO}}}, false, "right answer"},
+		{"symptom in the wrong place: no executor logged the registrator failure", run{abort: abortIndex, logs: map[string][]string{"driver": {lostIndex, registratorKO}}}, false, "no executor logged"},
+		{"the driver mentions the registrator", transport("2026-11-29 13:15:10.900 ERROR SparkContext: Failed to register classes with Kryo"), false, "mentions the registrator"},
+		{"wrong exception kind", run{abort: abortLost, logs: map[string][]string{"driver": {lostExecutor}, "exec-1": {registratorKO}}}, false, "does not name a decoding failure"},
+	}
+	cases := map[string][]tc{
+		"registration-order":         orderCases,
+		"registration-order-natural": orderCases,
+		"registration-shift":         shiftCases,
+		"registrator-transport":      transportCases,
+	}
+	// Every judge, present and future, rejects a run that shows nothing.
+	generic := []tc{
+		{"nothing shown: the right answer, nothing logged", run{correct: true}, false, ""},
+		{"nothing shown: an abort no process explains", run{abort: "Job aborted due to stage failure: Task 0 in stage 1.0 failed 4 times"}, false, ""},
+	}
+	c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range c.All() {
+		tcs, ok := cases[sc.Name]
+		if !ok {
+			t.Errorf("%s: its reproduce judge has no cases here that it must reject (symptom absent, in the wrong place, of the wrong kind)", sc.Name)
+		}
+		for _, tc := range append(generic, tcs...) {
+			t.Run(sc.Name+"/"+tc.name, func(t *testing.T) {
+				var ev harness.Evidence
+				err := sc.Reproduce(tc.run.observation(t), &ev)
+				switch {
+				case tc.accept && err != nil:
+					t.Errorf("rejected the documented symptom: %v", err)
+				case tc.accept && len(ev.Lines()) == 0:
+					t.Error("accepted without evidence")
+				case !tc.accept && err == nil:
+					t.Errorf("accepted; evidence %v", ev.Lines())
+				case !tc.accept && !strings.Contains(err.Error(), tc.why):
+					t.Errorf("rejected for %q, want a reason containing %q", err, tc.why)
+				}
+			})
+		}
+	}
+}
