@@ -178,26 +178,6 @@ func (e *Executor) register() error {
 	return fmt.Errorf("register with driver: unexpected message type %d", t)
 }
 
-// startFaults lists the start-time faults that shaped this executor, so a run
-// can prove they were exercised.
-func (e *Executor) startFaults() []rpc.Report {
-	sp := e.cfg.Spec
-	var out []rpc.Report
-	if f, ok := sp.Faults.Lookup(fault.RegistrationOrder, e.cfg.ID); ok {
-		out = append(out, rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: "task",
-			Message: fmt.Sprintf("user types registered in a seeded permutation (seed %d): registry fingerprint %016x", f.Seed, e.taskReg.Fingerprint())})
-	}
-	if f, ok := sp.Faults.Lookup(fault.RegistrationShift, e.cfg.ID); ok {
-		out = append(out, rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: "task",
-			Message: fmt.Sprintf("built-in type %s not registered: every later id is one lower; registry fingerprint %016x", serializer.ShiftedType(f), e.taskReg.Fingerprint())})
-	}
-	if f, ok := sp.Faults.Lookup(fault.RegistrationMapOrder, e.cfg.ID); ok {
-		out = append(out, rpc.Report{Executor: e.cfg.ID, Kind: rpc.ReportFault, Name: string(f.Point), Role: "task",
-			Message: fmt.Sprintf("user types registered in Go map order: registry fingerprint %016x", e.taskReg.Fingerprint())})
-	}
-	return out
-}
-
 // sightDepth is the nesting at which the task encoder tells the executor of a
 // deep value: deeper than any value the fixtures write by design (a result of
 // 100 elements nests 102 deep), shallower than what the smallest stack limit
