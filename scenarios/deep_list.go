@@ -59,7 +59,7 @@ func DeepList() *harness.Scenario {
 				Diagnosis: []string{"structure too deep", deepPath, "at depth"}, Check: triedOnceNoneDied},
 			{Safeguards: []safeguard.Name{safeguard.IterativeListEncoding}, Expect: harness.Survive, Check: noneDied},
 			{Safeguards: []safeguard.Name{safeguard.CrashAttribution}, Expect: harness.Diagnose,
-				Diagnosis: []string{"crash attribution", "killed 2 executors", "exit status 2"}, Check: twoDied},
+				Diagnosis: []string{"crash attribution", "killed 2 executors", "exit status 2 (fatal error: stack overflow)"}, Check: twoDied},
 		},
 		Reproduce: reproduceDeepList,
 		// The list length that kills an executor at a given stack limit: one

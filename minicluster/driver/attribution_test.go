@@ -9,7 +9,7 @@ import (
 
 func TestAttributeCrashes(t *testing.T) {
 	byApp := func(exec, tid int) crash {
-		return crash{exec: exec, tid: tid, causedByApp: true, exitStatus: 2, tail: []string{"fatal error: stack overflow", "goroutine 1 [running]:"}}
+		return crash{exec: exec, tid: tid, causedByApp: true, exitStatus: 2, fatal: []string{"runtime: goroutine stack exceeds 1048576-byte limit", "fatal error: stack overflow"}, tail: []string{"goroutine 1 [running]:"}}
 	}
 	tests := []struct {
 		name    string

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -182,7 +183,7 @@ func attributeCrashes(ts *taskSet, p int) (string, bool) {
 		case c.exitStatus >= 0:
 			st = fmt.Sprintf("exit status %d", c.exitStatus)
 		}
-		if line := fatalLine(c.tail); line != "" {
+		if line := fatalLine(slices.Concat(c.fatal, c.tail)); line != "" {
 			st += " (" + line + ")"
 		}
 		statuses = append(statuses, st)
@@ -194,7 +195,8 @@ func attributeCrashes(ts *taskSet, p int) (string, bool) {
 		p, ts.name(), strings.Join(tids, ", "), len(execs), "executors "+strings.Join(execs, ", "), strings.Join(statuses, "; ")), true
 }
 
-// fatalLine finds the runtime's own verdict among a dead process's last lines.
+// fatalLine finds the runtime's own verdict among the lines a dead process
+// said why in, and its last lines.
 func fatalLine(tail []string) string {
 	for _, l := range tail {
 		if strings.HasPrefix(l, "fatal error: ") {
