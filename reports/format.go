@@ -266,15 +266,20 @@ func counts(r *result.Results) string {
 	return strings.Join(parts, ", ")
 }
 
-// matrixCellText is a matrix cell as a word, with the safeguard that caught it.
-func matrixCellText(c *result.MatrixCell) string {
-	if c == nil {
-		return notRun
+// outcomeIcon is a matrix outcome as one symbol, the same in every renderer:
+// ⚑ caught, ✔ survived, ✘ missed, ? error, – anything else.
+func outcomeIcon(o result.Outcome) string {
+	switch o {
+	case result.Caught:
+		return "⚑"
+	case result.Survived:
+		return "✔"
+	case result.Missed:
+		return "✘"
+	case result.Errored:
+		return "?"
 	}
-	if c.CaughtBy != "" {
-		return fmt.Sprintf("%s (%s)", c.Outcome, c.CaughtBy)
-	}
-	return string(c.Outcome)
+	return "–"
 }
 
 // matrixCell finds a row's cell for a column. Rows are matched to columns by

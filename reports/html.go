@@ -82,7 +82,10 @@ type htmlMatrixRow struct {
 	Cells            []htmlOutcome
 }
 
-type htmlOutcome struct{ Class, Icon, Word, CaughtBy, Detail string }
+// htmlOutcome is a matrix cell: an icon, the word for screen readers and
+// copying, the catcher's number when it is not the column's own safeguard
+// (By), and on hover the column, the outcome, who caught and the detail.
+type htmlOutcome struct{ Class, Icon, Word, By, Title string }
 
 type htmlScenario struct {
 	Anchor, Name, Title, Source, Section, Symptom, Place, RootCause, Why, Error string
@@ -149,7 +152,8 @@ func newHTMLPage(r *result.Results) *htmlPage {
 		for _, k := range result.Cells {
 			brief := htmlCellBrief{Verdict: htmlVerdictOf(""), Text: notRun}
 			if v, text, ok := kindSummary(s, k); ok {
-				brief = htmlCellBrief{Verdict: htmlVerdictOf(v), Text: text}
+				// "pass 1/1" stays on one line; an interval may go to the next.
+				brief = htmlCellBrief{Verdict: htmlVerdictOf(v), Text: strings.Replace(text, " ", "\u00a0", 1)}
 			}
 			row.Cells = append(row.Cells, brief)
 		}
@@ -162,7 +166,7 @@ func newHTMLPage(r *result.Results) *htmlPage {
 			row := &m.Rows[i]
 			hr := htmlMatrixRow{Anchor: anchors[row.Scenario], Scenario: row.Scenario}
 			for _, col := range m.Columns {
-				hr.Cells = append(hr.Cells, htmlOutcomeOf(matrixCell(row, col)))
+				hr.Cells = append(hr.Cells, htmlOutcomeOf(m, col, matrixCell(row, col)))
 			}
 			hm.Rows = append(hm.Rows, hr)
 		}
@@ -272,23 +276,22 @@ func htmlVerdictOf(v result.Verdict) htmlVerdict {
 // verdictClass is the CSS class of a verdict.
 func verdictClass(v result.Verdict) string { return htmlVerdictOf(v).Class }
 
-func htmlOutcomeOf(c *result.MatrixCell) htmlOutcome {
+func htmlOutcomeOf(m *result.Matrix, col string, c *result.MatrixCell) htmlOutcome {
 	if c == nil {
-		return htmlOutcome{Class: "none", Icon: "–", Word: "not run"}
+		return htmlOutcome{Class: "none", Icon: "–", Word: "not run", Title: col + ": not run"}
 	}
-	o := htmlOutcome{Class: cssWord(string(c.Outcome)), Word: string(c.Outcome), CaughtBy: c.CaughtBy, Detail: c.Detail}
-	switch c.Outcome {
-	case result.Caught:
-		o.Icon = "⚑"
-	case result.Survived:
-		o.Icon = "✔"
-	case result.Missed:
-		o.Icon = "✘"
-	case result.Errored:
-		o.Icon = "?"
-	default:
-		o.Icon = "–"
+	o := htmlOutcome{Class: cssWord(string(c.Outcome)), Icon: outcomeIcon(c.Outcome), Word: string(c.Outcome)}
+	title := col + ": " + string(c.Outcome)
+	if by := c.CaughtBy; by != "" {
+		title += " by " + by
+		if by != col {
+			o.By = by
+		}
 	}
+	if c.Detail != "" {
+		title += " — " + c.Detail
+	}
+	o.Title = title
 	return o
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/faultbook/faultbook/harness/result"
 	"github.com/faultbook/faultbook/reports"
 	"github.com/faultbook/faultbook/reports/reportstest"
 )
@@ -57,15 +58,32 @@ func findChrome(t *testing.T) string {
 	return ""
 }
 
-// TestHTMLInBrowser opens the report in real headless Chromium: it must render,
-// draw one lane per executor, and ask the network for nothing. A screenshot is
-// kept in testdata/artifacts for people to look at.
-func TestHTMLInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	chrome := findChrome(t)
-	r := reportstest.Sample()
+// newBrowser starts headless Chromium for one test. The whole test, browser
+// included, is bounded: the browser lives as long as the returned context,
+// which ends after 60 s or with the test.
+func newBrowser(t *testing.T, chrome string) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.NoSandbox, // tests run as root in CI containers
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+		cancel()
+	})
+	return bctx
+}
+
+// writeReport renders r as an HTML file in a temporary directory.
+func writeReport(t *testing.T, r *result.Results) string {
+	t.Helper()
 	page := filepath.Join(t.TempDir(), "report.html")
 	f, err := os.Create(page)
 	if err != nil {
@@ -77,22 +95,35 @@ func TestHTMLInBrowser(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return page
+}
 
-	// The whole test, browser included, is bounded: the browser lives as long as
-	// the context of the first Run.
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox, // tests run as root in CI containers
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+// saveScreenshot keeps a screenshot in testdata/artifacts for people to look at.
+func saveScreenshot(t *testing.T, name string, png []byte) {
+	t.Helper()
+	art := filepath.Join("testdata", "artifacts", name)
+	if err := os.MkdirAll(filepath.Dir(art), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(art, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(art)
+	t.Logf("screenshot: %s", abs)
+}
+
+// TestHTMLInBrowser opens the report in real headless Chromium: it must render,
+// draw one lane per executor, and ask the network for nothing. A screenshot is
+// kept in testdata/artifacts for people to look at.
+func TestHTMLInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	chrome := findChrome(t)
+	r := reportstest.Sample()
+	page := writeReport(t, r)
+
+	bctx := newBrowser(t, chrome)
 
 	var mu sync.Mutex
 	var requests []string
@@ -156,15 +187,7 @@ func TestHTMLInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("take screenshot: %v", err)
 	}
-	art := filepath.Join("testdata", "artifacts", "report.png")
-	if err := os.MkdirAll(filepath.Dir(art), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(art, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	abs, _ := filepath.Abs(art)
-	t.Logf("screenshot: %s", abs)
+	saveScreenshot(t, "report.png", png)
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -178,5 +201,69 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 	if err := chromedp.Cancel(bctx); err != nil && !errors.Is(err, context.Canceled) {
 		t.Logf("close browser: %v", err)
+	}
+}
+
+// TestHTMLFitsWindow opens the report of a catalogue of the size it is
+// growing to (10 scenarios, 15 safeguards: 18 matrix columns) in windows 1,400
+// and 800 pixels wide: no table may be wider than its container, so nothing
+// scrolls sideways, and the page itself may not be wider than the window.
+// Screenshots of the window (the matrix) and of the scenario table at both
+// widths are kept in testdata/artifacts.
+func TestHTMLFitsWindow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	chrome := findChrome(t)
+	bctx := newBrowser(t, chrome)
+	for _, tc := range []struct {
+		name string
+		r    *result.Results
+	}{
+		{"catalogue", reportstest.Catalogue(10, 15)},
+		{"sample", reportstest.Sample()},
+	} {
+		page := writeReport(t, tc.r)
+		for _, width := range []int64{1400, 800} {
+			t.Run(fmt.Sprintf("%s-%d", tc.name, width), func(t *testing.T) {
+				if err := chromedp.Do(bctx,
+					chromedp.EmulateViewport(width, 900),
+					chromedp.Navigate("file://"+page),
+					chromedp.WaitVisible(chromedp.CSS("section.scenario h2")),
+				); err != nil {
+					t.Fatalf("open report: %v", err)
+				}
+				overflows, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`
+					[...document.querySelectorAll("table")].flatMap(t => {
+						const box = t.parentElement;
+						const over = t.getBoundingClientRect().width - box.clientWidth;
+						return over > 0.5 ? [(t.closest("section") || {}).className + ": table " +
+							Math.round(t.getBoundingClientRect().width) + "px in a container of " + box.clientWidth + "px"] : [];
+					})`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range overflows {
+					t.Errorf("at %d px: %s", width, o)
+				}
+				pageWidth, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`document.documentElement.scrollWidth - window.innerWidth`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if pageWidth > 0 {
+					t.Errorf("at %d px the page is %v px wider than the window", width, pageWidth)
+				}
+				png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+				if err != nil {
+					t.Fatalf("take screenshot: %v", err)
+				}
+				saveScreenshot(t, fmt.Sprintf("%s-%d.png", tc.name, width), png)
+				png, err = chromedp.Run(bctx, chromedp.Screenshot("section.summary"))
+				if err != nil {
+					t.Fatalf("take screenshot of the scenario table: %v", err)
+				}
+				saveScreenshot(t, fmt.Sprintf("%s-%d-scenarios.png", tc.name, width), png)
+			})
+		}
 	}
 }

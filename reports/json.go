@@ -90,7 +90,9 @@ func writeAtomic(path string, data []byte) (err error) {
 // ReadJSON reads results written by WriteJSON. A file of another schema (an
 // older or newer layout, or not a results file at all) is refused with an error
 // wrapping ErrSchema that names the schema found. Fields unknown to this build
-// are ignored: the schema only ever adds fields.
+// are ignored: the schema only ever adds fields. A file that decodes but breaks
+// the schema (result.Results.Validate) is refused with an error wrapping
+// result.ErrInvalid that names the field.
 func ReadJSON(path string) (*result.Results, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -111,6 +113,9 @@ func ReadJSON(path string) (*result.Results, error) {
 	var r result.Results
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("read results %s: decode: %w", path, err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("read results %s: %w", path, err)
 	}
 	return &r, nil
 }

@@ -130,3 +130,18 @@ func TestReadJSONIgnoresNewFields(t *testing.T) {
 		t.Errorf("seed %d, want 3", r.Seed)
 	}
 }
+
+// TestReadJSONValidates refuses a file that decodes but breaks the schema,
+// naming the field, where it was once read as an empty result.
+func TestReadJSONValidates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.json")
+	r := reportstest.Sample()
+	r.Scenarios[0].Cells[1].Verdict = "passed"
+	if err := reports.WriteJSON(path, r); err != nil {
+		t.Fatal(err)
+	}
+	_, err := reports.ReadJSON(path)
+	if !errors.Is(err, result.ErrInvalid) || !strings.Contains(err.Error(), "scenarios[0].cells[1].verdict") {
+		t.Fatalf("ReadJSON() = %v, want ErrInvalid naming scenarios[0].cells[1].verdict", err)
+	}
+}

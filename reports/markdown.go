@@ -80,7 +80,7 @@ func mdMatrix(ew *errWriter, m *result.Matrix) {
 		row := &m.Rows[i]
 		cells := []string{mdCode(row.Scenario, true)}
 		for _, col := range m.Columns {
-			cells = append(cells, mdOutcome(matrixCell(row, col)))
+			cells = append(cells, mdOutcome(col, matrixCell(row, col)))
 		}
 		ew.printf("| %s |\n", strings.Join(cells, " | "))
 	}
@@ -193,7 +193,9 @@ func mdIcon(v result.Verdict) string {
 	return "⏸️"
 }
 
-func mdOutcome(c *result.MatrixCell) string {
+// mdOutcome is a matrix cell: icon and word, and the safeguard that caught
+// unless the column is that safeguard.
+func mdOutcome(column string, c *result.MatrixCell) string {
 	if c == nil {
 		return notRun
 	}
@@ -201,7 +203,7 @@ func mdOutcome(c *result.MatrixCell) string {
 		result.Caught: "🛡️", result.Survived: "✅", result.Missed: "❌", result.Errored: "⚠️",
 	}[c.Outcome]
 	s := strings.TrimSpace(icon + " " + mdCell(string(c.Outcome)))
-	if c.CaughtBy != "" {
+	if c.CaughtBy != "" && c.CaughtBy != column {
 		s += " (" + mdCode(c.CaughtBy, true) + ")"
 	}
 	return s

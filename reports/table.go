@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/fatih/color"
@@ -39,6 +40,23 @@ func (p palette) verdict(v result.Verdict, s string) string {
 	return s
 }
 
+// verdictPaint returns a function that colours text for the verdict, or nil
+// when colour is off.
+func (p palette) verdictPaint(v result.Verdict) func(string) string {
+	if !p.on {
+		return nil
+	}
+	return func(s string) string { return p.verdict(v, s) }
+}
+
+// outcomePaint is verdictPaint for a matrix outcome.
+func (p palette) outcomePaint(o result.Outcome) func(string) string {
+	if !p.on {
+		return nil
+	}
+	return func(s string) string { return p.outcome(o, s) }
+}
+
 func (p palette) outcome(o result.Outcome, s string) string {
 	switch o {
 	case result.Caught, result.Survived:
@@ -64,41 +82,43 @@ func newTable(w io.Writer) *tablewriter.Table {
 
 // Table writes one row per scenario (verdict, its four cells, the safeguard that
 // caught the fault, the time it took) and, under the table, the problems and
-// evidence of every cell that did not pass. color switches ANSI colours on for
-// verdicts; the caller decides it (from a terminal check, NO_COLOR or a flag).
-func Table(w io.Writer, r *result.Results, color bool) error {
-	p := palette{on: color}
-	t := newTable(w)
-	header := []any{"scenario", "verdict"}
+// evidence of every cell that did not pass, fitted to the terminal as
+// Terminal describes.
+func Table(w io.Writer, r *result.Results, term Terminal) error {
+	p := palette{on: term.Color}
+	g := &grid{header: []string{"scenario", "verdict"}}
 	for _, k := range result.Cells {
-		header = append(header, string(k))
+		g.header = append(g.header, string(k))
 	}
-	t.Header(append(header, "caught by", "duration")...)
+	g.header = append(g.header, "caught by", "duration")
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
-		row := []any{s.Name, p.verdict(s.Verdict, verdictWord(s.Verdict))}
+		row := []string{s.Name, verdictWord(s.Verdict)}
+		paint := []func(string) string{nil, p.verdictPaint(s.Verdict)}
 		for _, k := range result.Cells {
 			v, text, ok := kindSummary(s, k)
-			if !ok {
-				row = append(row, notRun)
-				continue
+			row = append(row, text)
+			if ok {
+				paint = append(paint, p.verdictPaint(v))
+			} else {
+				paint = append(paint, nil)
 			}
-			row = append(row, p.verdict(v, text))
 		}
-		row = append(row, orDash(strings.ReplaceAll(caughtBy(s), ", ", "\n")), formatMs(scenarioMs(s)))
-		if err := t.Append(row...); err != nil {
-			return fmt.Errorf("add row %s: %w", s.Name, err)
-		}
+		row = append(row, orDash(strings.Join(caughtByList(s), "\n")), formatMs(scenarioMs(s)))
+		g.rows = append(g.rows, row)
+		g.paint = append(g.paint, paint)
 	}
-	if err := t.Render(); err != nil {
-		return fmt.Errorf("render table: %w", err)
+	if err := writeGrid(w, g, term.Width); err != nil {
+		return err
 	}
-	return tableDetails(w, r, p)
+	return tableDetails(w, r, p, term.Width)
 }
 
 // tableDetails writes, for each cell that did not pass, why: its problems and
 // its evidence labelled by source. A scenario that could not run says so.
-func tableDetails(w io.Writer, r *result.Results, p palette) error {
+// What was observed and each problem wrap to width between words, indented
+// under their label; evidence lines are log lines and stay as logged.
+func tableDetails(w io.Writer, r *result.Results, p palette, width int) error {
 	ew := &errWriter{w: w}
 	if r.Interrupted {
 		ew.printf("\n%s\n", p.paint(color.FgYellow, "run interrupted: some cells did not finish"))
@@ -114,10 +134,10 @@ func tableDetails(w io.Writer, r *result.Results, p palette) error {
 			}
 			ew.printf("\n%s/%s: %s\n", s.Name, c.Cell, p.verdict(c.Verdict, verdictWord(c.Verdict)))
 			if c.Observed != "" {
-				ew.printf("  observed: %s\n", c.Observed)
+				ew.printf("%s", hanging("  observed: ", c.Observed, width))
 			}
 			for _, pr := range c.Problems {
-				ew.printf("  problem: %s\n", pr)
+				ew.printf("%s", hanging("  problem: ", pr, width))
 			}
 			for _, g := range groupBySource(c.Evidence) {
 				for _, l := range g.Lines {
@@ -133,38 +153,123 @@ func tableDetails(w io.Writer, r *result.Results, p palette) error {
 }
 
 // MatrixTable writes which safeguard catches which failure: one row per
-// scenario, one column per configuration, each cell caught, survived, missed or
-// error, with the safeguard that caught it.
-func MatrixTable(w io.Writer, m *result.Matrix, color bool) error {
+// scenario, one column per configuration, one symbol per cell (⚑ caught,
+// ✔ survived, ✘ missed, ? error), coloured when colour is on and readable
+// without it, with the legend under the table. A profile's column adds the
+// safeguard that caught; a single safeguard's column does not repeat its name.
+//
+// Columns are headed by their names when those fit the terminal, else by
+// numbers that the legend names; when even that is too wide, the columns go
+// to two (or more) tables, each beginning with the scenario.
+func MatrixTable(w io.Writer, m *result.Matrix, term Terminal) error {
 	if m == nil {
 		return nil
 	}
-	p := palette{on: color}
-	t := newTable(w)
-	header := []any{"scenario"}
-	for _, c := range m.Columns {
-		header = append(header, c)
+	named := matrixGrid(m, palette{on: term.Color}, false)
+	if term.Width <= 0 || len(named.groups(term.Width)) == 1 && fits(named, term.Width) {
+		if err := writeGrid(w, named, term.Width); err != nil {
+			return fmt.Errorf("render matrix: %w", err)
+		}
+		return matrixLegend(w, m, false, term.Width)
 	}
-	t.Header(header...)
+	numbered := matrixGrid(m, palette{on: term.Color}, true)
+	if err := writeGrid(w, numbered, term.Width); err != nil {
+		return fmt.Errorf("render matrix: %w", err)
+	}
+	return matrixLegend(w, m, true, term.Width)
+}
+
+// fits reports whether the grid's natural layout is within width.
+func fits(g *grid, width int) bool {
+	total := borderWidth(len(g.header))
+	for c := range g.header {
+		total += g.natural(c)
+	}
+	return total <= width
+}
+
+// matrixGrid lays out the matrix with a symbol per cell, headed by column
+// names or by numbers. A cell of a column that is not the safeguard that
+// caught names the catcher: by its column number when it has one and the
+// columns are numbered ("⚑4"), else by name ("⚑ registry-fingerprint").
+func matrixGrid(m *result.Matrix, p palette, numbered bool) *grid {
+	g := &grid{header: []string{"scenario"}, nowrap: make([]bool, len(m.Columns)+1)}
+	for i, c := range m.Columns {
+		if numbered {
+			c = fmt.Sprint(i + 1)
+		}
+		g.header = append(g.header, c)
+		g.nowrap[i+1] = true
+	}
 	for i := range m.Rows {
 		row := &m.Rows[i]
-		cells := []any{row.Scenario}
+		cells := []string{row.Scenario}
+		paint := []func(string) string{nil}
 		for _, col := range m.Columns {
 			mc := matrixCell(row, col)
 			if mc == nil {
-				cells = append(cells, notRun)
+				cells, paint = append(cells, notRun), append(paint, nil)
 				continue
 			}
-			cells = append(cells, p.outcome(mc.Outcome, matrixCellText(mc)))
+			text := outcomeIcon(mc.Outcome)
+			if by := mc.CaughtBy; by != "" && by != col {
+				if n := slices.Index(m.Columns, by); numbered && n >= 0 {
+					text += fmt.Sprint(n + 1)
+				} else {
+					text += " " + by
+				}
+			}
+			cells = append(cells, text)
+			paint = append(paint, p.outcomePaint(mc.Outcome))
 		}
-		if err := t.Append(cells...); err != nil {
-			return fmt.Errorf("add matrix row %s: %w", row.Scenario, err)
+		g.rows = append(g.rows, cells)
+		g.paint = append(g.paint, paint)
+	}
+	return g
+}
+
+// matrixLegend explains the symbols and, when the columns are numbered, names
+// each number, filling lines to width.
+func matrixLegend(w io.Writer, m *result.Matrix, numbered bool, width int) error {
+	lines := fillLines([]string{"⚑ caught", "✔ survived", "✘ missed", "? error"}, width)
+	if numbered {
+		var cols []string
+		for i, c := range m.Columns {
+			cols = append(cols, fmt.Sprintf("%d %s", i+1, c))
+		}
+		lines = append(lines, fillLines(cols, width)...)
+	}
+	_, err := io.WriteString(w, strings.Join(lines, "\n")+"\n")
+	return err
+}
+
+// fillLines joins entries with " · " into as few lines of width as it can,
+// never splitting an entry; width 0 puts them all on one line.
+func fillLines(entries []string, width int) []string {
+	var lines []string
+	cur := ""
+	for _, e := range entries {
+		switch {
+		case cur == "":
+			cur = e
+		case width > 0 && textWidth(cur)+3+textWidth(e) > width:
+			lines = append(lines, cur)
+			cur = e
+		default:
+			cur += " · " + e
 		}
 	}
-	if err := t.Render(); err != nil {
-		return fmt.Errorf("render matrix: %w", err)
+	return append(lines, cur)
+}
+
+// hanging is label and text wrapped to width (0: one line), later lines
+// indented under the text's start.
+func hanging(label, text string, width int) string {
+	if width <= 0 {
+		return label + text + "\n"
 	}
-	return nil
+	lines := wrapText(text, max(width-len(label), 20))
+	return label + strings.Join(lines, "\n"+strings.Repeat(" ", len(label))) + "\n"
 }
 
 func orDash(s string) string {

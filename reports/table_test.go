@@ -2,9 +2,11 @@ package reports_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/clipperhouse/displaywidth"
 	"github.com/fatih/color"
 
 	"github.com/faultbook/faultbook/harness/result"
@@ -12,17 +14,54 @@ import (
 	"github.com/faultbook/faultbook/reports/reportstest"
 )
 
+// TestTableGolden renders the summary and the matrix of the sample and of a
+// synthetic catalogue of the size the catalogue is growing to (10 scenarios,
+// 15 safeguards), unlimited as for a pipe and fitted to 80 and 120 columns.
 func TestTableGolden(t *testing.T) {
-	r := reportstest.Sample()
-	var b bytes.Buffer
-	if err := reports.Table(&b, r, false); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		r    *result.Results
+	}{
+		{"table", reportstest.Sample()},
+		{"catalogue", reportstest.Catalogue(10, 15)},
+	} {
+		for _, width := range []int{0, 80, 120} {
+			name := tc.name
+			if width > 0 {
+				name = fmt.Sprintf("%s-%d", tc.name, width)
+			}
+			t.Run(name, func(t *testing.T) {
+				var b bytes.Buffer
+				term := reports.Terminal{Width: width}
+				if err := reports.Table(&b, tc.r, term); err != nil {
+					t.Fatal(err)
+				}
+				b.WriteString("\n")
+				if err := reports.MatrixTable(&b, tc.r.Matrix, term); err != nil {
+					t.Fatal(err)
+				}
+				if width > 0 {
+					checkTableWidth(t, b.String(), width)
+				}
+				golden(t, name+".golden", b.Bytes())
+			})
+		}
 	}
-	b.WriteString("\n")
-	if err := reports.MatrixTable(&b, r.Matrix, false); err != nil {
-		t.Fatal(err)
+}
+
+// checkTableWidth fails for a line of a table or of the matrix legend wider
+// than width. Evidence lines under the table, indented, are log lines and may
+// be longer.
+func checkTableWidth(t *testing.T, out string, width int) {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "  ") {
+			continue
+		}
+		if n := displaywidth.String(l); n > width {
+			t.Errorf("line of %d columns in a %d-column terminal:\n%s", n, width, l)
+		}
 	}
-	golden(t, "table.golden", b.Bytes())
 }
 
 // forceTerminal makes fatih/color believe it writes to a colour terminal, so a
@@ -50,10 +89,10 @@ func TestTableColour(t *testing.T) {
 			forceTerminal(t, tc.terminal)
 			r := reportstest.Sample()
 			var b bytes.Buffer
-			if err := reports.Table(&b, r, tc.colour); err != nil {
+			if err := reports.Table(&b, r, reports.Terminal{Color: tc.colour}); err != nil {
 				t.Fatal(err)
 			}
-			if err := reports.MatrixTable(&b, r.Matrix, tc.colour); err != nil {
+			if err := reports.MatrixTable(&b, r.Matrix, reports.Terminal{Color: tc.colour}); err != nil {
 				t.Fatal(err)
 			}
 			out := b.String()
@@ -62,7 +101,7 @@ func TestTableColour(t *testing.T) {
 			}
 			if tc.want {
 				// The failing verdict is red, the passing one green.
-				for _, want := range []string{"\x1b[31mfail\x1b[0m", "\x1b[32mpass\x1b[0m", "\x1b[31mmissed\x1b[0m"} {
+				for _, want := range []string{"\x1b[31mfail\x1b[0m", "\x1b[32mpass\x1b[0m", "\x1b[31m✘\x1b[0m"} {
 					if !strings.Contains(out, want) {
 						t.Errorf("output lacks %q", want)
 					}
@@ -80,7 +119,7 @@ func TestTableDetails(t *testing.T) {
 	r.Scenarios[0].Cells[1].Verdict = result.Inconclusive
 	r.Scenarios[0].Cells[1].Problems = []string{"timeout before the job began"}
 	var b bytes.Buffer
-	if err := reports.Table(&b, r, false); err != nil {
+	if err := reports.Table(&b, r, reports.Terminal{}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -108,7 +147,7 @@ func TestTableDetails(t *testing.T) {
 
 func TestMatrixTableNil(t *testing.T) {
 	var b bytes.Buffer
-	if err := reports.MatrixTable(&b, nil, false); err != nil {
+	if err := reports.MatrixTable(&b, nil, reports.Terminal{}); err != nil {
 		t.Fatal(err)
 	}
 	if b.Len() != 0 {

@@ -4,16 +4,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
-	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/faultbook/faultbook/harness"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
+	"github.com/faultbook/faultbook/reports"
 	"github.com/faultbook/faultbook/scenarios"
 )
 
@@ -52,11 +54,23 @@ func scenarioNamed(name string) (*harness.Scenario, error) {
 	return scs[0], nil
 }
 
-// useColor decides terminal colour: on for a terminal unless NO_COLOR is set
-// (fatih/color reads NO_COLOR into color.NoColor).
-func useColor(w io.Writer) bool {
+// terminal decides how tables are drawn on w: on a terminal, fitted to its
+// width and in colour unless NO_COLOR is set (fatih/color reads NO_COLOR into
+// color.NoColor); to a pipe or a file, whole and plain, unless COLUMNS is set
+// in the environment, which fits them to that width as for a terminal.
+func terminal(w io.Writer) reports.Terminal {
+	columns, err := strconv.Atoi(os.Getenv("COLUMNS"))
+	if err != nil || columns < 0 {
+		columns = 0
+	}
 	f, ok := w.(*os.File)
-	return ok && !color.NoColor && isatty.IsTerminal(f.Fd())
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		return reports.Terminal{Width: columns}
+	}
+	if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+		columns = width
+	}
+	return reports.Terminal{Color: !color.NoColor, Width: columns}
 }
 
 func newListCmd() *cobra.Command {
@@ -69,18 +83,25 @@ func newListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t := tablewriter.NewTable(cmd.OutOrStdout())
-			t.Header("scenario", "failure", "source", "caught by")
-			for _, s := range cat.All() {
-				var sg []string
-				for _, c := range s.Catches {
-					sg = append(sg, c.Label())
-				}
-				t.Append(s.Name, s.Title, s.Source+" (FAILURES.md §"+s.Section+")", strings.Join(sg, ", "))
-			}
-			return t.Render()
+			out := cmd.OutOrStdout()
+			return list(out, cat.All(), terminal(out).Width)
 		},
 	}
+}
+
+// list writes the catalogue as a table fitted to width (0: no limit): each
+// scenario's name, the failure it reproduces and the safeguards that catch
+// it. Its source document is told by explain.
+func list(w io.Writer, scs []*harness.Scenario, width int) error {
+	rows := make([][]string, 0, len(scs))
+	for _, s := range scs {
+		var sg []string
+		for _, c := range s.Catches {
+			sg = append(sg, c.Label())
+		}
+		rows = append(rows, []string{s.Name, s.Title, strings.Join(sg, ", ")})
+	}
+	return reports.WriteTable(w, []string{"scenario", "failure", "caught by"}, rows, width)
 }
 
 func newExplainCmd() *cobra.Command {

@@ -113,7 +113,7 @@ func (r cliResult) String() string {
 func environ(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "FAULTBOOK_CLUSTER_SECRET=") || strings.HasPrefix(kv, "NO_COLOR=") || strings.HasPrefix(kv, "CI=") {
+		if strings.HasPrefix(kv, "FAULTBOOK_CLUSTER_SECRET=") || strings.HasPrefix(kv, "NO_COLOR=") || strings.HasPrefix(kv, "CI=") || strings.HasPrefix(kv, "COLUMNS=") {
 			continue
 		}
 		env = append(env, kv)

@@ -103,7 +103,11 @@ Exit codes: 0 no regression, 1 regressions, 2 usage error, 3 infrastructure erro
 				if err != nil {
 					return err
 				}
-				if err := reports.WriteJSON(writeTo, gate.Baseline(res)); err != nil {
+				b := gate.Baseline(res)
+				if err := gate.CheckBaseline(b); err != nil {
+					return exitError{code: exitUsage, err: fmt.Errorf("%s: %w", args[0], err)}
+				}
+				if err := reports.WriteJSON(writeTo, b); err != nil {
 					return infraError(err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "baseline written: %s (%d scenarios)\n", writeTo, len(res.Scenarios))
@@ -115,6 +119,9 @@ Exit codes: 0 no regression, 1 regressions, 2 usage error, 3 infrastructure erro
 			base, err := readResults(baseline)
 			if err != nil {
 				return err
+			}
+			if err := gate.CheckBaseline(base); err != nil {
+				return exitError{code: exitUsage, err: fmt.Errorf("%s: %w", baseline, err)}
 			}
 			var cur *result.Results
 			if len(args) == 1 && strings.HasSuffix(args[0], ".json") {

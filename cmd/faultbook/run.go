@@ -98,8 +98,33 @@ func (f *runFlags) options() (harness.Options, error) {
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return o, infraError(fmt.Errorf("create output directory: %w", err))
 	}
+	if err := checkWritable(f.out); err != nil {
+		return o, infraError(err)
+	}
 	o.Dir, _ = filepath.Abs(f.out)
 	return o, nil
+}
+
+// checkWritable proves that files can be created in dir, before the first
+// cell runs: every cell writes its run directory there, and a directory that
+// exists but refuses writes (read-only mount, wrong owner) would otherwise
+// surface cell by cell, after clusters were started for nothing. It is an
+// infrastructure error (3), like a directory that cannot be created: the
+// command line is well formed, the machine cannot carry it out.
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".faultbook-write-check-*")
+	if err != nil {
+		return fmt.Errorf("output directory %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	if err := f.Close(); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("output directory %s is not writable: %w", dir, err)
+	}
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("output directory %s: remove write check: %w", dir, err)
+	}
+	return nil
 }
 
 func newRunCmd() *cobra.Command {
@@ -243,13 +268,17 @@ func printResults(w io.Writer, res *result.Results, format string) error {
 	case "markdown":
 		return reports.Markdown(w, res)
 	}
+	term := terminal(w)
 	if len(res.Scenarios) > 0 || res.Matrix == nil {
-		if err := reports.Table(w, res, useColor(w)); err != nil {
+		if err := reports.Table(w, res, term); err != nil {
 			return err
 		}
 	}
 	if res.Matrix != nil {
-		return reports.MatrixTable(w, res.Matrix, useColor(w))
+		if len(res.Scenarios) > 0 {
+			fmt.Fprintln(w)
+		}
+		return reports.MatrixTable(w, res.Matrix, term)
 	}
 	return nil
 }

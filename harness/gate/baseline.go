@@ -1,7 +1,9 @@
 package gate
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/faultbook/faultbook/harness/result"
 )
@@ -67,4 +69,37 @@ func cloneMatrix(m *result.Matrix) *result.Matrix {
 		out.Rows[i] = result.MatrixRow{Scenario: row.Scenario, Cells: slices.Clone(row.Cells)}
 	}
 	return out
+}
+
+// CheckBaseline refuses a baseline that could not gate anything: one that
+// breaks the schema, was cut short, or holds a scenario never judged or judged
+// without cells. Compare walks the baseline's cells, so such a file would read
+// as "no regression" whatever the current run did. The error wraps
+// result.ErrInvalid and names the field.
+func CheckBaseline(b *result.Results) error {
+	if err := b.Validate(); err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	var errs []string
+	if b.Interrupted {
+		errs = append(errs, "interrupted: true (a baseline comes from a finished run)")
+	}
+	if len(b.Scenarios) == 0 && b.Matrix == nil {
+		errs = append(errs, "scenarios: empty and no matrix: nothing to compare with")
+	}
+	for i, s := range b.Scenarios {
+		switch {
+		case s.Verdict == "":
+			errs = append(errs, fmt.Sprintf("scenarios[%d].verdict: empty: scenario %s was never judged", i, s.Name))
+		case len(s.Cells) == 0:
+			errs = append(errs, fmt.Sprintf("scenarios[%d].cells: empty: scenario %s has nothing to compare with", i, s.Name))
+		}
+	}
+	if b.Matrix != nil && len(b.Matrix.Rows) == 0 {
+		errs = append(errs, "matrix.rows: empty: the matrix has nothing to compare with")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("baseline: %w: %s", result.ErrInvalid, strings.Join(errs, "; "))
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package gate_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -310,5 +311,35 @@ func TestCompareSeveralCatchCells(t *testing.T) {
 	want := []string{"registration-order/catch[registrator-fail-fast]: safeguard registrator-fail-fast caught before, now missed (verdict pass → fail)"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("regressions differ (-want +got):\n%s", diff)
+	}
+}
+
+// TestCheckBaseline refuses baselines that would gate nothing; each of these
+// made Compare report no regression against any run.
+func TestCheckBaseline(t *testing.T) {
+	if err := gate.CheckBaseline(gate.Baseline(reportstest.Sample())); err != nil {
+		t.Fatalf("the sample's baseline is refused: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(r *result.Results)
+		field  string
+	}{
+		{"cells null", func(r *result.Results) { r.Scenarios[ro].Cells = nil }, "scenarios[0].cells"},
+		{"unknown verdict", func(r *result.Results) { r.Scenarios[flaky].Cells[0].Verdict = "ok" }, "scenarios[1].cells[0].verdict"},
+		{"never judged", func(r *result.Results) { r.Scenarios[flaky].Verdict = "" }, "scenarios[1].verdict"},
+		{"interrupted", func(r *result.Results) { r.Interrupted = true }, "interrupted"},
+		{"nothing at all", func(r *result.Results) { r.Scenarios, r.Matrix = []result.Scenario{}, nil }, "scenarios"},
+		{"empty matrix", func(r *result.Results) { r.Matrix.Rows = nil }, "matrix.rows"},
+		{"unknown outcome", func(r *result.Results) { r.Matrix.Rows[0].Cells[0].Outcome = "stopped" }, "matrix.rows[0].cells[0].outcome"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := gate.Baseline(reportstest.Sample())
+			tc.change(b)
+			err := gate.CheckBaseline(b)
+			if !errors.Is(err, result.ErrInvalid) || !strings.Contains(err.Error(), tc.field+":") {
+				t.Fatalf("CheckBaseline() = %v, want ErrInvalid naming %s", err, tc.field)
+			}
+		})
 	}
 }

@@ -79,6 +79,8 @@ func (s *Server) serve(nc net.Conn) {
 		_ = nc.Close()
 		return
 	}
+	// A block server reads requests and sends whole blocks.
+	c.SetBounds(wire.MaxRequestFrame, wire.MaxFrame)
 	if !s.track(c) {
 		_ = c.Close()
 		return
@@ -198,6 +200,7 @@ func (c *Client) Fetch(ctx context.Context, addr string, req rpc.GetBlock) ([]by
 		if err != nil {
 			return nil, fmt.Errorf("connect to block server %s: %w", addr, err)
 		}
+		conn.SetBounds(wire.MaxFrame, wire.MaxRequestFrame)
 		cc.c = conn
 	}
 	// A server that accepts and never answers must not hold the task forever:

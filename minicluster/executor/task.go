@@ -348,7 +348,7 @@ func Partition(key any, n int) int {
 // MaxResultSize bounds a task's serialised result so that its status update
 // fits one driver message (JSON inflates bytes by a third). Spark's analogue is
 // spark.driver.maxResultSize.
-const MaxResultSize = wire.MaxFrame / 2
+const MaxResultSize = wire.MaxControlFrame / 2
 
 type resultTooLarge struct{ size int }
 

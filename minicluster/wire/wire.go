@@ -5,8 +5,11 @@
 // mistakes another run's driver for its own.
 //
 // A frame is a 4-byte big-endian length (of the type byte and the payload), one
-// type byte, then the payload. Lengths are checked against a hard bound before
-// anything is allocated, and anything that does not parse closes the connection
+// type byte, then the payload. Lengths are checked against the connection's
+// bound before anything is allocated (each link has the bound that fits its
+// messages: small on the driver link, whole blocks only where blocks arrive),
+// frames being received are charged to one budget per process, so peers
+// cannot make it hold more however many connections they open, and anything that does not parse closes the connection
 // with an error wrapping ErrMalformed or ErrFrameTooLarge: faults injected into
 // the cluster may corrupt or cut a stream, and that must surface as an error the
 // harness can classify, never as a panic or an unbounded allocation.
@@ -18,6 +21,7 @@ package wire
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -32,11 +36,25 @@ import (
 // built on top of this package; wire gives none of them a meaning.
 type MsgType uint8
 
-// MaxFrame is the hard bound on a frame's length (type byte plus payload). A
-// header announcing more is refused before any allocation. It is large enough
-// for a shuffle block and small enough that a corrupt header cannot exhaust
-// memory.
-const MaxFrame = 64 << 20
+// Bounds on a frame's length (type byte plus payload). A header announcing
+// more than its connection's bound is refused before anything is allocated.
+// Each link is given the bound that fits what it carries, so that a corrupt or
+// hostile length on a link of small messages is refused long before MaxFrame.
+const (
+	// MaxFrame is the hard bound on any frame: large enough for a shuffle
+	// block, small enough that a corrupt header cannot exhaust memory. Only
+	// the receiving end of a block transfer accepts frames this large.
+	MaxFrame = 64 << 20
+	// MaxControlFrame bounds the driver link (registration, task launch and
+	// status, heartbeats), the default of every new connection. The largest
+	// message on it is a status update carrying a task's result, which an
+	// executor keeps under half of this (executor.MaxResultSize). Spark's
+	// analogue is spark.rpc.message.maxSize (128 MiB at Spark's scale).
+	MaxControlFrame = 4 << 20
+	// MaxRequestFrame bounds what a block server reads: block requests, a
+	// few hundred bytes of JSON.
+	MaxRequestFrame = 64 << 10
+)
 
 // headerLen is the length prefix plus the type byte.
 const headerLen = 5
@@ -57,21 +75,33 @@ var (
 // Conn is an authenticated message connection. Send may be called from several
 // goroutines at once; Recv from one goroutine at a time. Close, from any
 // goroutine, unblocks both.
+//
+// A new connection bounds frames both ways at MaxControlFrame and charges the
+// frames it receives to the process's Budget; SetBounds widens or narrows a
+// link to what it carries.
 type Conn struct {
-	nc     net.Conn
-	r      *bufio.Reader
-	peer   string
-	remote string
-	max    atomic.Int64
+	nc      net.Conn
+	r       *bufio.Reader
+	peer    string
+	remote  string
+	maxRecv atomic.Int64
+	maxSend atomic.Int64
+	budget  atomic.Pointer[Budget]
 
 	sendMu sync.Mutex
 
+	// closed is cancelled by Close, to stop a Recv waiting for budget.
+	closed    context.Context
 	closeOnce sync.Once
+	cancel    context.CancelFunc
 }
 
 func newConn(nc net.Conn, r *bufio.Reader, peer string) *Conn {
 	c := &Conn{nc: nc, r: r, peer: peer, remote: remoteAddr(nc)}
-	c.max.Store(MaxFrame)
+	c.closed, c.cancel = context.WithCancel(context.Background())
+	c.maxRecv.Store(MaxControlFrame)
+	c.maxSend.Store(MaxControlFrame)
+	c.budget.Store(processBudget)
 	return c
 }
 
@@ -89,14 +119,32 @@ func (c *Conn) Peer() string { return c.peer }
 // RemoteAddr returns the peer's network address, for messages and logs.
 func (c *Conn) RemoteAddr() string { return c.remote }
 
-// SetMaxFrame lowers the bound on frames sent and received on this connection,
-// so that a control connection, which only carries small messages, refuses a
-// corrupt length long before MaxFrame. n <= 0 or n > MaxFrame restores MaxFrame.
-func (c *Conn) SetMaxFrame(n int) {
+// SetMaxFrame bounds frames sent and received on this connection alike.
+// n <= 0 or n > MaxFrame means MaxFrame.
+func (c *Conn) SetMaxFrame(n int) { c.SetBounds(n, n) }
+
+// SetBounds bounds the frames this connection receives and those it sends,
+// for a link whose two directions differ: a block server reads small requests
+// and sends whole blocks. A bound <= 0 or over MaxFrame means MaxFrame.
+func (c *Conn) SetBounds(recv, send int) {
+	c.maxRecv.Store(clampBound(recv))
+	c.maxSend.Store(clampBound(send))
+}
+
+func clampBound(n int) int64 {
 	if n <= 0 || n > MaxFrame {
-		n = MaxFrame
+		return MaxFrame
 	}
-	c.max.Store(int64(n))
+	return int64(n)
+}
+
+// SetBudget charges the frames this connection receives to b instead of the
+// process's budget; nil restores the process's.
+func (c *Conn) SetBudget(b *Budget) {
+	if b == nil {
+		b = processBudget
+	}
+	c.budget.Store(b)
 }
 
 // Send writes one frame. The whole frame goes out under one lock, so frames
@@ -104,7 +152,7 @@ func (c *Conn) SetMaxFrame(n int) {
 // refused without writing anything and leaves the connection usable.
 func (c *Conn) Send(t MsgType, payload []byte) error {
 	n := int64(len(payload)) + 1
-	if limit := c.max.Load(); n > limit {
+	if limit := c.maxSend.Load(); n > limit {
 		return fmt.Errorf("send type %d to %s: %d bytes over the %d-byte bound: %w",
 			t, c.peer, n, limit, ErrFrameTooLarge)
 	}
@@ -142,17 +190,32 @@ func DecodeJSON(payload []byte, v any) error {
 // Recv reads the next frame. At a clean end of stream it returns an error
 // wrapping io.EOF. Any other error closes the connection: after a bad frame
 // the stream cannot be resynchronised.
+//
+// The frame's length is charged to the connection's Budget from its header
+// until the whole frame has arrived, so peers that announce large frames and
+// send them slowly hold at most the budget between them; a Recv that finds
+// the budget spent waits for it, or for Close.
 func (c *Conn) Recv() (MsgType, []byte, error) {
-	t, payload, err := readFrame(c.r, int(c.max.Load()))
+	t, payload, err := readFrame(c.r, int(c.maxRecv.Load()), func(n int) (func(), error) {
+		return c.budget.Load().acquire(c.closed, int64(n))
+	})
 	if err != nil {
+		// A wait for budget stopped by our own Close reads as a closed
+		// connection, as a read stopped by it does.
+		closedHere := c.closed.Err() != nil
 		c.Close()
+		if closedHere && !errors.Is(err, net.ErrClosed) {
+			err = fmt.Errorf("%w: %w", net.ErrClosed, err)
+		}
 		return 0, nil, fmt.Errorf("receive from %s: %w", c.peer, err)
 	}
 	return t, payload, nil
 }
 
-// readFrame reads one frame whose length may not exceed limit.
-func readFrame(r io.Reader, limit int) (MsgType, []byte, error) {
+// readFrame reads one frame whose length may not exceed limit. reserve, when
+// set, is called with the announced length before the payload is allocated;
+// the function it returns is called once the frame is read or has failed.
+func readFrame(r io.Reader, limit int, reserve func(n int) (func(), error)) (MsgType, []byte, error) {
 	var hdr [headerLen]byte
 	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -170,6 +233,13 @@ func readFrame(r io.Reader, limit int) (MsgType, []byte, error) {
 	if _, err := io.ReadFull(r, hdr[4:]); err != nil {
 		return 0, nil, fmt.Errorf("%w: truncated frame: %w", ErrMalformed, eofIsUnexpected(err))
 	}
+	if reserve != nil {
+		release, err := reserve(int(n))
+		if err != nil {
+			return 0, nil, err
+		}
+		defer release()
+	}
 	payload, err := readN(r, int(n)-1)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: truncated frame: %w", ErrMalformed, eofIsUnexpected(err))
@@ -178,8 +248,9 @@ func readFrame(r io.Reader, limit int) (MsgType, []byte, error) {
 }
 
 // readN reads exactly n bytes into one buffer of that size. Frames come only
-// from a peer that proved the cluster secret, and n is already within the
-// connection's bound, so allocating it at once costs at most one bounded frame.
+// from a peer that proved the cluster secret, n is already within the
+// connection's bound and charged to its budget, so allocating it at once costs
+// at most one bounded frame and all such buffers at most the budget.
 func readN(r io.Reader, n int) ([]byte, error) {
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(r, buf); err != nil {
@@ -198,6 +269,9 @@ func eofIsUnexpected(err error) error {
 // Close closes the connection. Calls after the first return nil.
 func (c *Conn) Close() error {
 	var err error
-	c.closeOnce.Do(func() { err = c.nc.Close() })
+	c.closeOnce.Do(func() {
+		c.cancel()
+		err = c.nc.Close()
+	})
 	return err
 }
