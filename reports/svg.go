@@ -56,6 +56,10 @@ type svgLane struct {
 	Ended              bool
 	EndX, EndW, Bottom float64
 	EndLabel           string
+	// EndAnchor and EndDX keep the label inside the plot: after the end line,
+	// or before it when the end is near the right edge.
+	EndAnchor string
+	EndDX     float64
 }
 
 type svgTask struct {
@@ -157,6 +161,10 @@ func layoutTimeline(id, caption string, tl *result.Timeline) *svgTimeline {
 		if l.EndMs != nil {
 			lane.Ended, lane.EndX, lane.EndLabel, lane.Bottom = true, x(*l.EndMs), "† "+l.Exit, y+h
 			lane.EndW = max(out.PlotRight-lane.EndX, 0)
+			lane.EndAnchor, lane.EndDX = "start", 4
+			if float64(len([]rune(lane.EndLabel)))*charWidth+8 > lane.EndW {
+				lane.EndAnchor, lane.EndDX = "end", -4
+			}
 		}
 		for ti, t := range tl.Tasks {
 			if t.Lane != l.ID {

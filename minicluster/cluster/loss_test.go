@@ -3,10 +3,12 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faultbook/faultbook/fixtures/workloads"
 	"github.com/faultbook/faultbook/minicluster/driver"
@@ -168,4 +170,44 @@ func TestExecutorKilledBeforeRegistering(t *testing.T) {
 		t.Errorf("executor 1 ended %s, want killed by SIGKILL", x)
 	}
 	t.Logf("executor 1 died before registering: %v", containsLine(out.Logs["driver"], "exited before registering"))
+}
+
+// TestStrayConnectionsDuringRun opens connections to the driver that never
+// finish a handshake — one silent, some sending garbage — while a real
+// cluster runs: the job is undisturbed, and the driver's shutdown ends their
+// handshakes instead of waiting out the 5 s bound on each.
+func TestStrayConnectionsDuringRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	const handshakeTimeout = 5 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), runBound)
+	defer cancel()
+	sp := kryoSpec("stray-connections", 2, 1, nil)
+	c := start(t, ctx, sp)
+	opened := time.Now()
+	var d net.Dialer
+	for i := range 4 {
+		nc, err := d.DialContext(ctx, "tcp", c.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		if i > 0 {
+			if _, err := nc.Write([]byte(strings.Repeat("\x00GET / HTTP/1.1\r\n", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out, err := c.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(opened); took >= handshakeTimeout {
+		t.Errorf("the run ended %s after the stray connections opened: the driver waited for their handshakes", took)
+	}
+	checkOutput(t, sp, out)
+	if out.DriverExit.Code != ExitOK {
+		t.Errorf("driver %s, want exit status 0", out.DriverExit)
+	}
 }

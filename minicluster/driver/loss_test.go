@@ -183,7 +183,7 @@ func TestExecutorExitRelaunch(t *testing.T) {
 			for _, want := range []string{
 				fmt.Sprintf("Lost executor 1 on node-a: Command exited with code %d", tc.exit.ExitStatus),
 				lostLine(tries[0], tc.reason),
-				"Executor added: app-20260101000000-0000/2 on worker-node-a",
+				"Executor added: app-20260101000000-0000/2 on worker-node-a (node-a) with 1 core(s)",
 			} {
 				if !slices.Contains(msgs, want) {
 					t.Errorf("driver did not log %q; log:\n%s", want, r.log)

@@ -77,7 +77,8 @@ func (d *Driver) executorUpdated(u *rpc.ExecutorUpdated) {
 		ExitStatus: &status, Signal: u.Signal, Replacement: u.Replacement})
 	if u.Replacement > 0 {
 		d.expected++
-		d.log.Info(fmt.Sprintf("Executor added: %s/%d on worker-%s", d.app, u.Replacement, u.Node), "component", "deploy.client.StandaloneAppClient")
+		d.log.Info(fmt.Sprintf("Executor added: %s/%d on worker-%s (%s) with %d core(s)", d.app, u.Replacement, u.Node, u.Node, d.cfg.Spec.Topology.Slots),
+			"component", "deploy.client.StandaloneAppClient")
 	}
 	ex := d.execs[u.Executor]
 	switch {
