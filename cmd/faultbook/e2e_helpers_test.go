@@ -30,8 +30,15 @@ const (
 	codeInterrupted = 130
 )
 
-// runTimeout bounds every invocation of the binary.
-const runTimeout = 60 * time.Second
+// runTimeout bounds every invocation of the binary. The whole catalogue with
+// its matrix takes seconds; under the race detector, whose processes run
+// several times slower, about a minute and a half on two cores.
+var runTimeout = func() time.Duration {
+	if raceEnabled {
+		return 3 * time.Minute
+	}
+	return 60 * time.Second
+}()
 
 // binary is the faultbook executable built by TestMain.
 var binary string
