@@ -61,7 +61,7 @@ func OptionNil() *harness.Scenario {
 		Catches: []harness.Catch{
 			{Safeguards: []safeguard.Name{safeguard.OptionNilCheck}, Expect: harness.Diagnose,
 				Diagnosis: []string{"Some(nil) in records.Listing.Color", "input line"}, Check: triedOnce},
-			{UserFix: "OptionOf at the lookup (Scala's Option(map(key)))", Params: map[string]string{workloads.KeyLookup: workloads.LookupOptionOf}, Expect: harness.Survive},
+			{UserFix: "OptionOf at the lookup, Scala's Option(map(key))", Params: map[string]string{workloads.KeyLookup: workloads.LookupOptionOf}, Expect: harness.Survive},
 		},
 		Reproduce: reproduceOptionNil,
 	}
