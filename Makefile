@@ -1,7 +1,7 @@
 # faultbook — everything a fresh machine with only Go needs.
 #   make run    build and run the whole catalogue on the embedded defaults; reports in runs/latest
 #   make test   install what the tests need (headless Chromium), then run every test
-#   make bench  codec vs encoding/gob, shuffle vs raw loopback TCP, cluster boot time
+#   make bench  codec vs encoding/gob, shuffle vs raw loopback TCP, cluster boot time, diagnose vs reading lines
 #   make fuzz   every fuzz target of the module for FUZZTIME each (make fuzz FUZZTIME=60s)
 
 GO       ?= go
@@ -48,6 +48,7 @@ test-short: vet
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./minicluster/codec/
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./minicluster/block/ ./minicluster/cluster/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./harness/diagnose/
 
 # Every fuzz target in the module, found by name, one after another: go test
 # fuzzes one target at a time. Seed corpora live in each package's

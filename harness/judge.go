@@ -80,6 +80,9 @@ func judgeReproduce(sc *Scenario, o *Observation, ev *Evidence) []string {
 	if err := sc.Reproduce(o, ev); err != nil {
 		return []string{"documented symptom not shown: " + err.Error()}
 	}
+	if problems := judgeSignature(sc, o, ev); len(problems) > 0 {
+		return problems
+	}
 	if o.Correct || o.Result == nil || o.Aborted() {
 		return nil
 	}

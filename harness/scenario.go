@@ -10,6 +10,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/faultbook/faultbook/harness/diagnose"
 	"github.com/faultbook/faultbook/harness/result"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
@@ -68,6 +69,11 @@ type Scenario struct {
 	// death is the fault's doing, not interference. False: any executor death
 	// not aimed at by an executor-kill fault makes a failed run inconclusive.
 	ExecutorDeaths bool
+
+	// Signature is the documented evidence of the failure as it shows in a
+	// Spark application's logs: `faultbook diagnose` recognises it in
+	// production logs, and this scenario's reproduce cell must show it.
+	Signature *diagnose.Signature
 
 	// Reproduce judges a reproduce run: nil when the documented symptom showed in
 	// the documented place, else why not. It adds the lines that prove it to ev.

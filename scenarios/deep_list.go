@@ -8,6 +8,7 @@ import (
 
 	"github.com/faultbook/faultbook/fixtures/workloads"
 	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/harness/diagnose"
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
@@ -62,6 +63,7 @@ func DeepList() *harness.Scenario {
 				Diagnosis: []string{"crash attribution", "killed 2 executors", "exit status 2 (fatal error: stack overflow)"}, Check: twoDied},
 		},
 		Reproduce: reproduceDeepList,
+		Signature: diagnose.DeepListOverflow(),
 		// The list length that kills an executor at a given stack limit: one
 		// failure is enough to tell, so probes stop at the first.
 		Knob: &harness.Knob{Param: workloads.KeyLength, Unit: "elements", Lo: 1, Hi: 200_000,

@@ -9,6 +9,7 @@ import (
 	"github.com/faultbook/faultbook/fixtures"
 	"github.com/faultbook/faultbook/fixtures/workloads"
 	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/harness/diagnose"
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/fault"
@@ -64,6 +65,7 @@ func OptionNil() *harness.Scenario {
 			{UserFix: "OptionOf at the lookup, Scala's Option(map(key))", Params: map[string]string{workloads.KeyLookup: workloads.LookupOptionOf}, Expect: harness.Survive},
 		},
 		Reproduce: reproduceOptionNil,
+		Signature: diagnose.OptionSomeNull(),
 	}
 }
 

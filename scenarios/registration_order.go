@@ -8,6 +8,7 @@ import (
 
 	"github.com/faultbook/faultbook/fixtures"
 	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/harness/diagnose"
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
@@ -70,6 +71,7 @@ func RegistrationOrder() *harness.Scenario {
 		Catches: []harness.Catch{
 			{Safeguards: []safeguard.Name{safeguard.RegistryFingerprint}, Expect: harness.Diagnose, Diagnosis: []string{"registry", "first difference at id"}},
 		},
+		Signature: sigRegistrationOrder(),
 		Reproduce: reproduceDecodeFailure,
 	}
 }
@@ -118,6 +120,7 @@ func RegistrationShift() *harness.Scenario {
     Tuple1 cannot be cast to Product2" (Spark deserialises lazily, so the first
     mis-typed record is cast before the bytes after it are read).`)
 	s.Symptom = "tasks fail with \"ClassCastException: Tuple1 cannot be cast to Product2\" while reading another executor's data; the driver only reports the loss"
+	s.Signature = sigRegistrationShift()
 	s.Reproduce = func(o *harness.Observation, ev *harness.Evidence) error {
 		if err := reproduceDecodeFailure(o, ev); err != nil {
 			return err
@@ -212,4 +215,87 @@ What Spark offers
 // storyOf tells a registration scenario's story with its own reproduce step.
 func storyOf(reproduce string) string {
 	return fmt.Sprintf(storyRegistrationOrder, seed000, fixtures.Registrator, reproduce)
+}
+
+// How Spark reports bytes decoded with another registry, across versions:
+// the driver's "Loss was due to java.lang.X" (1.0) or "Lost task 1.0 in stage
+// 2.0 (TID 3, host[, executor 4]): java.lang.X: …" (1.1+), the executor's
+// "Exception in task …" with Kryo's frames. Each kind counts only where it
+// can come from decoding: a cast to a tuple, an id Kryo does not know, or an
+// index, class or cast failure inside Kryo's reading frames; a user's own
+// IndexOutOfBoundsException in a map function is not one.
+const (
+	kryoReadFrames = `com\.esotericsoftware\.kryo|KryoDeserializationStream|KryoSerializerInstance\.deserialize|read block|readClass|readObject`
+	castToTuple    = `cannot be cast to (class )?(scala\.)?(Product2|Tuple\d+)\b`
+)
+
+var (
+	castToProduct2    = diagnose.Pattern{Exception: `(^|\.)ClassCastException$`, Message: castToTuple, Task: true}
+	unregisteredID    = diagnose.Pattern{Exception: `(^|\.)KryoException$`, Message: `Encountered unregistered class ID|Unable to find class`, Task: true}
+	indexInKryo       = diagnose.Pattern{Exception: `(^|\.)IndexOutOfBoundsException$`, Frame: kryoReadFrames, Task: true}
+	classNotFoundKryo = diagnose.Pattern{Exception: `(^|\.)ClassNotFoundException$`, Frame: kryoReadFrames, Task: true}
+	castInKryo        = diagnose.Pattern{Exception: `(^|\.)ClassCastException$`, Frame: kryoReadFrames, Task: true}
+	// decodeFailures leaves out a ClassNotFoundException read by Kryo: a jar
+	// missing from an executor gives it too.
+	decodeFailures = []diagnose.Pattern{castToProduct2, unregisteredID, indexInKryo, castInKryo}
+)
+
+var kryoConf = []diagnose.Setting{
+	{Key: "spark.kryo.registrator", Default: "(none)", Note: "the user registrator; every process must run it, in the same order"},
+	{Key: "spark.kryo.registrationRequired", Default: "false", Note: "rejects unregistered classes only: it does not notice two orders of registered ones"},
+	{Key: "spark.kryo.classesToRegister", Default: "(none)", Note: "registered in the listed order, after the registrator's"},
+}
+
+const registrationRoot = "Kryo writes a registered class's integer id, never its name, and ids are handed out in registration order. " +
+	"When two processes register different classes or the same ones in another order, bytes one writes are read by the other as other classes, and what breaks depends on the bytes."
+
+// sigRegistrationOrder: tasks fail decoding with the seed's kinds.
+func sigRegistrationOrder() *diagnose.Signature {
+	return &diagnose.Signature{
+		ID: "registration-order", Title: "divergent Kryo registration: tasks fail decoding another process's bytes",
+		Source: seed000, Section: "1", Scenario: "registration-order", Profile: "spark-1.0",
+		RootCause: registrationRoot,
+		Fixes: []string{"register every class in one registrator, in a fixed order (never by iterating a hash map)",
+			"give classes explicit ids (kryo.register(Class, id)) so the order cannot matter",
+			"ship the same jars to the driver and every executor (SPARK-12591) and upgrade Kryo everywhere at once"},
+		Conf:      kryoConf,
+		Safeguard: string(safeguard.RegistryFingerprint) + " (beyond Spark: registries compared at registration)",
+		Require: []diagnose.Clause{{
+			Says: "tasks failed decoding data: a cast to a tuple, an unregistered class id, or an index/class failure inside Kryo's reading",
+			Any:  decodeFailures,
+		}},
+		Support: []diagnose.Clause{
+			{Says: "an executor logged the exception in full", In: diagnose.Executor, Any: decodeFailures},
+			{Says: "the driver reported the lost tasks", In: diagnose.Driver, Any: decodeFailures},
+			{Says: "the job aborted once a task's attempts were spent", Any: []diagnose.Pattern{
+				{Message: `failed \d+ times(; aborting job|, most recent failure)`}}},
+		},
+	}
+}
+
+// sigRegistrationShift: one class registered on one side only shifts every
+// later id by one, so every decoding failure is the seed's cast of a
+// one-element tuple (or an option) to Product2 and nothing else.
+func sigRegistrationShift() *diagnose.Signature {
+	return &diagnose.Signature{
+		ID: "registration-shift", Title: "a class registered on one side only: every later Kryo id shifts by one",
+		Source: seed000, Section: "1", Scenario: "registration-shift", Profile: "spark-1.0",
+		RootCause: registrationRoot + " A class present on one side only (SPARK-12591) shifts every later id by one, so each pair is read as the type registered just before it.",
+		Fixes: []string{"ship the same jars and Kryo version to the driver and every executor",
+			"give classes explicit ids (kryo.register(Class, id))"},
+		Conf:      kryoConf,
+		Safeguard: string(safeguard.RegistryFingerprint) + " (beyond Spark: names the first id where the registries part)",
+		Require: []diagnose.Clause{{
+			Says: "tasks failed again and again casting a decoded value to Product2", Min: 2,
+			Any: []diagnose.Pattern{castToProduct2},
+		}},
+		Absent: []diagnose.Clause{{
+			Says: "a decoding failure of another kind (unregistered id, index out of bounds) appeared",
+			Any:  []diagnose.Pattern{unregisteredID, indexInKryo, classNotFoundKryo},
+		}},
+		Support: []diagnose.Clause{
+			{Says: "an executor logged the exception in full", In: diagnose.Executor, Any: []diagnose.Pattern{castToProduct2}},
+		},
+		Refines: []string{"registration-order"},
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/faultbook/faultbook/fixtures"
 	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/harness/diagnose"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 )
@@ -49,6 +50,7 @@ func RegistratorTransport() *harness.Scenario {
 			{Safeguards: []safeguard.Name{safeguard.ExecutorWideRegistry}, Expect: harness.Survive},
 			{Safeguards: []safeguard.Name{safeguard.RegistryFingerprint}, Expect: harness.Diagnose, Diagnosis: []string{"registry", "registrator did not run"}},
 		},
+		Signature: sigRegistratorTransport(),
 		Reproduce: reproduceSwallowedRegistrator,
 	}
 }
@@ -133,3 +135,39 @@ The experiment
         fingerprint; the reader refuses a block from another registry and says the
         writer has fewer types, i.e. its registrator did not run.
   - no false alarm: all three on, no fault: correct output, nothing fires.`, seed000, fixtures.Registrator)
+
+// sigRegistratorTransport: "Failed to run spark.kryo.registrator" in an
+// executor's log only (Spark 1.0 logged and swallowed it; its absence from
+// the driver's output is part of the evidence), or SPARK-21928's "Failed to
+// register classes with Kryo" thrown under a network thread's frames, which
+// reaches the driver as a task failure.
+func sigRegistratorTransport() *diagnose.Signature {
+	const registratorFailed = `Failed to run spark\.kryo\.registrator`
+	return &diagnose.Signature{
+		ID: "registrator-transport", Title: "the Kryo registrator missing on transport threads: the error only in executors' logs",
+		Source: seed000, Section: "2", Scenario: "registrator-transport", Profile: "spark-1.0",
+		RootCause: "Spark 1.0 built each serializer with the current thread's context class loader, which on the threads serving remote blocks lacked the application jar, so the registrator lookup failed there, was logged in the executor's stderr and swallowed. " +
+			"Those serializers then registered no user classes, every later id shifted, and readers failed decoding with the errors of a divergent registration while the driver never mentioned the registrator.",
+		Fixes: []string{"upgrade: Spark 1.1.1/1.2 fails fast (SPARK-2893) and uses the executor's class loader (SPARK-3046); SPARK-21928 fixed the same on netty threads in 2.2.1",
+			"put the registrator's jar on the executors' system class path (spark.executor.extraClassPath) so every thread sees it"},
+		Conf:      append([]diagnose.Setting{{Key: "spark.executor.extraClassPath", Default: "(none)", Note: "makes the registrator visible to every executor thread"}}, kryoConf[0]),
+		Safeguard: string(safeguard.RegistratorFailFast) + " (SPARK-2893), " + string(safeguard.ExecutorWideRegistry) + " (SPARK-3046) or " + string(safeguard.RegistryFingerprint),
+		Require: []diagnose.Clause{{
+			Says: "a process could not run the registrator",
+			Any: []diagnose.Pattern{
+				{Message: registratorFailed},
+				{Message: `Failed to register classes with Kryo`, Frame: `org\.apache\.spark\.network|ConnectionManager|NettyBlockRpcServer|TransportRequestHandler|BlockManager\.getRemote|io\.netty|transport goroutine`},
+			},
+		}},
+		Absent: []diagnose.Clause{{
+			Says: "the driver's output mentioned the registrator failure", In: diagnose.Driver,
+			Any: []diagnose.Pattern{{Message: registratorFailed}},
+		}},
+		Support: []diagnose.Clause{
+			{Says: "it was an executor's log", In: diagnose.Executor, Any: []diagnose.Pattern{{Message: registratorFailed}, {Message: `Failed to register classes with Kryo`}}},
+			{Says: "the registrator's class was not found", Any: []diagnose.Pattern{{Exception: `ClassNotFoundException$`, Message: registratorFailed + `|Failed to register classes with Kryo`}}},
+			{Says: "tasks then failed decoding with the shifted registry", Any: decodeFailures},
+		},
+		Refines: []string{"registration-order", "registration-shift"},
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/harness/diagnose"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 	"github.com/faultbook/faultbook/reports"
@@ -20,7 +21,7 @@ import (
 )
 
 func addCommands(root *cobra.Command) {
-	root.AddCommand(newListCmd(), newExplainCmd(), newRunCmd(), newReportCmd(), newGateCmd(), newMatrixCmd(), newProbeCmd())
+	root.AddCommand(newListCmd(), newExplainCmd(), newRunCmd(), newReportCmd(), newGateCmd(), newMatrixCmd(), newDiagnoseCmd(), newProbeCmd())
 }
 
 func catalogue() (*scenarios.Catalogue, error) {
@@ -162,9 +163,32 @@ func explain(w io.Writer, s *harness.Scenario) {
 		}
 		fmt.Fprintf(w, "  %-10s %s (%s)\n", p.Name, p.Summary, on)
 	}
+	if sig := s.Signature; sig != nil {
+		fmt.Fprintf(w, "\nRecognised in Spark logs by `faultbook diagnose` (and required of the reproduce cell) as %s:\n", sig.ID)
+		for _, c := range sig.Require {
+			fmt.Fprintf(w, "  requires: %s%s\n", c.Says, where(c.In))
+		}
+		for _, c := range sig.RequireAny {
+			fmt.Fprintf(w, "  requires one of: %s%s\n", c.Says, where(c.In))
+		}
+		for _, c := range sig.Absent {
+			fmt.Fprintf(w, "  never: %s%s\n", c.Says, where(c.In))
+		}
+		for _, c := range sig.Support {
+			fmt.Fprintf(w, "  supports: %s%s\n", c.Says, where(c.In))
+		}
+	}
 	if s.Probabilistic {
 		fmt.Fprintf(w, "\nThe fault does not show on every run: cells run %d times by default and the\nreproduction rate is reported as k/N with a Wilson 95%% interval.\n", max(s.Repeat, 10))
 	}
+}
+
+// where says in which process's log a clause must hold.
+func where(p diagnose.Place) string {
+	if p == diagnose.Anywhere {
+		return ""
+	}
+	return " (in the " + string(p) + "'s log)"
 }
 
 func faultSummary(p fault.Point) string {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/faultbook/faultbook/harness"
 	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 	"github.com/faultbook/faultbook/minicluster/wire"
 	"github.com/faultbook/faultbook/scenarios"
@@ -180,7 +181,7 @@ var (
 )
 
 // runDirFiles are what every run of a cell leaves in its directory.
-var runDirFiles = []string{"driver.log", "exec-1.log", "events.jsonl", "spec.json"}
+var runDirFiles = []string{"driver.log", "exec-1.log", events.FileName, "spec.json"}
 
 func checkRunDir(t *testing.T, out, dir, what string) {
 	t.Helper()
@@ -194,7 +195,7 @@ func checkRunDir(t *testing.T, out, dir, what string) {
 	for _, f := range runDirFiles {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("%s: %v", what, err)
-		} else if f != "events.jsonl" && fi.Size() == 0 {
+		} else if f != events.FileName && fi.Size() == 0 {
 			t.Errorf("%s: %s is empty", what, filepath.Join(dir, f))
 		}
 	}
