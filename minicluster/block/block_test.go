@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"reflect"
 	"strings"
 	"sync"
@@ -545,5 +546,43 @@ func TestFetchHonoursContext(t *testing.T) {
 		}
 	case <-time.After(bound):
 		t.Fatal("fetch from a stuck server did not return after its context ended")
+	}
+}
+
+// TestServerCloseEndsHandshakes: connections that never finish their
+// handshake — one silent, one stopping halfway — do not hold Close until
+// the handshake's 5 s bound, and their end is not logged as a refusal.
+func TestServerCloseEndsHandshakes(t *testing.T) {
+	const handshakeTimeout = 5 * time.Second
+	var log bytes.Buffer
+	secret := newSecret(t)
+	srv := startServer(t, context.Background(), secret, storeHandler(block.NewStore(), nil), &log)
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	var d net.Dialer
+	for i, prefix := range []string{"", "FBWR\x01"} {
+		nc, err := d.DialContext(ctx, "tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		// The server speaks first: its hello proves the handshake is under way.
+		_ = nc.SetReadDeadline(time.Now().Add(bound))
+		if _, err := io.ReadFull(nc, make([]byte, 4)); err != nil {
+			t.Fatalf("connection %d: no hello from the server: %v", i, err)
+		}
+		if _, err := nc.Write([]byte(prefix)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	if err := srv.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if took := time.Since(start); took >= handshakeTimeout {
+		t.Errorf("Close took %s: it waited for the handshakes to time out", took)
+	}
+	if strings.Contains(log.String(), "Refused block connection") {
+		t.Errorf("handshakes ended by Close were logged as refusals:\n%s", log.String())
 	}
 }

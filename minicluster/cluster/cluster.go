@@ -1,7 +1,9 @@
 // Package cluster starts a minicluster as real processes, a driver and its
 // executors (the same binary, hidden subcommands), waits for the application to
 // end and collects what it left behind: the driver's result, the event log, every
-// process's log and exit status. Every process it starts dies with the Cluster,
+// process's log and exit status. Each node has a worker in this process that
+// starts the node's executors and relaunches them as they die, reporting every
+// exit to the driver (node.go). Every process it starts dies with the Cluster,
 // whatever happens to the run.
 package cluster
 

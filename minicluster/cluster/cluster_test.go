@@ -3,14 +3,12 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -23,7 +21,6 @@ import (
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/driver"
 	"github.com/faultbook/faultbook/minicluster/events"
-	"github.com/faultbook/faultbook/minicluster/job"
 	"github.com/faultbook/faultbook/minicluster/spec"
 )
 
@@ -172,23 +169,9 @@ func TestClusterRunsAndCleansUp(t *testing.T) {
 			t.Errorf("executor %d: %s (recorded %v), want exit status 0", id, x, ok)
 		}
 	}
-	if out.Result == nil {
-		t.Fatal("no result")
-	}
-	if out.Result.Status != driver.Succeeded || out.Result.Executors != 2 || out.Result.Refused != 0 {
-		t.Errorf("result %s %q on %d executors (%d refused), want succeeded on 2", out.Result.Status, out.Result.Error, out.Result.Executors, out.Result.Refused)
-	}
-	wl := workloads.KryoDistributed()
-	want, err := wl.Oracle(job.Params{Seed: sp.Seed, Values: sp.Params})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got workloads.KryoOutput
-	if err := json.Unmarshal(out.Result.Output, &got); err != nil {
-		t.Fatalf("output %s: %v", out.Result.Output, err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("output %+v, oracle %+v", got, want)
+	checkOutput(t, sp, out)
+	if out.Result.Executors != 2 || out.Result.Refused != 0 {
+		t.Errorf("result on %d executors (%d refused), want 2", out.Result.Executors, out.Result.Refused)
 	}
 
 	for k, n := range map[events.Kind]int{events.ApplicationStart: 1, events.ExecutorAdded: 2, events.JobStart: 3, events.JobEnd: 3, events.ApplicationEnd: 1} {

@@ -110,14 +110,21 @@ func TestExecutorKilledMidJob(t *testing.T) {
 			if !slices.Equal(ids, []int{1, 2, 3}) {
 				t.Errorf("executors %v, want 1, 2 and the replacement 3", ids)
 			}
-			var exited, removed bool
+			var exited, removed, hit bool
 			for _, e := range out.Events {
 				switch {
+				case e.Kind == events.FaultHit && e.Name == string(fault.ExecutorKill):
+					hit = e.Executor == 2 && strings.HasPrefix(e.Message, "executor 2 kills itself with SIGKILL on receiving task ") &&
+						strings.HasSuffix(e.Message, "its node reports it killed by SIGKILL (Command exited with code 137)")
+
 				case e.Kind == events.ExecutorExited && e.Executor == 2:
 					exited = e.ExitStatus != nil && *e.ExitStatus == 137 && e.Signal == "SIGKILL" && e.Replacement == 3
 				case e.Kind == events.ExecutorRemoved && e.Executor == 2:
 					removed = e.ExitStatus != nil && *e.ExitStatus == 137
 				}
+			}
+			if !hit {
+				t.Errorf("no executor-kill hit proven by the node's report: %+v", out.Events)
 			}
 			if !exited || !removed {
 				t.Errorf("events: executor 2 exited with 137 by SIGKILL, replaced by 3: %v; removed with its status: %v; driver log:\n%s", exited, removed, strings.Join(out.Logs["driver"], "\n"))
@@ -134,6 +141,35 @@ func TestExecutorKilledMidJob(t *testing.T) {
 				t.Errorf("driver log shows no ExecutorLostFailure unrelated to the tasks:\n%s", strings.Join(out.Logs["driver"], "\n"))
 			}
 		})
+	}
+}
+
+// TestExecutorKillSham: the executor-kill fault's sham reaches its point and
+// kills nothing; it says so, and no hit is recorded.
+func TestExecutorKillSham(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), runBound)
+	defer cancel()
+	sp := kryoSpec("executor-kill-sham", 2, 1, nil)
+	sp.Faults = fault.Set{{Point: fault.ExecutorKill, Executors: []int{2}}}.Sham()
+	out, err := start(t, ctx, sp).Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOutput(t, sp, out)
+	var noEffect int
+	for _, e := range out.Events {
+		switch e.Kind {
+		case events.FaultHit, events.ExecutorRemoved, events.ExecutorExited:
+			t.Errorf("a sham had an effect: %+v", e)
+		case events.FaultNoEffect:
+			noEffect++
+		}
+	}
+	if noEffect != 1 || len(out.Executors) != 2 {
+		t.Errorf("%d fault-no-effect events and %d executors, want 1 and 2", noEffect, len(out.Executors))
 	}
 }
 

@@ -2,7 +2,9 @@
 // checks what they claim, runs a workload's jobs through the scheduler, and writes
 // an event log of everything it saw. Like Spark's DAGScheduler it is one event
 // loop: connection goroutines only turn messages into events, and all scheduler
-// state belongs to the loop.
+// state belongs to the loop. Nodes' workers report how executor processes end
+// (workers.go); a lost executor's tasks and outputs are dealt with in loss.go,
+// fetch failures and stage resubmission in stages.go.
 package driver
 
 import (
@@ -109,6 +111,8 @@ type Driver struct {
 	refused      int
 	refusedIDs   map[int]bool
 	firstRefusal string
+	// resultHitSeen: a result decoded with another registry was recorded.
+	resultHitSeen bool
 	// expected counts the executors launched for the application: the
 	// topology's, then each replacement a worker reports. Every one of them
 	// ends up registered, refused, or exited before registering.
@@ -117,8 +121,6 @@ type Driver struct {
 	// workers are the node supervisors that report executor exits, by node.
 	workers map[string]*wire.Conn
 	app     string
-	// resultHitSeen: a result decoded with another registry was recorded.
-	resultHitSeen bool
 
 	ln net.Listener
 	// life bounds every connection's handshake; shutdown ends it, so a peer

@@ -25,8 +25,9 @@ type lossReason struct {
 }
 
 // disconnected handles an executor whose connection ended. With a worker on
-// its node the driver waits for the worker's report, which says how the
-// process ended; without one (or if the report does not come within
+// its node the driver stops offering it tasks and waits for the worker's
+// report, which says how the process ended (as Spark on YARN asks the cluster
+// manager for an executor's loss reason before removing it); without one (or if the report does not come within
 // spark.network.timeout) the executor is lost as Spark loses it, with "Remote
 // RPC client disassociated", counted as the tasks' doing.
 func (d *Driver) disconnected(id int, cause error) {

@@ -2,6 +2,7 @@ package driver_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -10,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faultbook/faultbook/minicluster/codec"
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/driver"
 	"github.com/faultbook/faultbook/minicluster/events"
@@ -42,19 +42,7 @@ func shuffleWorkload() *job.Workload {
 					Output: job.Output{Kind: job.ToResult}},
 			}}}, nil
 		},
-		Finish: func(_ job.Params, results [][][]any) (any, error) {
-			var sum int64
-			for _, part := range results[0] {
-				for _, v := range part {
-					n, err := codec.As[int64](v, "int64")
-					if err != nil {
-						return nil, err
-					}
-					sum += n
-				}
-			}
-			return sum, nil
-		},
+		Finish:   sumResults,
 		Oracle:   func(job.Params) (any, error) { return int64(reduceParts * (reduceParts - 1) / 2), nil },
 		Sources:  map[string]job.SourceFunc{"numbers": func(_ *job.TaskContext, p int) ([]any, error) { return []any{int64(p)}, nil }},
 		Combines: map[string]job.CombineFunc{"concat": func(_ *job.TaskContext, in [][]any) ([]any, error) { return slices.Concat(in...), nil }},
@@ -492,4 +480,107 @@ func TestZombieResultIgnored(t *testing.T) {
 	if !slices.Contains(r.log.messages(), want) {
 		t.Errorf("driver did not log %q; log:\n%s", want, r.log)
 	}
+}
+
+// TestRunningMapStageRerunsLostOutputs: an executor that wrote map outputs
+// dies while the map stage still runs; the partitions it wrote run again
+// (Spark's "Resubmitted" tasks), so the reduce stage reads none of its
+// outputs and no fetch failure is needed.
+func TestRunningMapStageRerunsLostOutputs(t *testing.T) {
+	sp := shuffleSpec(nil)
+	r := startDriver(t, sp)
+	gone := make(chan struct{})
+	var first sync.Once
+	holder := &fakeExecutor{id: 1, node: "node-a", reg: r.drvReg, do: func(lt rpc.LaunchTask) (action, rpc.Failure) {
+		first.Do(func() { <-gone }) // busy until executor 2 is gone, so that it takes two map tasks
+		if lt.Stage.ID == reduceStage {
+			for m, loc := range lt.MapOutputs[0] {
+				if loc.Executor != 1 {
+					return fail, rpc.Failure{Kind: "IllegalStateException", Message: fmt.Sprintf("reads map output %d from executor %d", m, loc.Executor)}
+				}
+			}
+		}
+		return succeed, rpc.Failure{}
+	}}
+	if ref := holder.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	wrote := -1
+	victim := &fakeExecutor{id: 2, node: "node-b", reg: r.drvReg, do: func(lt rpc.LaunchTask) (action, rpc.Failure) {
+		if wrote < 0 {
+			wrote = lt.Partition // read after the run, once the serve loop has ended
+			return succeed, rpc.Failure{}
+		}
+		return disconnect, rpc.Failure{}
+	}}
+	victim.onExit = func() { close(gone) }
+	if ref := victim.connect(t, r); ref != nil {
+		t.Fatal(ref.Reason)
+	}
+	res, evs := r.wait(t)
+	if res.Status != driver.Succeeded || string(res.Output) != "6" {
+		t.Fatalf("result %s %q output %s, want succeeded with 6; log:\n%s", res.Status, res.Error, res.Output, r.log)
+	}
+	if err := <-victim.done; err != nil {
+		t.Fatal(err)
+	}
+	victim.done <- nil // for the cleanup's receive
+	want := fmt.Sprintf("Resubmitted task %d in stage 0.0: Resubmitted (resubmitted due to lost executor 2, which held its map output)", wrote)
+	if !slices.Contains(r.log.messages(), want) {
+		t.Errorf("driver did not log %q; log:\n%s", want, r.log)
+	}
+	if n := len(kinds(evs, events.StageResubmitted)); n != 0 {
+		t.Errorf("%d stage resubmissions, want none: the running stage ran the lost partitions itself", n)
+	}
+}
+
+// TestExitBeforeRegistering: a worker's report that an executor exited before
+// registering is taken at once — the job starts on the others, or, with no
+// executor left, the run ends saying why — instead of waiting out
+// spark.scheduler.maxRegisteredResourcesWaitingTime.
+func TestExitBeforeRegistering(t *testing.T) {
+	wait := map[string]string{conf.SchedulerRegistrationWait: "60s"} // a wait the test would notice
+	t.Run("the job starts on the others", func(t *testing.T) {
+		sp := testSpec(wait, nil)
+		r := startDriver(t, sp)
+		w := connectWorker(t, r, "node-b")
+		if err := w.exited(rpc.ExecutorUpdated{Executor: 2, ExitStatus: 137, Signal: "SIGKILL"}); err != nil {
+			t.Fatal(err)
+		}
+		f := &fakeExecutor{id: 1, node: "node-a", reg: r.drvReg, do: alwaysSucceed}
+		if ref := f.connect(t, r); ref != nil {
+			t.Fatal(ref.Reason)
+		}
+		res, _ := r.wait(t)
+		if res.Status != driver.Succeeded || res.Executors != 1 {
+			t.Fatalf("result %s %q on %d executors, want succeeded on 1; log:\n%s", res.Status, res.Error, res.Executors, r.log)
+		}
+		msgs := r.log.messages()
+		if want := "Executor app-20260101000000-0000/2 exited before registering: Command exited with code 137"; !slices.Contains(msgs, want) {
+			t.Errorf("driver did not log %q; log:\n%s", want, r.log)
+		}
+		if strings.Contains(r.log.String(), "Starting with") {
+			t.Errorf("the driver waited for the dead executor; log:\n%s", r.log)
+		}
+	})
+	t.Run("no executor left", func(t *testing.T) {
+		sp := testSpec(wait, nil)
+		r := startDriver(t, sp)
+		for _, node := range []string{"node-a", "node-b"} {
+			w := connectWorker(t, r, node)
+			id := map[string]int{"node-a": 1, "node-b": 2}[node]
+			if err := w.exited(rpc.ExecutorUpdated{Executor: id, ExitStatus: 2, CausedByApp: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case <-r.done:
+		case <-time.After(runBound):
+			t.Fatalf("driver did not end; log:\n%s", r.log)
+		}
+		want := "no usable executor registered: every executor exited before registering; 2 exited before registering: executor 1: Command exited with code 2; executor 2: Command exited with code 2"
+		if r.err == nil || !errors.Is(r.err, driver.ErrNoExecutors) || r.err.Error() != want {
+			t.Errorf("driver.Run: %v\nwant       %s", r.err, want)
+		}
+	})
 }

@@ -69,19 +69,7 @@ func testApp(t *testing.T) *bundle.Bundle {
 				Output: job.Output{Kind: job.ToResult},
 			}}}}, nil
 		},
-		Finish: func(_ job.Params, results [][][]any) (any, error) {
-			var sum int64
-			for _, part := range results[0] {
-				for _, v := range part {
-					n, err := codec.As[int64](v, "int64")
-					if err != nil {
-						return nil, err
-					}
-					sum += n
-				}
-			}
-			return sum, nil
-		},
+		Finish: sumResults,
 		Oracle: func(job.Params) (any, error) { return int64(testPartitions * (testPartitions - 1) / 2), nil },
 		Sources: map[string]job.SourceFunc{
 			"numbers": func(_ *job.TaskContext, p int) ([]any, error) { return []any{int64(p)}, nil },
@@ -94,6 +82,21 @@ func testApp(t *testing.T) *bundle.Bundle {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// sumResults finishes a workload by summing the int64 records of its only job.
+func sumResults(_ job.Params, results [][][]any) (any, error) {
+	var sum int64
+	for _, part := range results[0] {
+		for _, v := range part {
+			n, err := codec.As[int64](v, "int64")
+			if err != nil {
+				return nil, err
+			}
+			sum += n
+		}
+	}
+	return sum, nil
 }
 
 // testSpec is a Fast cluster of two nodes with one executor each. The network

@@ -79,8 +79,8 @@ func (d *Driver) fetchFailed(jr *jobRun, ts *taskSet, f rpc.Failure) {
 }
 
 // unregisterOutputs forgets the map outputs an executor served. A running map
-// stage runs those partitions again (Spark's "Resubmitted" tasks); a finished
-// one is resubmitted when a stage needs it.
+// stage runs those partitions again (Spark's "Resubmitted" tasks, counted
+// toward no failure limit); a finished one is resubmitted when a stage needs it.
 func (d *Driver) unregisterOutputs(jr *jobRun, exec int) {
 	for sh, locs := range jr.mapOutputs {
 		lost := 0
@@ -104,6 +104,8 @@ func (d *Driver) unregisterOutputs(jr *jobRun, exec int) {
 				ts.succeeded[p] = false
 				ts.numDone--
 				ts.pending = append(ts.pending, p)
+				d.log.Info(fmt.Sprintf("Resubmitted task %d in stage %s: Resubmitted (resubmitted due to lost executor %d, which held its map output)", p, ts.name(), exec),
+					"component", "scheduler.TaskSetManager")
 			}
 		}
 	}

@@ -2,8 +2,10 @@ package driver
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/faultbook/faultbook/minicluster/events"
+	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/rpc"
 	"github.com/faultbook/faultbook/minicluster/wire"
 )
@@ -75,6 +77,7 @@ func (d *Driver) executorUpdated(u *rpc.ExecutorUpdated) {
 	status := u.ExitStatus
 	d.ev.Emit(events.Event{Kind: events.ExecutorExited, Executor: u.Executor, Node: u.Node, Message: u.Message,
 		ExitStatus: &status, Signal: u.Signal, Replacement: u.Replacement})
+	d.killHit(u)
 	if u.Replacement > 0 {
 		d.expected++
 		d.log.Info(fmt.Sprintf("Executor added: %s/%d on worker-%s (%s) with %d core(s)", d.app, u.Replacement, u.Node, u.Node, d.cfg.Spec.Topology.Slots),
@@ -92,5 +95,21 @@ func (d *Driver) executorUpdated(u *rpc.ExecutorUpdated) {
 	case ex.alive || !ex.hungUp.IsZero():
 		d.log.Info(fmt.Sprintf("Executor %s removed: %s", full, u.Message), "component", "scheduler.cluster.StandaloneSchedulerBackend")
 		d.executorLost(u.Executor, lossReason{message: u.Message, causedByApp: u.CausedByApp, exit: u})
+	}
+}
+
+// killHit records the executor-kill fault's hit from its effect: the node saw
+// the targeted executor killed by SIGKILL, and the executor's last lines say
+// the fault did it.
+func (d *Driver) killHit(u *rpc.ExecutorUpdated) {
+	if _, ok := d.cfg.Spec.Faults.Lookup(fault.ExecutorKill, u.Executor); !ok || u.Signal != "SIGKILL" {
+		return
+	}
+	for _, l := range u.Tail {
+		if _, said, ok := strings.Cut(l, fault.KillMarker+": "); ok {
+			d.ev.Emit(events.Event{Kind: events.FaultHit, Executor: u.Executor, Node: u.Node, Name: string(fault.ExecutorKill), Role: "task",
+				Message: fmt.Sprintf("%s; its node reports it killed by SIGKILL (%s)", said, u.Message)})
+			return
+		}
 	}
 }

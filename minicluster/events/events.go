@@ -69,16 +69,16 @@ type Event struct {
 	Name    string `json:"name,omitempty"`
 	Role    string `json:"role,omitempty"`
 	Message string `json:"message,omitempty"`
-	// ExitStatus and Signal are how an executor process ended (executor-exited,
-	// executor-removed): the status a shell reports (128+n for signal n) and the
-	// signal's name. Replacement is the executor launched in its place.
-	ExitStatus  *int   `json:"exit_status,omitempty"`
-	Signal      string `json:"signal,omitempty"`
-	Replacement int    `json:"replacement,omitempty"`
 	// Block, State and Canonical qualify a fault event (see package fault):
 	// the block or record the effect reached, and for an effect that is a
 	// difference between processes, this process's state and a fault-free one's.
 	Block     string `json:"block,omitempty"`
 	State     string `json:"state,omitempty"`
 	Canonical string `json:"canonical,omitempty"`
+	// ExitStatus and Signal are how an executor process ended (executor-exited,
+	// executor-removed): the status a shell reports (128+n for signal n) and the
+	// signal's name. Replacement is the executor launched in its place.
+	ExitStatus  *int   `json:"exit_status,omitempty"`
+	Signal      string `json:"signal,omitempty"`
+	Replacement int    `json:"replacement,omitempty"`
 }

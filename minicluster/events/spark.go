@@ -317,10 +317,27 @@ func endReason(e Event) obj {
 	case e.Outcome == "killed":
 		return obj{{"Reason", "TaskKilled"}, {"Kill Reason", e.Reason}}
 	case e.ReasonKind == "ExecutorLostFailure":
-		return obj{{"Reason", "ExecutorLostFailure"}, {"Executor ID", execID(e)}, {"Exit Caused By App", true}, {"Loss Reason", e.Reason}}
+		// The driver's reason is Spark's whole "ExecutorLostFailure (executor 2
+		// exited caused by one of the running tasks) Reason: …"; Spark's log
+		// holds its parts.
+		loss := e.Reason
+		if _, r, ok := strings.Cut(e.Reason, ") Reason: "); ok {
+			loss = r
+		}
+		return obj{{"Reason", "ExecutorLostFailure"}, {"Executor ID", execID(e)},
+			{"Exit Caused By App", !strings.Contains(e.Reason, "exited unrelated to the running tasks")}, {"Loss Reason", loss}}
 	case e.ReasonKind == "FetchFailed":
 		// Spark's replay reads the block manager's address of every fetch
-		// failure; the engine's reason names the block, not these ids.
+		// failure: the driver's reason, Spark's "FetchFailed(BlockManagerId(2,
+		// host, port, None), shuffleId=…, mapId=…, reduceId=…, message=…)",
+		// names it; another reason names the block, not these ids.
+		if f, ok := parseFetchFailed(e.Reason); ok {
+			o := obj{{"Reason", "FetchFailed"}}
+			if f.exec != "" { // Spark leaves a missing location's address out
+				o = append(o, kv{"Block Manager Address", obj{{"Executor ID", f.exec}, {"Host", f.host}, {"Port", f.port}}})
+			}
+			return append(o, kv{"Shuffle ID", f.shuffle}, kv{"Map ID", f.mapID}, kv{"Map Index", f.mapID}, kv{"Reduce ID", f.reduce}, kv{"Message", f.message})
+		}
 		return obj{{"Reason", "FetchFailed"}, {"Block Manager Address", obj{{"Executor ID", execID(e)}, {"Host", e.Node}, {"Port", 0}}},
 			{"Shuffle ID", 0}, {"Map ID", 0}, {"Map Index", 0}, {"Reduce ID", 0}, {"Message", e.Reason}}
 	}
@@ -397,4 +414,46 @@ func zeroOf(v json.RawMessage) json.RawMessage {
 		return json.RawMessage(`0`)
 	}
 	return json.RawMessage(`null`)
+}
+
+// fetchFailed is the parts of Spark's FetchFailed reason.
+type fetchFailed struct {
+	exec, host                   string
+	port, shuffle, mapID, reduce int
+	message                      string
+}
+
+// parseFetchFailed reads "FetchFailed(BlockManagerId(2, 127.0.0.1, 40123,
+// None), shuffleId=3, mapId=1, reduceId=0, message=…)"; a missing location
+// is "FetchFailed(null, …)".
+func parseFetchFailed(s string) (fetchFailed, bool) {
+	var f fetchFailed
+	rest, ok := strings.CutPrefix(s, "FetchFailed(")
+	if !ok {
+		return f, false
+	}
+	if after, ok := strings.CutPrefix(rest, "null, "); ok {
+		rest = after
+	} else {
+		bm, after, ok := strings.Cut(rest, "), ")
+		if !ok {
+			return f, false
+		}
+		parts := strings.Split(strings.TrimPrefix(bm, "BlockManagerId("), ", ")
+		if len(parts) < 3 {
+			return f, false
+		}
+		f.exec, f.host = parts[0], parts[1]
+		f.port, _ = strconv.Atoi(parts[2])
+		rest = after
+	}
+	ids, msg, ok := strings.Cut(rest, ", message=")
+	if !ok {
+		return f, false
+	}
+	if _, err := fmt.Sscanf(ids, "shuffleId=%d, mapId=%d, reduceId=%d", &f.shuffle, &f.mapID, &f.reduce); err != nil {
+		return f, false
+	}
+	f.message = strings.TrimSuffix(msg, ")")
+	return f, true
 }

@@ -20,6 +20,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -70,11 +71,15 @@ type Executor struct {
 	taskReg  *codec.Registry
 	canonReg *codec.Registry
 	verify   bool
+
 	// stack is the goroutine stack limit in bytes (spark.executor.threadStackSize).
 	stack int64
 
 	reported sync.Map // fault/safeguard reports already sent, by key
 	tasks    sync.WaitGroup
+
+	// killOnce: the executor-kill fault point was reached.
+	killOnce atomic.Bool
 
 	// running holds each running attempt's cancel function, by TID, so that
 	// the driver can kill it.
@@ -109,8 +114,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("build task serializer: %w", err)
 	}
 	e.taskReg = reg
-	e.canonReg = serializer.CanonicalRegistry(cfg.App, e.serializerOptions(serializer.RoleTask))
 	e.watchEncoder(reg)
+	e.canonReg = serializer.CanonicalRegistry(cfg.App, e.serializerOptions(serializer.RoleTask))
 
 	srv, err := block.NewServer(e.transportCtx, cfg.Secret, e.serveBlock, e.log)
 	if err != nil {
@@ -289,7 +294,11 @@ func (e *Executor) serve(ctx context.Context) error {
 }
 
 // killPoint is the executor-kill fault: the process kills itself with SIGKILL
-// on its first task of the configured stage, before running it.
+// on its first task of the configured stage, before running it. The executor
+// cannot report the effect, its death; it logs KillMarker, and the driver
+// records the hit once the node reports the process killed by SIGKILL with
+// that line among its last (see fault.ExecutorKill). The sham takes every
+// step but the kill, and says so.
 func (e *Executor) killPoint(lt rpc.LaunchTask) {
 	f, ok := e.cfg.Spec.Faults.Lookup(fault.ExecutorKill, e.cfg.ID)
 	if !ok {
@@ -301,12 +310,15 @@ func (e *Executor) killPoint(lt rpc.LaunchTask) {
 			stage = n
 		}
 	}
-	if lt.Stage.ID != stage {
+	if lt.Stage.ID != stage || !e.killOnce.CompareAndSwap(false, true) {
 		return
 	}
-	msg := fmt.Sprintf("executor %d killed with SIGKILL on receiving task %d.%d of stage %d (TID %d)", e.cfg.ID, lt.Partition, lt.Attempt, stage, lt.TID)
-	e.log.Error("Fault "+string(fault.ExecutorKill)+": "+msg, "component", "executor.Executor")
-	e.report(rpc.ReportFault, string(fault.ExecutorKill), "task", msg, false)
+	what := fmt.Sprintf("on receiving task %d.%d of stage %d (TID %d)", lt.Partition, lt.Attempt, stage, lt.TID)
+	if f.Sham() {
+		e.report(rpc.ReportFaultNoEffect, string(fault.ExecutorKill), "task", fmt.Sprintf("configured, no effect: executor %d not killed %s (sham)", e.cfg.ID, what), false)
+		return
+	}
+	e.log.Error(fmt.Sprintf("%s: executor %d kills itself with SIGKILL %s", fault.KillMarker, e.cfg.ID, what), "component", "executor.Executor")
 	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	select {} // the signal is on its way
 }

@@ -78,6 +78,13 @@ const (
 	// failed, the block it encoded and its registry; or the executor-wide
 	// bundle stood in). Sham: transport goroutines keep the bundle.
 	TransportWithoutBundle Point = "transport-without-bundle"
+	// ExecutorKill: the targeted executors kill themselves with SIGKILL when the
+	// driver launches their first task of stage Params["stage"] (default 1), as
+	// an operator or the OOM killer would: the process ends at once, its map
+	// outputs and cached blocks with it. Hit: its node reports the process
+	// killed by SIGKILL, with the executor's KillMarker line among its last
+	// lines (the driver records it). Sham: the executor does not kill itself.
+	ExecutorKill Point = "executor-kill"
 	// InteropNilValues: the application's interop parser returns a key with no
 	// value ("color=") as a nil entry, as the Java library of seed 003 returned
 	// null, instead of leaving the key out; a lookup then yields Some(nil).
@@ -93,12 +100,11 @@ const (
 	// recursion goes on to exhaust the stack. Sham: the list is handed on as
 	// an ArrayBuffer.
 	MutableListResult Point = "mutable-list"
-	// ExecutorKill: the targeted executors kill themselves with SIGKILL when the
-	// driver launches their first task of stage Params["stage"] (default 1), as
-	// an operator or the OOM killer would: the process ends at once, its map
-	// outputs and cached blocks with it.
-	ExecutorKill Point = "executor-kill"
 )
+
+// KillMarker starts the line an executor logs as the executor-kill fault
+// kills it: the proof, in its last lines, that its SIGKILL was the fault's.
+const KillMarker = "Fault executor-kill"
 
 // Besides its own hits, a fault that makes registries differ is reported where
 // its effect reaches data: a block or task result decoded with another
@@ -115,9 +121,9 @@ var catalogue = []Info{
 	{RegistrationMapOrder, "the registrator ranges over a Go map of its types: the order varies by process"},
 	{RegistrationShift, "targeted executors lack one built-in type the others register: every later id shifts by one"},
 	{TransportWithoutBundle, "block-server goroutines run without the application bundle in their context"},
+	{ExecutorKill, "targeted executors are killed with SIGKILL when their first task of a stage arrives"},
 	{InteropNilValues, "the interop parser returns nil for a key with no value, so a lookup yields Some(nil)"},
 	{MutableListResult, "task results hold a MutableList (a linked list encoded by recursion) instead of an ArrayBuffer"},
-	{ExecutorKill, "targeted executors are killed with SIGKILL when their first task of a stage arrives"},
 }
 
 // All returns every fault point in catalogue order.
