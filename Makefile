@@ -20,7 +20,7 @@ CHROME_BIN := /usr/lib/chromium/chromium-headless-shell
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/faultbook
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/faultbook
 
 run: build
 	rm -rf $(OUT)

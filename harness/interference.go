@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/faultbook/faultbook/harness/result"
@@ -33,7 +34,7 @@ func externalDeaths(sc *Scenario, p plan, out *cluster.Outcome) []string {
 		if e.Teardown || x.Signal == "" && orderly {
 			continue
 		}
-		if injectedDeath(sc, p, e.ID) {
+		if injectedDeath(sc, p, e.ID, e.Node) {
 			continue
 		}
 		how := "killed by " + x.Signal
@@ -45,12 +46,18 @@ func externalDeaths(sc *Scenario, p plan, out *cluster.Outcome) []string {
 	return deaths
 }
 
-// injectedDeath reports whether the cell's faults account for executor id's
-// death: an executor-kill fault aimed at it, or a scenario whose faults crash
-// executors (ExecutorDeaths) in a cell that injects them.
-func injectedDeath(sc *Scenario, p plan, id int) bool {
+// injectedDeath reports whether the cell's faults account for the death of
+// executor id on node: an executor-kill fault aimed at it, a node-level fault
+// on its node, or a scenario whose faults crash executors (ExecutorDeaths) in
+// a cell that injects them.
+func injectedDeath(sc *Scenario, p plan, id int, node string) bool {
 	if _, ok := p.faults.Lookup(fault.ExecutorKill, id); ok {
 		return true
+	}
+	for _, f := range p.faults {
+		if f.Point.IsNodeLevel() && slices.Contains(f.Nodes, node) {
+			return true
+		}
 	}
 	return sc.ExecutorDeaths && len(p.faults) > 0
 }

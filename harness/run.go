@@ -40,6 +40,8 @@ type Options struct {
 	Dir string
 	// Binary is the faultbook executable started as driver and executors.
 	Binary string
+	// Docker, when set, runs every cluster in containers (the docker runtime).
+	Docker *cluster.Docker
 	// Parallel bounds how many clusters run at once. Default 2.
 	Parallel int
 	// App is the application bundle, for the oracles.
@@ -210,6 +212,9 @@ func (o *Options) check(sc *Scenario) error {
 			}
 		}
 	}
+	if err := cluster.CheckFaults(sc.Faults, o.topology(sc), o.Docker != nil); err != nil {
+		return fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
 	if n < 2 {
 		return fmt.Errorf("scenario %s: %w: every scenario needs at least 2 executors to move data between processes, the cluster has %d", sc.Name, ErrTopology, n)
 	}
@@ -335,7 +340,7 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 }
 
 func startAndWait(ctx context.Context, sp *spec.Spec, o *Options, dir string) (*cluster.Outcome, error) {
-	cl, err := cluster.Start(ctx, sp, cluster.Options{Binary: o.Binary, Dir: dir})
+	cl, err := cluster.Start(ctx, sp, cluster.Options{Binary: o.Binary, Dir: dir, Docker: o.Docker})
 	if err != nil {
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}

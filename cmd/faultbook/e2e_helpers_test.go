@@ -75,6 +75,11 @@ func buildBinary(out string) error {
 		args = append(args, "-race")
 	}
 	cmd := exec.CommandContext(ctx, gotool, append(args, ".")...)
+	if !raceEnabled {
+		// Static, so that the docker runtime can run it FROM scratch (the
+		// race detector needs cgo).
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	}
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
@@ -414,4 +419,23 @@ func (s *lineSignal) matched() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.line
+}
+
+// interrupt sends SIGINT to a started command, as Ctrl-C would, and returns
+// what its Wait (sent on done) returned; a command still running bound later
+// is killed and the test fails, showing its output.
+func interrupt(t *testing.T, cmd *exec.Cmd, done <-chan error, bound time.Duration, output fmt.Stringer) error {
+	t.Helper()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(bound):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("faultbook did not exit within %s of SIGINT\n%s", bound, output)
+	}
+	return nil
 }

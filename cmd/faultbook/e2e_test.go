@@ -646,18 +646,7 @@ func TestInterruptWritesResults(t *testing.T) {
 	if len(processesUnder(t, out)) == 0 {
 		t.Fatalf("no process found whose command line names %s while the run is alive", out)
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	const bound = 20 * time.Second
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(bound):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("faultbook did not exit within %s of SIGINT\n%s", bound, stderr)
-	}
+	err := interrupt(t, cmd, done, 20*time.Second, stderr)
 	r := cliResult{args: cmd.Args[1:], code: exitCode(t, err), stdout: stdout.String(), stderr: stderr.String()}
 	wantCode(t, r, codeInterrupted)
 	if raceEnabled {

@@ -36,10 +36,11 @@ code is 0 unless a run could not be carried out (3). With no names, every scenar
 			if err != nil {
 				return err
 			}
-			o, err := f.options()
+			o, release, err := f.options(cmd.Context())
 			if err != nil {
 				return err
 			}
+			defer release()
 			prog := newProgress(cmd.ErrOrStderr(), f.quiet)
 			o.Progress = prog.update
 			m, err := harness.RunMatrix(cmd.Context(), scs, o)
@@ -174,10 +175,11 @@ func gateRun(ctx context.Context, f *runFlags, args []string, base *result.Resul
 	if f.seed == 1 && base.Seed != 0 {
 		f.seed = base.Seed
 	}
-	o, err := f.options()
+	o, release, err := f.options(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	res, err := runAndReport(ctx, scs, o, f, io.Discard, stderr)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -39,7 +40,7 @@ func nodeInputs(runDir string) (*spec.Spec, []byte, error) {
 }
 
 func newDriverCmd() *cobra.Command {
-	var runDir string
+	var runDir, host string
 	c := &cobra.Command{
 		Use:    "driver",
 		Short:  "run a minicluster driver (started by the harness)",
@@ -57,7 +58,7 @@ func newDriverCmd() *cobra.Command {
 			}
 			defer ev.Close()
 			res, err := driver.Run(cmd.Context(), driver.Config{
-				Spec: sp, App: fixtures.App(), Secret: secret, Events: ev, Log: log,
+				Spec: sp, App: fixtures.App(), Secret: secret, Events: ev, Log: log, Host: host,
 				Listening: func(addr string) { fmt.Fprintln(cmd.OutOrStdout(), cluster.ListeningPrefix+addr) },
 			})
 			if err != nil {
@@ -75,13 +76,14 @@ func newDriverCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&runDir, "run-dir", "", "run directory holding spec.json")
+	c.Flags().StringVar(&host, "host", "", "address to listen on (default 127.0.0.1)")
 	return c
 }
 
 func newExecutorCmd() *cobra.Command {
 	var (
-		runDir, driverAddr, node string
-		id, slots                int
+		runDir, driverAddr, node, host string
+		id, slots                      int
 	)
 	c := &cobra.Command{
 		Use:    "executor",
@@ -97,7 +99,7 @@ func newExecutorCmd() *cobra.Command {
 				return usageErrorf("--id, --driver, --node and --slots are required")
 			}
 			log := nodelog.New(os.Stderr, slog.LevelInfo)
-			err = executor.Run(cmd.Context(), executor.Config{ID: id, Node: node, Slots: slots, DriverAddr: driverAddr, Secret: secret, Spec: sp, App: fixtures.App(), Log: log})
+			err = executor.Run(cmd.Context(), executor.Config{ID: id, Node: node, Slots: slots, DriverAddr: driverAddr, Host: host, Secret: secret, Spec: sp, App: fixtures.App(), Log: log})
 			switch {
 			case err == nil, errors.Is(err, context.Canceled):
 				return nil
@@ -115,5 +117,65 @@ func newExecutorCmd() *cobra.Command {
 	c.Flags().StringVar(&node, "node", "", "node name")
 	c.Flags().IntVar(&id, "id", 0, "executor id")
 	c.Flags().IntVar(&slots, "slots", 0, "task slots")
+	c.Flags().StringVar(&host, "host", "", "the node's address the block server listens on (default 127.0.0.1)")
+	return c
+}
+
+// newNodeCmd runs a node's worker as the main process of its host (the
+// node's container in the docker runtime): it registers with the driver,
+// starts the node's executors, relaunches them as they die, and once the
+// driver has ended writes how each one ended into the run directory.
+func newNodeCmd() *cobra.Command {
+	var runDir, driverAddr, node, host, app string
+	c := &cobra.Command{
+		Use:    "node",
+		Short:  "run a minicluster node's worker (started by the docker runtime)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sp, secret, err := nodeInputs(runDir)
+			if err != nil {
+				return err
+			}
+			if driverAddr == "" || node == "" {
+				return usageErrorf("--driver and --node are required")
+			}
+			ids, err := cluster.NodeIDs(sp, node)
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			bin, err := os.Executable()
+			if err != nil {
+				return infraError(err)
+			}
+			ctx := cmd.Context()
+			w, err := cluster.StartWorker(ctx, cluster.WorkerConfig{Node: node, App: app, Spec: sp, Dir: runDir, Binary: bin,
+				Env: []string{spec.SecretEnv + "=" + wire.EncodeSecret(secret)}, Secret: secret, DriverAddr: driverAddr, Host: host,
+				IDs: ids, Log: os.Stderr})
+			if err != nil {
+				return infraError(err)
+			}
+			defer w.Close()
+			if err := w.LaunchPlanned(); err != nil {
+				return infraError(err)
+			}
+			select {
+			case <-w.Gone():
+			case <-ctx.Done():
+			}
+			grace, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			b, _ := json.Marshal(w.Finish(grace))
+			if err := os.WriteFile(filepath.Join(runDir, cluster.NodeResultPrefix+node+".json"), b, 0o644); err != nil {
+				return infraError(fmt.Errorf("write node result: %w", err))
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&runDir, "run-dir", "", "run directory holding spec.json")
+	c.Flags().StringVar(&driverAddr, "driver", "", "driver address host:port")
+	c.Flags().StringVar(&node, "node", "", "node name")
+	c.Flags().StringVar(&host, "host", "", "the node's address its executors listen on")
+	c.Flags().StringVar(&app, "app", "", "application id")
 	return c
 }

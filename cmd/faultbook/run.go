@@ -15,6 +15,7 @@ import (
 	"github.com/faultbook/faultbook/fixtures"
 	"github.com/faultbook/faultbook/harness"
 	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/cluster"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 	"github.com/faultbook/faultbook/reports"
 )
@@ -35,6 +36,7 @@ type runFlags struct {
 	parallel       int
 	quiet          bool
 	matrix         bool
+	runtime        string
 }
 
 func (f *runFlags) register(c *cobra.Command, withSelection bool) {
@@ -52,10 +54,31 @@ func (f *runFlags) register(c *cobra.Command, withSelection bool) {
 	fl.StringVar(&f.out, "out", "", "directory for results and reports (default runs/<time>)")
 	fl.IntVar(&f.parallel, "parallel", 2, "clusters running at once")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live progress; plain one-line events only on stderr")
+	fl.StringVar(&f.runtime, "runtime", "process", "where nodes run: process (every node on this host) or docker (each node in its own container)")
 }
 
-// options validates the flags and turns them into harness options.
-func (f *runFlags) options() (harness.Options, error) {
+// options validates the flags and turns them into harness options. release
+// ends the runtime (the docker runtime removes what it made); call it once
+// the run is over, interrupted or not.
+func (f *runFlags) options(ctx context.Context) (o harness.Options, release func(), err error) {
+	release = func() {}
+	o, err = f.harnessOptions()
+	if err != nil || f.runtime == "process" {
+		return o, release, err
+	}
+	d, err := cluster.NewDocker(ctx, o.Binary)
+	if err != nil {
+		return o, release, infraError(err)
+	}
+	o.Docker = d
+	return o, func() {
+		if err := d.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "faultbook: docker cleanup: "+err.Error())
+		}
+	}, nil
+}
+
+func (f *runFlags) harnessOptions() (harness.Options, error) {
 	o := harness.Options{Seed: f.seed, Repeat: f.repeat, Profile: f.profile, Nodes: f.nodes, ExecutorsPerNode: f.perNode, Parallel: f.parallel, App: fixtures.App()}
 	switch {
 	case f.repeat < 0:
@@ -66,6 +89,8 @@ func (f *runFlags) options() (harness.Options, error) {
 		return o, usageErrorf("at most 26 nodes and 64 executors")
 	case f.parallel < 1:
 		return o, usageErrorf("--parallel must be at least 1")
+	case f.runtime != "process" && f.runtime != "docker":
+		return o, usageErrorf("--runtime %q: want process or docker", f.runtime)
 	}
 	switch f.format {
 	case "table", "json", "markdown":
@@ -148,10 +173,11 @@ error, 130 interrupted (results so far are written).`,
 			if err != nil {
 				return err
 			}
-			o, err := f.options()
+			o, release, err := f.options(cmd.Context())
 			if err != nil {
 				return err
 			}
+			defer release()
 			res, err := runAndReport(cmd.Context(), scs, o, &f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -201,7 +227,7 @@ func runAndReport(ctx context.Context, scs []*harness.Scenario, o harness.Option
 		}
 	})
 	interrupted := errors.Is(err, harness.ErrInterrupted)
-	if errors.Is(err, harness.ErrTopology) {
+	if errors.Is(err, harness.ErrTopology) || errors.Is(err, cluster.ErrUsage) {
 		prog.close()
 		return nil, exitError{code: exitUsage, err: err}
 	}

@@ -287,7 +287,7 @@ func storeHandler(s *block.Store, seen chan<- bool) block.Handler {
 // startServer starts a block server over s and closes it with the test.
 func startServer(tb testing.TB, base context.Context, secret []byte, h block.Handler, log io.Writer) *block.Server {
 	tb.Helper()
-	srv, err := block.NewServer(base, secret, h, nodelog.New(log, slog.LevelInfo))
+	srv, err := block.NewServer(base, "", secret, h, nodelog.New(log, slog.LevelInfo))
 	if err != nil {
 		tb.Fatal(err)
 	}

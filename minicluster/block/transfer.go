@@ -34,15 +34,24 @@ type Server struct {
 	closed bool
 }
 
-// NewServer listens on 127.0.0.1 on a free port. Transport goroutines run with
-// base as their context.
-func NewServer(base context.Context, secret []byte, h Handler, log *slog.Logger) (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// NewServer listens on a free port of host (the node's address; "" is
+// 127.0.0.1). Transport goroutines run with base as their context.
+func NewServer(base context.Context, host string, secret []byte, h Handler, log *slog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(BindHost(host), "0"))
 	if err != nil {
 		return nil, fmt.Errorf("listen for blocks: %w", err)
 	}
 	ctx, cancel := context.WithCancel(base)
 	return &Server{ln: ln, secret: secret, handler: h, log: log, base: ctx, cancel: cancel, conns: map[*wire.Conn]struct{}{}}, nil
+}
+
+// BindHost is the address a server of a node listens on: the node's own
+// address in a multi-host cluster, 127.0.0.1 when every node shares this host.
+func BindHost(host string) string {
+	if host == "" {
+		return "127.0.0.1"
+	}
+	return host
 }
 
 // Addr is the address peers fetch from.

@@ -1,10 +1,11 @@
 // Package cluster starts a minicluster as real processes, a driver and its
 // executors (the same binary, hidden subcommands), waits for the application to
 // end and collects what it left behind: the driver's result, the event log, every
-// process's log and exit status. Each node has a worker in this process that
-// starts the node's executors and relaunches them as they die, reporting every
-// exit to the driver (node.go). Every process it starts dies with the Cluster,
-// whatever happens to the run.
+// process's log and exit status. Each node has a worker that starts the node's
+// executors and relaunches them as they die, reporting every exit to the
+// driver (node.go): in this process in the process runtime, in the node's own
+// container in the docker runtime (docker.go). Every process and container it
+// starts dies with the Cluster, whatever happens to the run.
 package cluster
 
 import (
@@ -17,7 +18,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/faultbook/faultbook/minicluster/conf"
@@ -55,35 +55,33 @@ type Options struct {
 	Dir string
 	// StartTimeout bounds the wait for the driver to listen. Default 10 s.
 	StartTimeout time.Duration
+	// Docker, when set, runs each node in its own container of this engine
+	// (the docker runtime); nil runs every process on this host.
+	Docker *Docker
 }
 
-// Cluster is a running minicluster: a driver process, and per node a worker
-// (in this process) that starts the node's executor processes and relaunches
-// them as they die.
+// Cluster is a running minicluster: a driver, and per node a worker that
+// starts the node's executor processes and relaunches them as they die. In
+// the process runtime the driver is a child process and the workers run here;
+// in the docker runtime the driver and each node are containers.
 type Cluster struct {
-	spec   *spec.Spec
-	dir    string
-	app    string
-	group  *proc.Group
-	driver *proc.Process
-	nodes  []*node
-	start  time.Time
+	spec  *spec.Spec
+	dir   string
+	app   string
+	start time.Time
+	// addr is the driver's address (in the docker runtime, on the run's network).
+	addr string
 
-	// launch is what every executor process is started with.
-	ctx    context.Context
-	binary string
-	env    []string
-	addr   string
+	// process runtime
+	group   *proc.Group
+	driver  *proc.Process
+	workers []*Worker
 
-	mu sync.Mutex
-	// execs holds every executor process started, by id, relaunched ones too.
-	execs  map[int]*execProc
-	nextID int
-	// retries counts abnormal executor exits of the application; ended is set
-	// once the driver has exited, after which nothing is launched.
-	retries, maxRetries int
-	ended               bool
-	watchers            sync.WaitGroup
+	// docker runtime
+	dk *dockerCluster
+
+	// faults are the node-level faults under way, reverted by Wait and Close.
+	faults *nodeFaults
 }
 
 // Start writes the spec into the run directory and starts the driver, then a
@@ -101,6 +99,9 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 	if err := sp.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkNodeFaults(sp, o.Docker != nil); err != nil {
+		return nil, err
+	}
 	if _, err := sp.Write(o.Dir); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInfra, err)
 	}
@@ -108,29 +109,29 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInfra, err)
 	}
-	maxRetries, _ := sp.Conf.Int(conf.DeployMaxExecutorRetries) // validated above
 	now := time.Now()
-	c = &Cluster{spec: sp, dir: o.Dir, group: &proc.Group{}, execs: map[int]*execProc{}, start: now,
-		app: fmt.Sprintf("app-%s-0000", now.UTC().Format("20060102150405")), ctx: ctx, binary: o.Binary,
-		env: []string{spec.SecretEnv + "=" + wire.EncodeSecret(secret)}, maxRetries: maxRetries}
+	c = &Cluster{spec: sp, dir: o.Dir, group: &proc.Group{}, start: now,
+		app: fmt.Sprintf("app-%s-0000", now.UTC().Format("20060102150405"))}
 	defer func() {
 		if err != nil {
 			_ = c.Close()
 		}
 	}()
+	env := []string{spec.SecretEnv + "=" + wire.EncodeSecret(secret)}
+	if c.faults, err = newNodeFaults(c); err != nil {
+		return nil, err
+	}
+	if o.Docker != nil {
+		if _, err = o.Docker.start(ctx, c, secret, o); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 
-	addrc := make(chan string, 1)
+	addrc, onLine := c.driverLines()
 	c.driver, err = proc.Start(ctx, proc.Spec{
-		Name: "driver", Path: o.Binary, Args: []string{"driver", "--run-dir", o.Dir}, Env: c.env,
-		LogPath: filepath.Join(o.Dir, "driver.log"),
-		OnLine: func(line string) {
-			if a, ok := strings.CutPrefix(line, ListeningPrefix); ok {
-				select {
-				case addrc <- strings.TrimSpace(a):
-				default:
-				}
-			}
-		},
+		Name: "driver", Path: o.Binary, Args: []string{"driver", "--run-dir", o.Dir}, Env: env,
+		LogPath: filepath.Join(o.Dir, "driver.log"), OnLine: onLine,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: start driver: %v", ErrInfra, err)
@@ -145,27 +146,49 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	planned := sp.Topology.Executors()
-	c.nextID = len(planned) + 1
-	byNode := map[string]*node{}
-	for _, ex := range planned {
-		if byNode[ex.Node] != nil {
-			continue
-		}
-		n, err := c.startNode(ctx, ex.Node, secret, o.StartTimeout)
+	maxRetries, _ := sp.Conf.Int(conf.DeployMaxExecutorRetries) // validated above
+	ids := NewIDs(len(sp.Topology.Executors())+1, 1, maxRetries)
+	for _, node := range Nodes(sp) {
+		w, err := StartWorker(ctx, WorkerConfig{Node: node, App: c.app, Spec: sp, Dir: o.Dir, Binary: o.Binary, Env: env,
+			Secret: secret, DriverAddr: c.addr, IDs: ids, DriverDone: c.driver.Done(), StartTimeout: o.StartTimeout})
 		if err != nil {
 			return nil, err
 		}
-		byNode[ex.Node] = n
-		c.nodes = append(c.nodes, n)
+		c.workers = append(c.workers, w)
 	}
-	for _, ex := range planned {
-		c.watchers.Add(1)
-		if err := c.launch(byNode[ex.Node], ex.ID); err != nil {
+	for _, w := range c.workers {
+		if err := w.LaunchPlanned(); err != nil {
 			return nil, err
 		}
 	}
+	c.faults.markReady()
 	return c, nil
+}
+
+// driverLines follows the driver's output, in either runtime: the address
+// it listens on comes out on addrc, and every line goes to the node faults.
+func (c *Cluster) driverLines() (addrc chan string, onLine func(string)) {
+	addrc = make(chan string, 1)
+	return addrc, func(line string) {
+		if a, ok := strings.CutPrefix(line, ListeningPrefix); ok {
+			select {
+			case addrc <- strings.TrimSpace(a):
+			default:
+			}
+		}
+		c.faults.driverLine(line)
+	}
+}
+
+// Nodes lists the nodes of a run's topology, in order.
+func Nodes(sp *spec.Spec) []string {
+	var out []string
+	for _, ex := range sp.Topology.Executors() {
+		if len(out) == 0 || out[len(out)-1] != ex.Node {
+			out = append(out, ex.Node)
+		}
+	}
+	return out
 }
 
 // Outcome is everything a finished run left behind.
@@ -202,54 +225,34 @@ const WorkerLogPrefix = "worker-"
 // Wait waits for the driver to end, gives executors a moment to follow, stops
 // whatever is left, and collects the outcome.
 func (c *Cluster) Wait(ctx context.Context) (*Outcome, error) {
+	if c.dk != nil {
+		return c.dk.wait(ctx)
+	}
 	dexit, err := c.driver.Wait(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("wait for driver: %w", err)
 	}
-	c.mu.Lock()
-	c.ended = true // no launch after this: the set of executors is final
-	execs := make([]*execProc, 0, len(c.execs))
-	for _, e := range c.execs {
-		execs = append(execs, e)
-	}
-	c.mu.Unlock()
-	out := &Outcome{DriverExit: dexit, ExecutorExits: map[int]proc.Exit{}, Logs: map[string][]string{}, Dir: c.dir, Duration: time.Since(c.start)}
+	c.faults.revert()
 	grace, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	for _, e := range execs {
-		if x, err := e.p.Wait(grace); err == nil {
-			out.ExecutorExits[e.id] = x
-		}
+	var runs []ExecutorRun
+	for _, w := range c.workers {
+		runs = append(runs, w.Finish(grace)...)
 	}
-	// Whatever did not follow the driver is killed; its watcher, and any
-	// relaunch that was under way when the driver ended, finish with it.
-	c.mu.Lock()
-	for _, e := range c.execs {
-		if _, done := out.ExecutorExits[e.id]; !done {
-			e.teardown.Store(true)
-			_ = e.p.Kill()
-		}
+	return c.collect(dexit, runs), nil
+}
+
+// collect reads what the run left in its directory: the driver's result, its
+// event log and the node faults', and every process's log.
+func (c *Cluster) collect(dexit proc.Exit, runs []ExecutorRun) *Outcome {
+	sort.Slice(runs, func(i, j int) bool { return runs[i].ID < runs[j].ID })
+	out := &Outcome{DriverExit: dexit, ExecutorExits: map[int]proc.Exit{}, Executors: runs, Logs: map[string][]string{},
+		Dir: c.dir, Duration: time.Since(c.start)}
+	for _, r := range runs {
+		out.ExecutorExits[r.ID] = r.Exit
 	}
-	c.mu.Unlock()
-	c.watchers.Wait()
-	c.mu.Lock()
-	execs = execs[:0]
-	for _, e := range c.execs {
-		execs = append(execs, e)
-	}
-	c.mu.Unlock()
-	sort.Slice(execs, func(i, j int) bool { return execs[i].id < execs[j].id })
-	for _, e := range execs {
-		x, _ := e.p.Wait(context.Background()) // done: its watcher has returned
-		out.ExecutorExits[e.id] = x
-	}
-	for _, e := range execs {
-		out.Executors = append(out.Executors, ExecutorRun{ID: e.id, Node: e.node.name, Exit: out.ExecutorExits[e.id],
-			Teardown: e.teardown.Load(), Replacement: int(e.replacement.Load())})
-	}
-	for _, n := range c.nodes {
-		n.close()
-		out.Logs[WorkerLogPrefix+n.name] = readLines(n.logPath)
+	for _, n := range Nodes(c.spec) {
+		out.Logs[WorkerLogPrefix+n] = readLines(filepath.Join(c.dir, WorkerLogPrefix+n+".log"))
 	}
 	if b, err := os.ReadFile(filepath.Join(c.dir, driver.ResultFile)); err == nil {
 		var r driver.Result
@@ -258,28 +261,38 @@ func (c *Cluster) Wait(ctx context.Context) (*Outcome, error) {
 		}
 	}
 	out.Events, _ = events.Read(filepath.Join(c.dir, events.FileName))
+	if fe, err := events.Read(filepath.Join(c.dir, NodeFaultEvents)); err == nil && len(fe) > 0 {
+		out.Events = append(out.Events, fe...)
+		sort.SliceStable(out.Events, func(i, j int) bool { return out.Events[i].Time.Before(out.Events[j].Time) })
+	}
 	out.Logs["driver"] = readLines(filepath.Join(c.dir, "driver.log"))
-	for _, e := range execs {
-		name := fmt.Sprintf("exec-%d", e.id)
+	for _, r := range runs {
+		name := fmt.Sprintf("exec-%d", r.ID)
 		out.Logs[name] = readLines(filepath.Join(c.dir, name+".log"))
 	}
-	return out, nil
+	return out
 }
 
 // Close kills every process still running and waits for them; safe twice.
+// In the docker runtime it removes the run's containers and network.
 func (c *Cluster) Close() error {
-	if c == nil || c.group == nil {
+	if c == nil {
 		return nil
 	}
-	c.mu.Lock()
-	c.ended = true
-	c.mu.Unlock()
-	err := c.group.Close()
-	c.watchers.Wait()
-	for _, n := range c.nodes {
-		n.close()
+	c.faults.revert()
+	c.faults.close()
+	if c.dk != nil {
+		return c.dk.close()
 	}
-	return err
+	if c.group == nil {
+		return nil
+	}
+	var errs []error
+	for _, w := range c.workers {
+		errs = append(errs, w.Close())
+	}
+	errs = append(errs, c.group.Close())
+	return errors.Join(errs...)
 }
 
 func readLines(path string) []string {

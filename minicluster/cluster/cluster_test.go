@@ -69,6 +69,8 @@ func faultbookBinary(tb testing.TB) string {
 		binPath = filepath.Join(buildDir, "faultbook")
 		cmd := exec.CommandContext(ctx, goCmd, "build", "-o", binPath, "./cmd/faultbook")
 		cmd.Dir = root
+		// Static, so the docker runtime can run it FROM scratch.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/faultbook: %w\n%s", err, out)
 		}
@@ -105,10 +107,19 @@ func start(t *testing.T, ctx context.Context, sp *spec.Spec) *Cluster {
 // pids lists every process of the cluster: the driver, then executors by id.
 func (c *Cluster) pids() map[string]int {
 	out := map[string]int{"driver": c.driver.Pid()}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, e := range c.execs {
+	for id, e := range c.execs() {
 		out[fmt.Sprintf("exec-%d", id)] = e.p.Pid()
+	}
+	return out
+}
+
+// execs lists every executor process the cluster's workers started, by id.
+func (c *Cluster) execs() map[int]*execProc {
+	out := map[int]*execProc{}
+	for _, w := range c.workers {
+		w.mu.Lock()
+		maps.Copy(out, w.execs)
+		w.mu.Unlock()
 	}
 	return out
 }
@@ -282,9 +293,7 @@ func TestDriverKilledLeavesNoExecutor(t *testing.T) {
 		t.Fatalf("driver ended %s (%v), want killed by SIGKILL", x, err)
 	}
 
-	c.mu.Lock()
-	execs := maps.Clone(c.execs)
-	c.mu.Unlock()
+	execs := c.execs()
 	for id, e := range execs {
 		x, err := e.p.Wait(wctx)
 		if err != nil {

@@ -185,9 +185,7 @@ func TestExecutorKilledBeforeRegistering(t *testing.T) {
 	defer cancel()
 	sp := kryoSpec("killed-at-start", 2, 1, nil)
 	c := start(t, ctx, sp)
-	c.mu.Lock()
-	victim := c.execs[1]
-	c.mu.Unlock()
+	victim := c.execs()[1]
 	if err := victim.p.Kill(); err != nil {
 		t.Fatal(err)
 	}

@@ -3,193 +3,307 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/nodelog"
 	"github.com/faultbook/faultbook/minicluster/proc"
 	"github.com/faultbook/faultbook/minicluster/rpc"
+	"github.com/faultbook/faultbook/minicluster/spec"
 	"github.com/faultbook/faultbook/minicluster/wire"
 )
 
-// A node is the worker of one node of the cluster, in this process: it starts
-// the node's executor processes, and when one exits it tells the driver how
-// (exit status, the last lines it wrote) and launches another with a new id,
-// as a standalone Worker and its Master do together. The driver learns of the
-// exit from the node within milliseconds, instead of from a heartbeat timeout,
-// and knows whether the exit was the task's doing.
+// A Worker is the worker of one node of the cluster: it starts the node's
+// executor processes, and when one exits it tells the driver how (exit
+// status, the last lines it wrote) and launches another with a new id, as a
+// standalone Worker and its Master do together. The driver learns of the exit
+// from the node within milliseconds, instead of from a heartbeat timeout, and
+// knows whether the exit was the task's doing.
+//
+// In the process runtime every node's worker runs in the harness; in the
+// docker runtime each runs in its node's container (`faultbook node`), so the
+// node's executors are processes of that host.
 
 // tailLines is how many of an executor's last output lines its exit report carries.
 const tailLines = 12
 
-// node is one node's worker.
-type node struct {
-	c       *Cluster
-	name    string
+// WorkerConfig describes one node's worker.
+type WorkerConfig struct {
+	Node string
+	App  string
+	Spec *spec.Spec
+	// Dir is the run directory: the spec, and each executor's log.
+	Dir string
+	// Binary is the faultbook executable started as executors.
+	Binary string
+	// Env is added to every executor's environment (the cluster secret).
+	Env    []string
+	Secret []byte
+	// DriverAddr is where the driver listens; Host the node's own address,
+	// which its executors bind ("" is 127.0.0.1).
+	DriverAddr string
+	Host       string
+	// IDs hands out the ids of replacement executors and counts abnormal
+	// exits against spark.deploy.maxExecutorRetries.
+	IDs *IDs
+	// Log receives the worker's log; nil opens Dir/worker-<node>.log.
+	Log io.Writer
+	// DriverDone, when set, is closed when the driver process has ended.
+	DriverDone <-chan struct{}
+	// StartTimeout bounds the connection to the driver.
+	StartTimeout time.Duration
+}
+
+// IDs hands out executor ids: Next, Next+Stride, … A cluster whose workers
+// share one host shares one IDs (Stride 1); workers on their own hosts take
+// interleaved ranges (node i of n: Next = planned+1+i, Stride n), so that ids
+// stay unique without a round trip.
+type IDs struct {
+	mu                  sync.Mutex
+	next, stride        int
+	retries, maxRetries int
+}
+
+// NewIDs starts at next with the given stride, and allows maxRetries abnormal
+// exits (negative: unlimited).
+func NewIDs(next, stride, maxRetries int) *IDs {
+	return &IDs{next: next, stride: max(stride, 1), maxRetries: maxRetries}
+}
+
+// NodeIDs is the id range of node i of a topology's n nodes.
+func NodeIDs(sp *spec.Spec, node string) (*IDs, error) {
+	maxRetries, err := sp.Conf.Int(conf.DeployMaxExecutorRetries)
+	if err != nil {
+		return nil, err
+	}
+	topo := sp.Topology.WithDefaults()
+	for i := range topo.Nodes {
+		if spec.NodeName(i) == node {
+			return NewIDs(len(topo.Executors())+1+i, topo.Nodes, maxRetries), nil
+		}
+	}
+	return nil, fmt.Errorf("node %s is not in the topology (%d nodes)", node, topo.Nodes)
+}
+
+// Worker is a running node worker.
+type Worker struct {
+	cfg     WorkerConfig
+	ctx     context.Context
 	log     *slog.Logger
 	logFile *os.File
-	logPath string
+	group   proc.Group
 
-	// conn is the node's connection to the driver; gone is closed once the
-	// driver said it shuts down or the connection ended.
+	// conn is the worker's connection to the driver; gone is closed once the
+	// driver said it shuts down, the connection ended, or the node died.
 	sendMu    sync.Mutex
 	conn      *wire.Conn
 	gone      chan struct{}
 	closeOnce sync.Once
+	closed    bool
+
+	mu sync.Mutex
+	// execs holds every executor process started, by id, relaunched ones too.
+	execs map[int]*execProc
+	// ended is set once the application is over (or the node died), after
+	// which nothing is launched.
+	ended    bool
+	watchers sync.WaitGroup
 }
 
 // execProc is one executor process.
 type execProc struct {
 	id          int
-	node        *node
+	w           *Worker
 	p           *proc.Process
 	tail        *tail
 	teardown    atomic.Bool
 	replacement atomic.Int64
 }
 
-// startNode opens the node's log and registers its worker with the driver.
-func (c *Cluster) startNode(ctx context.Context, name string, secret []byte, timeout time.Duration) (*node, error) {
-	n := &node{c: c, name: name, logPath: filepath.Join(c.dir, WorkerLogPrefix+name+".log"), gone: make(chan struct{})}
-	f, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("%w: open worker log: %v", ErrInfra, err)
+// StartWorker opens the worker's log and registers it with the driver. ctx
+// bounds the life of every executor it starts.
+func StartWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = 10 * time.Second
 	}
-	n.logFile, n.log = f, nodelog.New(f, slog.LevelInfo)
-	dctx, cancel := context.WithTimeout(ctx, timeout)
+	w := &Worker{cfg: cfg, ctx: ctx, gone: make(chan struct{}), execs: map[int]*execProc{}}
+	out := cfg.Log
+	if out == nil {
+		f, err := os.OpenFile(filepath.Join(cfg.Dir, WorkerLogPrefix+cfg.Node+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("%w: open worker log: %v", ErrInfra, err)
+		}
+		w.logFile, out = f, f
+	}
+	w.log = nodelog.New(out, slog.LevelInfo)
+	dctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
-	conn, err := wire.Dial(dctx, c.addr, secret, WorkerLogPrefix+name)
+	conn, err := wire.Dial(dctx, cfg.DriverAddr, cfg.Secret, WorkerLogPrefix+cfg.Node)
 	if err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("%w: worker %s: %v", ErrInfra, name, err)
+		w.closeLog()
+		return nil, fmt.Errorf("%w: worker %s: %v", ErrInfra, cfg.Node, err)
 	}
-	n.conn = conn
-	if err := conn.SendJSON(rpc.MsgRegisterWorker, rpc.RegisterWorker{Node: name, App: c.app}); err != nil {
+	w.conn = conn
+	if err := conn.SendJSON(rpc.MsgRegisterWorker, rpc.RegisterWorker{Node: cfg.Node, App: cfg.App}); err != nil {
 		_ = conn.Close()
-		_ = f.Close()
-		return nil, fmt.Errorf("%w: register worker %s: %v", ErrInfra, name, err)
+		w.closeLog()
+		return nil, fmt.Errorf("%w: register worker %s: %v", ErrInfra, cfg.Node, err)
 	}
-	n.log.Info(fmt.Sprintf("Successfully registered with driver %s", c.addr), "component", "deploy.worker.Worker")
-	go n.listen()
-	return n, nil
+	w.log.Info(fmt.Sprintf("Successfully registered with driver %s", cfg.DriverAddr), "component", "deploy.worker.Worker")
+	go w.listen()
+	return w, nil
 }
+
+// Node is the worker's node name.
+func (w *Worker) Node() string { return w.cfg.Node }
+
+// Gone is closed once the driver said it shuts down or hung up.
+func (w *Worker) Gone() <-chan struct{} { return w.gone }
 
 // listen reads the driver's messages to the worker until it says shut down or
 // hangs up; from then on no executor is relaunched.
-func (n *node) listen() {
-	defer n.markGone()
+func (w *Worker) listen() {
+	defer w.markGone()
 	for {
-		t, _, err := n.conn.Recv()
+		t, _, err := w.conn.Recv()
 		if err != nil || t == rpc.MsgShutdown {
 			return
 		}
 	}
 }
 
-func (n *node) markGone() {
-	n.closeOnce.Do(func() { close(n.gone) })
+func (w *Worker) markGone() {
+	w.closeOnce.Do(func() { close(w.gone) })
 }
 
-func (n *node) driverGone() bool {
+func (w *Worker) driverGone() bool {
 	select {
-	case <-n.gone:
+	case <-w.gone:
 		return true
-	case <-n.c.driver.Done():
+	case <-w.cfg.DriverDone:
 		return true
 	default:
 		return false
 	}
 }
 
-// close ends the worker's connection and log; safe twice.
-func (n *node) close() {
-	n.markGone()
-	n.sendMu.Lock()
-	defer n.sendMu.Unlock()
-	if n.conn != nil {
-		_ = n.conn.Close()
+func (w *Worker) closeLog() {
+	if w.logFile != nil {
+		_ = w.logFile.Close()
 	}
-	if n.logFile != nil {
-		_ = n.logFile.Close()
-		n.logFile = nil
+}
+
+// hangUp ends the worker's connection and log; safe twice.
+func (w *Worker) hangUp() {
+	w.markGone()
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	if w.conn != nil {
+		_ = w.conn.Close()
+	}
+	if !w.closed {
+		w.closed = true
+		w.closeLog()
 	}
 }
 
 // report sends an executor update to the driver; false when it is gone.
-func (n *node) report(u rpc.ExecutorUpdated) bool {
-	n.sendMu.Lock()
-	defer n.sendMu.Unlock()
-	if n.driverGone() || n.logFile == nil {
+func (w *Worker) report(u rpc.ExecutorUpdated) bool {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	if w.driverGone() || w.closed {
 		return false
 	}
-	if err := n.conn.SendJSON(rpc.MsgExecutorUpdated, u); err != nil {
-		n.markGone()
+	if err := w.conn.SendJSON(rpc.MsgExecutorUpdated, u); err != nil {
+		w.markGone()
 		return false
 	}
 	return true
 }
 
-// launch starts executor id on node n and watches it. The caller has counted
-// it in c.watchers (reserving its id); launch releases that on failure. A
-// process started while the cluster is being torn down is killed at once.
-func (c *Cluster) launch(n *node, id int) error {
+// LaunchPlanned starts the executors the topology places on the worker's node.
+func (w *Worker) LaunchPlanned() error {
+	for _, ex := range w.cfg.Spec.Topology.Executors() {
+		if ex.Node != w.cfg.Node {
+			continue
+		}
+		w.watchers.Add(1)
+		if err := w.launch(ex.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// launch starts executor id and watches it. The caller has counted it in
+// w.watchers (reserving its id); launch releases that on failure. A process
+// started while the worker is being torn down is killed at once.
+func (w *Worker) launch(id int) error {
 	name := fmt.Sprintf("exec-%d", id)
-	e := &execProc{id: id, node: n, tail: &tail{}}
-	n.log.Info(fmt.Sprintf("Asked to launch executor %s/%d for %s", c.app, id, c.spec.Name), "component", "deploy.worker.Worker")
-	p, err := proc.Start(c.ctx, proc.Spec{
-		Name: name, Path: c.binary, Env: c.env, LogPath: filepath.Join(c.dir, name+".log"), OnLine: e.tail.add,
-		Args: []string{"executor", "--run-dir", c.dir, "--driver", c.addr, "--id", strconv.Itoa(id),
-			"--node", n.name, "--slots", strconv.Itoa(c.spec.Topology.Slots)},
+	e := &execProc{id: id, w: w, tail: &tail{}}
+	w.log.Info(fmt.Sprintf("Asked to launch executor %s/%d for %s", w.cfg.App, id, w.cfg.Spec.Name), "component", "deploy.worker.Worker")
+	args := []string{"executor", "--run-dir", w.cfg.Dir, "--driver", w.cfg.DriverAddr, "--id", strconv.Itoa(id),
+		"--node", w.cfg.Node, "--slots", strconv.Itoa(w.cfg.Spec.Topology.Slots)}
+	if w.cfg.Host != "" {
+		args = append(args, "--host", w.cfg.Host)
+	}
+	p, err := proc.Start(w.ctx, proc.Spec{
+		Name: name, Path: w.cfg.Binary, Env: w.cfg.Env, LogPath: filepath.Join(w.cfg.Dir, name+".log"), OnLine: e.tail.add, Args: args,
 	})
 	if err != nil {
-		c.watchers.Done()
+		w.watchers.Done()
 		return fmt.Errorf("%w: start %s: %v", ErrInfra, name, err)
 	}
 	e.p = p
-	c.group.Add(p)
-	c.mu.Lock()
-	c.execs[id] = e
-	if c.ended {
+	w.group.Add(p)
+	w.mu.Lock()
+	w.execs[id] = e
+	if w.ended {
 		e.teardown.Store(true)
 		_ = p.Kill()
 	}
-	c.mu.Unlock()
+	w.mu.Unlock()
 	go func() {
-		defer c.watchers.Done()
+		defer w.watchers.Done()
 		<-p.Done()
 		x, _ := p.Wait(context.Background())
-		c.exited(e, x)
+		w.exited(e, x)
 	}()
 	return nil
 }
 
 // exited reports how an executor ended and, when the application still runs
 // and the exit was abnormal, launches a replacement with a new id.
-func (c *Cluster) exited(e *execProc, x proc.Exit) {
-	n := e.node
+func (w *Worker) exited(e *execProc, x proc.Exit) {
 	status := x.Status()
 	msg := fmt.Sprintf("Command exited with code %d", status)
-	n.log.Info(fmt.Sprintf("Executor %s/%d finished with state %s message %s exitStatus %d", c.app, e.id, rpc.ExecutorExited, msg, status),
+	w.log.Info(fmt.Sprintf("Executor %s/%d finished with state %s message %s exitStatus %d", w.cfg.App, e.id, rpc.ExecutorExited, msg, status),
 		"component", "deploy.worker.Worker")
-	u := rpc.ExecutorUpdated{Executor: e.id, Node: n.name, State: rpc.ExecutorExited, Message: msg, ExitStatus: status,
+	u := rpc.ExecutorUpdated{Executor: e.id, Node: w.cfg.Node, State: rpc.ExecutorExited, Message: msg, ExitStatus: status,
 		Signal: x.Signal, CausedByApp: CausedByApp(x), Tail: e.tail.lines(), Fatal: e.tail.crash()}
 	for _, l := range u.Fatal {
-		n.log.Info(fmt.Sprintf("Executor %s/%d said before it ended: %s", c.app, e.id, l), "component", "deploy.worker.ExecutorRunner")
+		w.log.Info(fmt.Sprintf("Executor %s/%d said before it ended: %s", w.cfg.App, e.id, l), "component", "deploy.worker.ExecutorRunner")
 	}
-	next := c.relaunchID(e, x)
+	next := w.relaunchID(e, x)
 	u.Replacement = next
-	if !n.report(u) || next == 0 {
+	if !w.report(u) || next == 0 {
+		if next != 0 {
+			w.watchers.Done() // reserved, never launched
+		}
 		return
 	}
 	e.replacement.Store(int64(next))
-	if err := c.launch(n, next); err != nil {
-		n.log.Error(fmt.Sprintf("Failed to launch executor %s/%d: %v", c.app, next, err), "component", "deploy.worker.Worker")
+	if err := w.launch(next); err != nil {
+		w.log.Error(fmt.Sprintf("Failed to launch executor %s/%d: %v", w.cfg.App, next, err), "component", "deploy.worker.Worker")
 	}
 }
 
@@ -197,25 +311,116 @@ func (c *Cluster) exited(e *execProc, x proc.Exit) {
 // replacement's id: 0 when it is not. A clean exit, a refusal, an executor
 // leaving with its lost driver, the end of the application or
 // spark.deploy.maxExecutorRetries abnormal exits end the line.
-func (c *Cluster) relaunchID(e *execProc, x proc.Exit) int {
+func (w *Worker) relaunchID(e *execProc, x proc.Exit) int {
 	if x.Signal == "" && (x.Code == ExitOK || x.Code == ExitRefused || x.Code == ExitJobFailed) {
 		return 0
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ended || e.teardown.Load() || e.node.driverGone() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended || e.teardown.Load() || w.driverGone() {
 		return 0
 	}
-	c.retries++
-	if c.maxRetries >= 0 && c.retries > c.maxRetries {
-		e.node.log.Error(fmt.Sprintf("Application %s failed %d times (spark.deploy.maxExecutorRetries=%d); launching no more executors",
-			c.app, c.retries, c.maxRetries), "component", "deploy.master.Master")
+	ids := w.cfg.IDs
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	ids.retries++
+	if ids.maxRetries >= 0 && ids.retries > ids.maxRetries {
+		w.log.Error(fmt.Sprintf("Application %s failed %d times (spark.deploy.maxExecutorRetries=%d); launching no more executors",
+			w.cfg.App, ids.retries, ids.maxRetries), "component", "deploy.master.Master")
 		return 0
 	}
-	id := c.nextID
-	c.nextID++
-	c.watchers.Add(1) // released by launch
+	id := ids.next
+	ids.next += ids.stride
+	w.watchers.Add(1) // released by launch
 	return id
+}
+
+// Finish ends the worker once the application is over: it launches nothing
+// more, gives executors until grace ends to exit by themselves, kills the
+// rest, and returns every executor it ran and how each ended, by id.
+func (w *Worker) Finish(grace context.Context) []ExecutorRun {
+	w.mu.Lock()
+	w.ended = true
+	execs := w.snapshot()
+	w.mu.Unlock()
+	exited := map[int]bool{}
+	for _, e := range execs {
+		if _, err := e.p.Wait(grace); err == nil {
+			exited[e.id] = true
+		}
+	}
+	// Whatever did not follow the driver is killed; its watcher, and any
+	// relaunch that was under way when the driver ended, finish with it.
+	w.mu.Lock()
+	for _, e := range w.execs {
+		if !exited[e.id] {
+			e.teardown.Store(true)
+			_ = e.p.Kill()
+		}
+	}
+	w.mu.Unlock()
+	w.watchers.Wait()
+	w.mu.Lock()
+	execs = w.snapshot()
+	w.mu.Unlock()
+	runs := make([]ExecutorRun, 0, len(execs))
+	for _, e := range execs {
+		x, _ := e.p.Wait(context.Background()) // done: its watcher has returned
+		runs = append(runs, ExecutorRun{ID: e.id, Node: w.cfg.Node, Exit: x, Teardown: e.teardown.Load(), Replacement: int(e.replacement.Load())})
+	}
+	w.hangUp()
+	return runs
+}
+
+// snapshot lists the executors by id; w.mu is held.
+func (w *Worker) snapshot() []*execProc {
+	out := make([]*execProc, 0, len(w.execs))
+	for _, e := range w.execs {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// Close kills every executor still running and waits for them; safe twice.
+func (w *Worker) Close() error {
+	w.mu.Lock()
+	w.ended = true
+	w.mu.Unlock()
+	err := w.group.Close()
+	w.watchers.Wait()
+	w.hangUp()
+	return err
+}
+
+// Processes lists the worker's executor processes still running, by id.
+func (w *Worker) Processes() []*proc.Process {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []*proc.Process
+	for _, e := range w.snapshot() {
+		select {
+		case <-e.p.Done():
+		default:
+			out = append(out, e.p)
+		}
+	}
+	return out
+}
+
+// Die ends the node as a crash of its host would: the worker hangs up
+// without a word and launches nothing more, and every executor gets SIGKILL.
+// It returns the executors it killed.
+func (w *Worker) Die() []*proc.Process {
+	w.mu.Lock()
+	w.ended = true
+	w.mu.Unlock()
+	w.hangUp()
+	ps := w.Processes()
+	for _, p := range ps {
+		_ = p.Kill()
+	}
+	return ps
 }
 
 // CausedByApp says whether an executor's exit came from the process itself —

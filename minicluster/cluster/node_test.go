@@ -33,12 +33,12 @@ func TestRelaunch(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &Cluster{driver: &proc.Process{}, nextID: 3, maxRetries: tc.maxRetries, ended: tc.ended, spec: &spec.Spec{}}
-			n := &node{c: c, name: "node-a", gone: make(chan struct{}), log: nodelog.New(io.Discard, slog.LevelInfo)}
+			w := testWorker(tc.maxRetries)
+			w.ended = tc.ended
 			for i, x := range tc.exits {
-				got := c.relaunchID(&execProc{id: i + 1, node: n}, x)
+				got := w.relaunchID(&execProc{id: i + 1, w: w}, x)
 				if got > 0 {
-					c.watchers.Done() // the reservation launch would release
+					w.watchers.Done() // the reservation launch would release
 				}
 				if got != tc.want[i] {
 					t.Errorf("exit %d (%s): relaunched as %d, want %d", i, x, got, tc.want[i])
@@ -47,13 +47,18 @@ func TestRelaunch(t *testing.T) {
 		})
 	}
 	t.Run("none once the driver said it shuts down", func(t *testing.T) {
-		c := &Cluster{driver: &proc.Process{}, nextID: 3, maxRetries: 10}
-		n := &node{c: c, name: "node-a", gone: make(chan struct{}), log: nodelog.New(io.Discard, slog.LevelInfo)}
-		n.markGone()
-		if got := c.relaunchID(&execProc{id: 1, node: n}, crash); got != 0 {
+		w := testWorker(10)
+		w.markGone()
+		if got := w.relaunchID(&execProc{id: 1, w: w}, crash); got != 0 {
 			t.Errorf("relaunched as %d after the driver left", got)
 		}
 	})
+}
+
+// testWorker is a worker of node-a, not connected, whose next id is 3.
+func testWorker(maxRetries int) *Worker {
+	return &Worker{cfg: WorkerConfig{Node: "node-a", Spec: &spec.Spec{}, IDs: NewIDs(3, 1, maxRetries)},
+		gone: make(chan struct{}), log: nodelog.New(io.Discard, slog.LevelInfo), execs: map[int]*execProc{}}
 }
 
 // TestCausedByApp: an exit code or a crash signal is the process's own doing;

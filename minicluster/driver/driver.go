@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/faultbook/faultbook/minicluster/block"
 	"github.com/faultbook/faultbook/minicluster/bundle"
 	"github.com/faultbook/faultbook/minicluster/codec"
 	"github.com/faultbook/faultbook/minicluster/conf"
@@ -40,6 +41,8 @@ type Config struct {
 	Secret []byte
 	Events *events.Log
 	Log    *slog.Logger
+	// Host is the address the driver listens on; "" is 127.0.0.1.
+	Host string
 	// Listening is called with the driver's address once it accepts connections.
 	Listening func(addr string)
 }
@@ -162,7 +165,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build driver serializer: %w", err)
 	}
-	if d.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+	if d.ln, err = net.Listen("tcp", net.JoinHostPort(block.BindHost(cfg.Host), "0")); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	defer d.shutdown()

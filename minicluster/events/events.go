@@ -39,6 +39,8 @@ const (
 	SafeguardFired   Kind = "safeguard"
 	FaultHit         Kind = "fault"
 	FaultNoEffect    Kind = "fault-no-effect"
+	// FaultReverted: a node-level fault was undone (Message is the proof).
+	FaultReverted    Kind = "fault-reverted"
 	ApplicationStart Kind = "application-start"
 	ApplicationEnd   Kind = "application-end"
 )

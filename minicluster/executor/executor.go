@@ -48,10 +48,12 @@ type Config struct {
 	Node       string
 	Slots      int
 	DriverAddr string
-	Secret     []byte
-	Spec       *spec.Spec
-	App        *bundle.Bundle
-	Log        *slog.Logger
+	// Host is the node's address the block server listens on; "" is 127.0.0.1.
+	Host   string
+	Secret []byte
+	Spec   *spec.Spec
+	App    *bundle.Bundle
+	Log    *slog.Logger
 }
 
 // Executor is a running executor.
@@ -117,7 +119,7 @@ func Run(ctx context.Context, cfg Config) error {
 	e.watchEncoder(reg)
 	e.canonReg = serializer.CanonicalRegistry(cfg.App, e.serializerOptions(serializer.RoleTask))
 
-	srv, err := block.NewServer(e.transportCtx, cfg.Secret, e.serveBlock, e.log)
+	srv, err := block.NewServer(e.transportCtx, cfg.Host, cfg.Secret, e.serveBlock, e.log)
 	if err != nil {
 		return err
 	}

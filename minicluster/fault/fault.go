@@ -85,6 +85,22 @@ const (
 	// killed by SIGKILL, with the executor's KillMarker line among its last
 	// lines (the driver records it). Sham: the executor does not kill itself.
 	ExecutorKill Point = "executor-kill"
+	// NodeFreeze, NodePartition and NodeKill act on whole nodes (Spec.Nodes),
+	// from outside them, as a host's failures do: when the driver starts the
+	// node's first task of stage Params["stage"] (default 1), the node is
+	// frozen (docker: its container paused; processes: its executors get
+	// SIGSTOP), cut off its network (docker only: the container disconnected
+	// from the run's network), or killed (docker: the container gets SIGKILL;
+	// processes: its executors do, and its worker hangs up). A freeze or a
+	// partition is reverted (unpaused and SIGCONT, reconnected) once the
+	// driver has declared every executor of the node lost, or when the run
+	// ends. Hit: the effect as observed afterwards (the container's state,
+	// the processes' state in /proc, how they ended), with the node's
+	// executors. Sham: every step runs but the node is left alone; the point
+	// then reports "fault-no-effect".
+	NodeFreeze    Point = "node-freeze"
+	NodePartition Point = "node-partition"
+	NodeKill      Point = "node-kill"
 	// InteropNilValues: the application's interop parser returns a key with no
 	// value ("color=") as a nil entry, as the Java library of seed 003 returned
 	// null, instead of leaving the key out; a lookup then yields Some(nil).
@@ -101,6 +117,11 @@ const (
 	// an ArrayBuffer.
 	MutableListResult Point = "mutable-list"
 )
+
+// IsNodeLevel says whether a point acts on whole nodes from outside them.
+func (p Point) IsNodeLevel() bool {
+	return p == NodeFreeze || p == NodePartition || p == NodeKill
+}
 
 // KillMarker starts the line an executor logs as the executor-kill fault
 // kills it: the proof, in its last lines, that its SIGKILL was the fault's.
@@ -122,6 +143,9 @@ var catalogue = []Info{
 	{RegistrationShift, "targeted executors lack one built-in type the others register: every later id shifts by one"},
 	{TransportWithoutBundle, "block-server goroutines run without the application bundle in their context"},
 	{ExecutorKill, "targeted executors are killed with SIGKILL when their first task of a stage arrives"},
+	{NodeFreeze, "targeted nodes are frozen mid-stage (container paused, or SIGSTOP) until declared lost, then resumed"},
+	{NodePartition, "targeted nodes are cut off the network mid-stage until declared lost, then reconnected (docker runtime)"},
+	{NodeKill, "targeted nodes die mid-stage: the container, or every executor of the node, gets SIGKILL"},
 	{InteropNilValues, "the interop parser returns nil for a key with no value, so a lookup yields Some(nil)"},
 	{MutableListResult, "task results hold a MutableList (a linked list encoded by recursion) instead of an ArrayBuffer"},
 }
@@ -134,6 +158,8 @@ type Spec struct {
 	Point Point `json:"point"`
 	// Executors lists the executor ids the fault applies to; empty means all.
 	Executors []int `json:"executors,omitempty"`
+	// Nodes lists the nodes a node-level fault applies to.
+	Nodes []string `json:"nodes,omitempty"`
 	// Seed makes a randomised fault deterministic.
 	Seed int64 `json:"seed,omitempty"`
 	// Params holds point-specific settings.
@@ -149,7 +175,9 @@ func (s Spec) Applies(executor int) bool {
 // String is a short label: "registration-order@exec-2", with " (sham)" for a sham.
 func (s Spec) String() string {
 	label := string(s.Point)
-	if len(s.Executors) > 0 {
+	if len(s.Nodes) > 0 {
+		label = fmt.Sprintf("%s@%s", s.Point, strings.Join(s.Nodes, ","))
+	} else if len(s.Executors) > 0 {
 		ids := make([]string, len(s.Executors))
 		for i, e := range s.Executors {
 			ids[i] = "exec-" + strconv.Itoa(e)
@@ -205,6 +233,7 @@ func (s Set) Sham() Set {
 		params[ShamParam] = "true"
 		f.Params = params
 		f.Executors = slices.Clone(f.Executors)
+		f.Nodes = slices.Clone(f.Nodes)
 		out[i] = f
 	}
 	return out

@@ -60,7 +60,7 @@ type Exit struct {
 	// Err reports trouble around the process rather than in it: its output
 	// could not be written to the log, or was cut short because a process
 	// that escaped the group still held it open.
-	Err error
+	Err error `json:"-"`
 }
 
 // Status is the exit status as a shell reports it, and as a JVM's
