@@ -19,6 +19,10 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 	c := result.Cell{Cell: p.kind, Safeguards: nonNil(p.set.Names()), Faults: nonNil(p.faults.Labels()), Profile: o.Profile}
 	if p.kind == result.Catch {
 		c.Observed = "catch with " + catchSetting(p, o)
+		if p.catch != nil && p.catch.UserFix != "" {
+			c.UserFix = p.catch.UserFix
+			c.Observed = "catch with a fix in user code: " + p.catch.UserFix
+		}
 	}
 	if p.cas != nil {
 		c.Case = p.cas.Name

@@ -45,6 +45,11 @@ func judge(sc *Scenario, p plan, o *Observation, r *result.Run) {
 				problems = judgeReproduce(sc, o, &ev)
 			} else {
 				problems = judgeCatch(sc, p, o, &ev, r)
+				if p.catch != nil && p.catch.Check != nil && len(problems) == 0 {
+					if err := p.catch.Check(o, &ev); err != nil {
+						problems = append(problems, err.Error())
+					}
+				}
 			}
 		case why != "":
 			inconclusive, r.NoEffect = true, true
@@ -158,6 +163,9 @@ func judgeCatch(sc *Scenario, p plan, o *Observation, ev *Evidence, r *result.Ru
 		r.CaughtBy = strings.Join(p.set.Names(), "+")
 		for _, x := range o.Events(events.Exclusions...) {
 			ev.Add("driver", x.Message)
+		}
+		if p.catch != nil && p.catch.UserFix != "" {
+			r.CaughtBy = UserFixLabel
 		}
 		ev.First(o, "driver", reJobFinished)
 		ev.Addf("job completed with the oracle's output despite the fault")

@@ -38,25 +38,47 @@ func RunMatrix(ctx context.Context, scs []*Scenario, o Options) (*result.Matrix,
 	for _, c := range cols {
 		m.Columns = append(m.Columns, c.Name)
 	}
+	// A scenario whose source gives a fix in user code gets one more column,
+	// kept apart from the engine's safeguards; other scenarios have no cell there.
+	fixes := false
+	for _, sc := range scs {
+		_, ok := sc.UserFix()
+		fixes = fixes || ok
+	}
+	if fixes {
+		m.Columns = append(m.Columns, UserFixLabel)
+	}
 	m.Rows = make([]result.MatrixRow, len(scs))
 	sem := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup
 	for i, sc := range scs {
-		m.Rows[i] = result.MatrixRow{Scenario: sc.Name, Cells: make([]result.MatrixCell, len(cols))}
-		for j, col := range cols {
+		type cell struct {
+			name  string
+			set   safeguard.Set
+			catch *Catch
+		}
+		var cells []cell
+		for _, col := range cols {
+			cells = append(cells, cell{col.Name, col.Set, &Catch{Expect: Either}})
+		}
+		if fix, ok := sc.UserFix(); ok {
+			cells = append(cells, cell{UserFixLabel, safeguard.Set{}, fix})
+		}
+		m.Rows[i] = result.MatrixRow{Scenario: sc.Name, Cells: make([]result.MatrixCell, len(cells))}
+		for j, col := range cells {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				select {
 				case sem <- struct{}{}:
 				case <-ctx.Done():
-					m.Rows[i].Cells[j] = result.MatrixCell{Column: col.Name, Outcome: result.Errored, Detail: "interrupted"}
+					m.Rows[i].Cells[j] = result.MatrixCell{Column: col.name, Outcome: result.Errored, Detail: "interrupted"}
 					return
 				}
 				defer func() { <-sem }()
-				p := plan{kind: result.Catch, label: "matrix-" + col.Name, faults: sc.Faults, set: col.Set, catch: &Catch{Expect: Either}, runs: 1}
+				p := plan{kind: result.Catch, label: "matrix-" + col.name, faults: sc.Faults, set: col.set, catch: col.catch, runs: 1}
 				r, obs, _ := runOnce(ctx, sc, p, &o, 0)
-				m.Rows[i].Cells[j] = matrixCell(col.Name, r, obs)
+				m.Rows[i].Cells[j] = matrixCell(col.name, r, obs)
 			}()
 		}
 	}

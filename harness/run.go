@@ -431,7 +431,7 @@ func specFor(sc *Scenario, p plan, o *Options, seed int64) *spec.Spec {
 	}
 	return &spec.Spec{
 		Name: fmt.Sprintf("%s/%s#%d", sc.Name, p.label, seed), Seed: seed, Topology: topo,
-		Conf: conf.New(conf.Fast, sc.Conf, o.Conf, caseConf(p)), Safeguards: p.set, Faults: faults, Workload: sc.Workload, Params: maps.Clone(sc.Params),
+		Conf: conf.New(conf.Fast, sc.Conf, o.Conf, caseConf(p)), Safeguards: p.set, Faults: faults, Workload: sc.Workload, Params: maps.Clone(sc.params(p.catch)),
 	}
 }
 

@@ -8,6 +8,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/faultbook/faultbook/harness/diagnose"
@@ -62,6 +63,9 @@ type Scenario struct {
 	Repeat        int
 	// Timeout bounds one run of one cell. Default 60 s.
 	Timeout time.Duration
+	// Knob, when set, is the scenario's one numeric knob with a monotone
+	// effect, which `faultbook probe` bisects for its threshold.
+	Knob *Knob
 	// ExecutorDeaths says the scenario's faults end executor processes (a
 	// crash is the symptom): in the cells that inject them, an executor's
 	// death is the fault's doing, not interference. False: any executor death
@@ -138,10 +142,27 @@ type Catch struct {
 	// Diagnosis lists phrases the safeguard's message must contain, so that the
 	// diagnosis names the cause rather than merely failing.
 	Diagnosis []string
+	// UserFix, when set, makes the cell a fix in the application's own code
+	// rather than an engine safeguard ("OptionOf at the lookup"), the fix the
+	// source document gives; Params are the workload knobs that apply it, on
+	// top of the scenario's. Such a cell switches no safeguard on, and results
+	// and the matrix label it as a fix in user code.
+	UserFix string
+	Params  map[string]string
+	// Check, when set, is one more condition a catch must meet beyond the
+	// diagnosis ("the task was tried once"); it adds its proof to ev.
+	Check func(o *Observation, ev *Evidence) error
 }
 
-// Label names the catch cell in messages: its safeguards joined by "+".
+// UserFixLabel is the label of a catch cell that is a fix in user code.
+const UserFixLabel = "user-fix"
+
+// Label names the catch cell in messages: its safeguards joined by "+", or
+// "user-fix".
 func (c Catch) Label() string {
+	if c.UserFix != "" {
+		return UserFixLabel
+	}
 	s := ""
 	for i, n := range c.Safeguards {
 		if i > 0 {
@@ -172,6 +193,9 @@ func (s *Scenario) Validate() error {
 		return fmt.Errorf("scenario %s: no reproduce check", s.Name)
 	}
 	for _, c := range s.Catches {
+		if (c.UserFix == "") == (len(c.Safeguards) == 0) {
+			return fmt.Errorf("scenario %s: a catch cell names safeguards or a fix in user code, not both or neither", s.Name)
+		}
 		for _, n := range c.Safeguards {
 			if _, ok := safeguard.Lookup(n); !ok {
 				return fmt.Errorf("scenario %s: unknown safeguard %q", s.Name, n)
@@ -191,6 +215,30 @@ func (s *Scenario) Safeguards() safeguard.Set {
 		}
 	}
 	return set
+}
+
+// UserFix returns the scenario's catch cell that is a fix in user code, if any.
+func (s *Scenario) UserFix() (*Catch, bool) {
+	for i := range s.Catches {
+		if s.Catches[i].UserFix != "" {
+			return &s.Catches[i], true
+		}
+	}
+	return nil, false
+}
+
+// params are the workload's knobs for a cell: the scenario's, and a user
+// fix's on top.
+func (s *Scenario) params(c *Catch) map[string]string {
+	if c == nil || len(c.Params) == 0 {
+		return s.Params
+	}
+	out := maps.Clone(s.Params)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, c.Params)
+	return out
 }
 
 // header copies the scenario's documentation into a result.

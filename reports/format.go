@@ -49,6 +49,9 @@ func findCells(s *result.Scenario, kind result.CellKind) []*result.Cell {
 // cellLabel names a cell where several of a kind may stand side by side:
 // "catch: registry-fingerprint" for a catch cell, the kind otherwise.
 func cellLabel(c *result.Cell) string {
+	if c.Cell == result.Catch && c.UserFix != "" {
+		return "catch: fix in user code (" + c.UserFix + ")"
+	}
 	if c.Cell == result.Catch && len(c.Safeguards) > 0 {
 		return "catch: " + strings.Join(c.Safeguards, "+")
 	}

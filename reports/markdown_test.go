@@ -90,6 +90,30 @@ func TestMarkdownWithoutOptionalParts(t *testing.T) {
 	}
 }
 
+// A catch cell that is a fix in user code is labelled as such in every
+// report, never as a safeguard.
+func TestUserFixLabelled(t *testing.T) {
+	r := reportstest.Sample()
+	s := &r.Scenarios[0]
+	fix := s.Cells[2]
+	fix.Safeguards, fix.UserFix, fix.CaughtBy = []string{}, "OptionOf at the lookup", "user-fix"
+	s.Cells = append(s.Cells, fix)
+	const want = "catch: fix in user code (OptionOf at the lookup)"
+	for name, render := range map[string]func(*bytes.Buffer) error{
+		"markdown": func(b *bytes.Buffer) error { return reports.Markdown(b, r) },
+		"junit":    func(b *bytes.Buffer) error { return reports.JUnit(b, r) },
+		"html":     func(b *bytes.Buffer) error { return reports.HTML(b, r) },
+	} {
+		var b bytes.Buffer
+		if err := render(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("%s report does not label the fix in user code %q", name, want)
+		}
+	}
+}
+
 // A catch cell that did not pass credits no safeguard, in the summary or in
 // its section, even when a results file says otherwise.
 func TestMarkdownCreditsOnlyPassingCatches(t *testing.T) {

@@ -22,7 +22,6 @@ import (
 	"github.com/faultbook/faultbook/minicluster/spec"
 )
 
-const seed003 = "003_62b8e12072c4356b.txt"
 
 var (
 	reTimeoutLost   = regexp.MustCompile(`Lost task .*SocketTimeoutException: Read timed out`)

@@ -55,15 +55,17 @@ func decodeFailure(lost, abort string) run {
 	}}
 }
 
+// tc is one case of a reproduce judge.
+type tc struct {
+	name   string
+	run    run
+	accept bool
+	why    string // a phrase the rejection must contain
+}
+
 // TestReproduceJudgesReject shows each scenario's reproduce judge accepting its
 // documented symptom and rejecting what only resembles it.
 func TestReproduceJudgesReject(t *testing.T) {
-	type tc struct {
-		name   string
-		run    run
-		accept bool
-		why    string // a phrase the rejection must contain
-	}
 	orderCases := []tc{
 		{"documented symptom", decodeFailure(lostIndex, abortIndex), true, ""},
 		{"no symptom: the right answer", run{correct: true}, false, "right answer"},
@@ -110,6 +112,8 @@ func TestReproduceJudgesReject(t *testing.T) {
 		"registration-order-natural": orderCases,
 		"registration-shift":         shiftCases,
 		"registrator-transport":      transportCases,
+		"option-nil":                 optionNilCases(),
+		"deep-list":                  deepListCases(),
 	}
 	// Every judge, present and future, rejects a run that shows nothing.
 	generic := []tc{

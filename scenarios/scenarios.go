@@ -19,6 +19,8 @@ func all() []*harness.Scenario {
 		RegistrationOrderNatural(),
 		RegistrationShift(),
 		RegistratorTransport(),
+		OptionNil(),
+		DeepList(),
 		FlakyNode(),
 	}
 }

@@ -21,7 +21,7 @@ import (
 )
 
 func addCommands(root *cobra.Command) {
-	root.AddCommand(newListCmd(), newExplainCmd(), newRunCmd(), newReportCmd(), newGateCmd(), newMatrixCmd(), newDiagnoseCmd(), newCleanupCmd())
+	root.AddCommand(newListCmd(), newExplainCmd(), newRunCmd(), newReportCmd(), newGateCmd(), newMatrixCmd(), newDiagnoseCmd(), newCleanupCmd(), newProbeCmd())
 }
 
 func catalogue() (*scenarios.Catalogue, error) {
@@ -30,6 +30,29 @@ func catalogue() (*scenarios.Catalogue, error) {
 		return nil, infraError(fmt.Errorf("load scenario catalogue: %w", err))
 	}
 	return c, nil
+}
+
+// oneScenarioArg accepts exactly one scenario name.
+func oneScenarioArg(command string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usageErrorf("%s takes one scenario name", command)
+		}
+		return nil
+	}
+}
+
+// scenarioNamed looks one scenario up; an unknown name is a usage error.
+func scenarioNamed(name string) (*harness.Scenario, error) {
+	cat, err := catalogue()
+	if err != nil {
+		return nil, err
+	}
+	scs, err := cat.Get(name)
+	if err != nil {
+		return nil, exitError{code: exitUsage, err: err}
+	}
+	return scs[0], nil
 }
 
 // terminal decides how tables are drawn on w: on a terminal, fitted to its
@@ -86,22 +109,13 @@ func newExplainCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "explain NAME",
 		Short: "explain a scenario: the documented failure, its root cause, the experiment and the safeguards",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErrorf("explain takes one scenario name")
-			}
-			return nil
-		},
+		Args:  oneScenarioArg("explain"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cat, err := catalogue()
+			sc, err := scenarioNamed(args[0])
 			if err != nil {
 				return err
 			}
-			scs, err := cat.Get(args[0])
-			if err != nil {
-				return exitError{code: exitUsage, err: err}
-			}
-			explain(cmd.OutOrStdout(), scs[0])
+			explain(cmd.OutOrStdout(), sc)
 			return nil
 		},
 	}
@@ -126,10 +140,16 @@ func explain(w io.Writer, s *harness.Scenario) {
 	}
 	fmt.Fprintln(w, "\nSafeguards judged (one catch cell each):")
 	for _, c := range s.Catches {
+		if c.UserFix != "" {
+			fmt.Fprintf(w, "  %s (a fix in user code, not an engine safeguard) — %s; expected to %s\n", c.Label(), c.UserFix, c.Expect)
+		}
 		for _, n := range c.Safeguards {
 			info, _ := safeguard.Lookup(n)
 			fmt.Fprintf(w, "  %s (%s) — %s; expected to %s\n", n, info.Origin, info.Summary, c.Expect)
 		}
+	}
+	if s.Knob != nil {
+		fmt.Fprintf(w, "\nThreshold search: `faultbook probe %s` bisects %s (%s) between %d and %d.\n", s.Name, s.Knob.Param, s.Knob.Unit, s.Knob.Lo, s.Knob.Hi)
 	}
 	fmt.Fprintln(w, "\nProfiles:")
 	for _, p := range safeguard.Profiles() {

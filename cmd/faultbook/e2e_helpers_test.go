@@ -32,8 +32,14 @@ const (
 
 // runTimeout bounds every invocation of the binary: a guard against a hang,
 // above the whole catalogue and its matrix on a loaded machine (flaky-node's
-// real network timeouts and waits take some 25 s of cluster time).
-const runTimeout = 150 * time.Second
+// real network timeouts and waits take some 25 s of cluster time); under the
+// race detector, whose processes run several times slower, longer.
+var runTimeout = func() time.Duration {
+	if raceEnabled {
+		return 4 * time.Minute
+	}
+	return 150 * time.Second
+}()
 
 // binary is the faultbook executable built by TestMain.
 var binary string

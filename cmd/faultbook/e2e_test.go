@@ -19,12 +19,14 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/faultbook/faultbook/harness"
 	"github.com/faultbook/faultbook/harness/result"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
@@ -56,6 +58,8 @@ func TestGoldenOutput(t *testing.T) {
 		{"run-help", []string{"run", "--help"}},
 		{"explain-registration-order", []string{"explain", "registration-order"}},
 		{"explain-registrator-transport", []string{"explain", "registrator-transport"}},
+		{"explain-option-nil", []string{"explain", "option-nil"}},
+		{"explain-deep-list", []string{"explain", "deep-list"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -128,6 +132,8 @@ func TestUsageErrors(t *testing.T) {
 		{golden: "usage-explain-two-args", args: []string{"explain", "registration-order", "registrator-transport"}},
 		{golden: "usage-explain-unknown", args: []string{"explain", "nosuch"}, contains: scenarioNames(t)},
 		{golden: "usage-report-no-args", args: []string{"report"}},
+		{golden: "usage-probe-no-knob", args: []string{"probe", "option-nil"}},
+		{golden: "usage-probe-stack", args: []string{"probe", "deep-list", "--stack", "1x"}},
 		{golden: "usage-report-missing", args: []string{"report", "/nonexistent.json"}, contains: []string{"/nonexistent.json"}},
 		{golden: "usage-report-not-results", args: []string{"report", filepath.Join("testdata", "not-results.json")}, contains: []string{"schema"}},
 		{golden: "usage-report-wrong-schema", args: []string{"report", filepath.Join("testdata", "wrong-schema.json")}, contains: []string{"faultbook/results/v0"}},
@@ -498,6 +504,8 @@ func TestMatrix(t *testing.T) {
 	for _, i := range safeguard.All() {
 		want = append(want, string(i.Name))
 	}
+	// option-nil's source gives a fix in user code: one more column, apart.
+	want = append(want, harness.UserFixLabel)
 	if !slices.Equal(m.Columns, want) {
 		t.Errorf("columns %v, want %v", m.Columns, want)
 	}
@@ -510,8 +518,12 @@ func TestMatrix(t *testing.T) {
 			cols = append(cols, c.Column)
 			outcome[[2]string{row.Scenario, c.Column}] = c
 		}
-		if !slices.Equal(cols, m.Columns) {
-			t.Errorf("%s: cells in columns %v, want %v", row.Scenario, cols, m.Columns)
+		wantCols := m.Columns
+		if row.Scenario != "option-nil" {
+			wantCols = want[:len(want)-1] // no fix in user code: no cell there
+		}
+		if !slices.Equal(cols, wantCols) {
+			t.Errorf("%s: cells in columns %v, want %v", row.Scenario, cols, wantCols)
 		}
 	}
 	if names := scenarioNames(t); !slices.Equal(rows, names) {
@@ -531,6 +543,12 @@ func TestMatrix(t *testing.T) {
 		{"registration-order", "hardened", result.Caught, "registry-fingerprint"},
 		{"registrator-transport", "executor-wide-registry", result.Survived, ""},
 		{"registrator-transport", "registrator-fail-fast", result.Caught, "registrator-fail-fast"},
+		{"option-nil", "option-nil-check", result.Caught, "option-nil-check"},
+		{"option-nil", harness.UserFixLabel, result.Survived, ""},
+		{"deep-list", "codec-depth-limit", result.Caught, "codec-depth-limit"},
+		{"deep-list", "iterative-list-encoding", result.Survived, ""},
+		{"deep-list", "crash-attribution", result.Caught, "crash-attribution"},
+		{"deep-list", "hardened", result.Survived, ""},
 	} {
 		c := outcome[[2]string{tt.scenario, tt.column}]
 		if c.Outcome != tt.want || c.CaughtBy != tt.caughtBy {
@@ -938,6 +956,33 @@ func TestCommittedBaseline(t *testing.T) {
 	if !strings.Contains(r.stdout, "no regression against the baseline") {
 		t.Errorf("gate against the committed baseline:\n%s", r)
 	}
+}
+
+// probe bisects deep-list's list length on real processes: the threshold it
+// prints is a length that killed an executor, one less did not, and the
+// bounds must bracket it.
+func TestProbe(t *testing.T) {
+	r := faultbook(t, "probe", "deep-list", "--stack", "256KiB", "--out", t.TempDir())
+	wantCode(t, r, codeOK)
+	m := regexp.MustCompile(`threshold: (\d+) elements`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("no threshold printed:\n%s", r)
+	}
+	n, _ := strconv.Atoi(m[1])
+	shows := map[int]string{}
+	for _, s := range regexp.MustCompile(`length=(\d+)\s+shows: (yes|no)`).FindAllStringSubmatch(r.stdout, -1) {
+		v, _ := strconv.Atoi(s[1])
+		shows[v] = s[2]
+	}
+	if shows[n] != "yes" || shows[n-1] != "no" {
+		t.Errorf("threshold %d: probe at %d says %q, at %d says %q; want yes and no:\n%s", n, n, shows[n], n-1, shows[n-1], r.stdout)
+	}
+	if !strings.Contains(r.stdout, "fatal error: stack overflow") {
+		t.Errorf("no probe quotes the executor's stack overflow:\n%s", r.stdout)
+	}
+	// Bounds that do not bracket the threshold fail, never guess.
+	r = faultbook(t, "probe", "deep-list", "--stack", "256KiB", "--lo", "1", "--hi", "10", "--out", t.TempDir())
+	wantCode(t, r, codeFailed)
 }
 
 // TestUnwritableOut gives --out a directory that exists but refuses files:

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -79,7 +80,17 @@ func run(ctx context.Context, args []string) int {
 		}
 		return ee.code
 	}
-	// Cobra's own errors (unknown command, bad arguments) are usage errors.
-	fmt.Fprintln(os.Stderr, "faultbook: "+err.Error())
+	// Cobra's own errors (unknown command, bad arguments) are usage errors,
+	// reported on one line like every other error.
+	fmt.Fprintln(os.Stderr, "faultbook: "+oneLine(err.Error()))
 	return exitUsage
+}
+
+// oneLine folds cobra's "Did you mean this?" block into the error's line.
+func oneLine(msg string) string {
+	head, sugg, ok := strings.Cut(msg, "\n\nDid you mean this?\n")
+	if !ok {
+		return msg
+	}
+	return head + " (did you mean " + strings.Join(strings.Fields(sugg), ", ") + "?)"
 }

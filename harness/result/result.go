@@ -97,8 +97,12 @@ type Cell struct {
 	Evidence []Evidence `json:"evidence"`
 	// CaughtBy names what caught the fault: the safeguard that fired, or the
 	// safeguards under which the job completed correctly. Set only on a catch
-	// cell that passed; Caught() is what reports show.
+	// cell that passed ("user-fix" for a fix in user code); Caught() is what
+	// reports show.
 	CaughtBy string `json:"caught_by,omitempty"`
+	// UserFix, on a catch cell that is a fix in the application's code rather
+	// than an engine safeguard, names the fix ("OptionOf at the lookup").
+	UserFix string `json:"user_fix,omitempty"`
 	// DurationMs is the mean wall time of one run.
 	DurationMs int64 `json:"duration_ms"`
 	// DetectionMs is, for a catch, the time from job submission to the first

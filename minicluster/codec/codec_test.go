@@ -343,15 +343,15 @@ func nest(depth int) any {
 }
 
 func TestMaxDepth(t *testing.T) {
-	v := nest(4) // four levels of Some, then the leaf: five values deep
+	v := nest(4) // four levels of Some, then the leaf: four values with a body
 	tests := []struct {
 		max     int
 		wantErr string
 	}{
 		{0, ""},
-		{5, ""},
-		{4, "KryoException: max depth exceeded: 4"},
-		{1, "KryoException: max depth exceeded: 1"},
+		{4, ""},
+		{3, "structure too deep: at depth 3 (codec depth limit 3)"},
+		{1, "structure too deep: at depth 1 (codec depth limit 1)"},
 	}
 	unlimited := encode(t, newRegistry(nil), v)
 	for _, tc := range tests {

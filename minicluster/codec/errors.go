@@ -105,7 +105,3 @@ func errUnregisteredID(id uint64) error {
 func errNotRegistered(name string) error {
 	return &Error{Kind: KindKryo, Msg: "Class is not registered: " + name}
 }
-
-func errMaxDepth(n int) error {
-	return &Error{Kind: KindKryo, Msg: "max depth exceeded: " + strconv.Itoa(n)}
-}

@@ -66,6 +66,14 @@ type Registry struct {
 	required  bool
 	maxDepth  int
 	classPath func(name string) (TypeDef, bool)
+	// optionNilCheck refuses Some(nil) in reflective fields; iterativeChains
+	// writes self-referential pointer chains in a loop.
+	optionNilCheck  bool
+	iterativeChains bool
+	// watch is told what the encoder notices; sightDepth is the nesting (or
+	// chain length) at which it is told of a deep value, 0 for never.
+	watch      func(Sighting)
+	sightDepth int
 }
 
 // NewRegistry returns an empty registry: no types, registration not required,
@@ -128,6 +136,22 @@ func (r *Registry) SetRegistrationRequired(required bool) { r.required = require
 // error. 0, the default (and Spark's), means unlimited: a deep enough value then
 // recurses until the goroutine stack is exhausted.
 func (r *Registry) SetMaxDepth(n int) { r.maxDepth = max(n, 0) }
+
+// SetOptionNilCheck makes the reflective serializer refuse a defined Option
+// holding a nil pointer (Some(nil)) with an OptionNilError naming the field and
+// the record's input. Beyond Spark: Kryo writes Some(null) without a word.
+func (r *Registry) SetOptionNilCheck(on bool) { r.optionNilCheck = on }
+
+// SetIterativeChains makes the reflective serializer write a chain of structs
+// linked by a pointer to their own type in a loop rather than by recursion, as
+// Scala's List serialises through a proxy. Writer and reader must agree.
+func (r *Registry) SetIterativeChains(on bool) { r.iterativeChains = on }
+
+// SetWatch tells fn what the encoder notices (Some(nil) written; a value
+// nested, or a chain as long as, depth), so that a run can prove a fault reached
+// the encoder. It changes nothing that is written. fn runs on the encoding
+// goroutine; a depth <= 0 reports no deep values.
+func (r *Registry) SetWatch(depth int, fn func(Sighting)) { r.watch, r.sightDepth = fn, max(depth, 0) }
 
 // SetClassPath sets how a type written by name is resolved, on reading, when
 // this registry does not have it and it is not one of the codec's own types —

@@ -24,9 +24,6 @@ func (w *Writer) WriteValue(v any) error {
 		w.buf = append(w.buf, markerNull)
 		return nil
 	}
-	if m := reg.maxDepth; m > 0 && w.depth >= m {
-		return errMaxDepth(m)
-	}
 	// The built-in scalars skip the map lookup and the interface call.
 	switch x := v.(type) {
 	case string:
@@ -68,6 +65,18 @@ func (w *Writer) WriteValue(v any) error {
 	}
 	t := reflect.TypeOf(v)
 	id, ok := reg.byType[t]
+	if !ok && t.Kind() == reflect.Pointer {
+		// A pointer is a reference: null, or the value it points to.
+		if p := reflect.ValueOf(v); !p.IsNil() {
+			return w.WriteValue(p.Elem().Interface())
+		}
+		w.buf = append(w.buf, markerNull)
+		return nil
+	}
+	// Only values with a body count toward the depth: scalars nest nothing.
+	if m := reg.maxDepth; m > 0 && w.depth >= m {
+		return &DepthError{Path: w.pathString(), Depth: w.depth, Limit: m}
+	}
 	if !ok {
 		return w.writeByName(v)
 	}
@@ -86,6 +95,9 @@ type SelfDescribing interface {
 // serializer on purpose: an unbounded nesting uses stack like Kryo's does.
 func (w *Writer) writeBody(s Serializer, v any) error {
 	w.depth++
+	if w.depth == w.reg.sightDepth {
+		w.reg.sight(Sighting{Kind: SightDeep, Path: w.pathString(), Location: w.location, Depth: w.depth})
+	}
 	err := s.Write(w, v)
 	w.depth--
 	return err
@@ -136,12 +148,12 @@ func (r *Reader) ReadValue() (any, error) {
 	if id >= uint64(len(reg.entries)) {
 		return nil, errUnregisteredID(id)
 	}
-	if m := reg.maxDepth; m > 0 && r.depth >= m {
-		return nil, errMaxDepth(m)
-	}
 	e := &reg.entries[id]
 	if e.kind != kNone {
 		return r.readScalar(e.kind)
+	}
+	if m := reg.maxDepth; m > 0 && r.depth >= m {
+		return nil, &DepthError{Depth: r.depth, Limit: m}
 	}
 	return r.readBody(e.ser)
 }
@@ -210,7 +222,7 @@ func (r *Reader) readByName() (any, error) {
 	}
 	reg := r.reg
 	if m := reg.maxDepth; m > 0 && r.depth >= m {
-		return nil, errMaxDepth(m)
+		return nil, &DepthError{Depth: r.depth, Limit: m}
 	}
 	if id, ok := reg.byName[name]; ok {
 		return r.readBody(reg.entries[id].ser)

@@ -12,6 +12,10 @@ type Writer struct {
 	reg   *Registry
 	buf   []byte
 	depth int
+	// path is the field path being written (reflective serializers only) and
+	// location the input of the record being written, for error messages.
+	path     []string
+	location string
 }
 
 // NewWriter returns a Writer that encodes with reg and appends to buf[:0], so a
@@ -28,6 +32,7 @@ func (w *Writer) Bytes() []byte { return w.buf }
 func (w *Writer) Reset() {
 	w.buf = w.buf[:0]
 	w.depth = 0
+	w.path, w.location = w.path[:0], ""
 }
 
 // WriteVarint writes v as an unsigned LEB128 varint.

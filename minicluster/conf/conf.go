@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -32,6 +33,12 @@ const (
 	// LocalityWait is how long a task set waits to launch a task on the node that
 	// holds its input before it accepts any node (Spark's delay scheduling).
 	LocalityWait = "spark.locality.wait"
+	// ExecutorThreadStack is the largest stack a goroutine of an executor may
+	// grow, standing for the JVM thread stack Spark users set with -Xss in
+	// spark.executor.extraJavaOptions (1 MiB by default on x64). Not a Spark key:
+	// Go has no per-thread stack flag, so the executor applies it to its whole
+	// process with debug.SetMaxStack.
+	ExecutorThreadStack = "spark.executor.threadStackSize"
 )
 
 // Defaults are Spark's defaults for the keys above. The harness scales the timing
@@ -58,6 +65,7 @@ var Defaults = map[string]string{
 	ExcludeTimeout:                        "1h",
 	ExcludeKillExecutors:                  "false",
 	UnschedulableTaskSetTimeout:           "120s",
+	ExecutorThreadStack:                   "1m",
 }
 
 // Fast holds the timing overrides the harness applies to every cluster: a
@@ -139,6 +147,37 @@ func (c Conf) Duration(key string) (time.Duration, error) {
 	return d, nil
 }
 
+// Bytes parses a size key: a number of bytes with an optional unit, k/m/g as
+// the JVM's -Xss takes them or KiB/MiB/GiB ("1m", "512k", "2MiB", "1048576").
+func (c Conf) Bytes(key string) (int64, error) {
+	v := c.Get(key)
+	n, err := ParseBytes(v)
+	if err != nil {
+		return 0, fmt.Errorf("config %s=%q: %w", key, v, err)
+	}
+	return n, nil
+}
+
+// ParseBytes parses a size as Bytes does.
+func ParseBytes(v string) (int64, error) {
+	s := strings.ToLower(strings.TrimSpace(v))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}} {
+		if t, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(t), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("not a positive size (want e.g. 1m, 512k, 2MiB)")
+	}
+	return n * mult, nil
+}
+
 // Validate checks every known key parses and the values make sense together.
 func (c Conf) Validate() error {
 	if n, err := c.Int(TaskMaxFailures); err != nil {
@@ -157,6 +196,9 @@ func (c Conf) Validate() error {
 		return fmt.Errorf("config %s=%d: must be at least 1", StageMaxConsecutiveAttempts, n)
 	}
 	if _, err := c.Bool(KryoRegistrationRequired); err != nil {
+		return err
+	}
+	if _, err := c.Bytes(ExecutorThreadStack); err != nil {
 		return err
 	}
 	for _, k := range []string{ExecutorHeartbeatInterval, NetworkTimeout, SchedulerRegistrationWait, ExcludeTimeout} {

@@ -2,12 +2,14 @@ package driver
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/rpc"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
 )
 
 // lossReason is why an executor was lost, as Spark's ExecutorLossReason.
@@ -146,7 +148,63 @@ func (d *Driver) taskLostWithExecutor(jr *jobRun, ts *taskSet, ti *taskInfo, ex 
 		c.exitStatus, c.signal, c.fatal, c.tail = r.exit.ExitStatus, r.exit.Signal, r.exit.Fatal, r.exit.Tail
 	}
 	ts.crashes[ti.partition] = append(ts.crashes[ti.partition], c)
-	d.taskFailed(jr, ts, ti, ex, executorLostFailure(ex.id, r))
+	f := executorLostFailure(ex.id, r)
+	if d.cfg.Spec.Safeguards.On(safeguard.CrashAttribution) {
+		if diag, ok := attributeCrashes(ts, ti.partition); ok {
+			f.Message += "; " + diag
+			f.Fatal, f.Safeguard = true, string(safeguard.CrashAttribution)
+		}
+	}
+	d.taskFailed(jr, ts, ti, ex, f)
+}
+
+// crashesToAttribute is how many executors one task's attempts must have
+// killed before crash-attribution blames the task: one death can be the
+// machine's, two on different executors are the task's.
+const crashesToAttribute = 2
+
+// attributeCrashes is the crash-attribution safeguard's diagnosis (beyond
+// Spark): when the attempts of one task were running on crashesToAttribute
+// different executors as each died of the task's doing, the task itself kills
+// executors, and retrying it only spends more of them.
+func attributeCrashes(ts *taskSet, p int) (string, bool) {
+	var execs, tids, statuses []string
+	seen := map[int]bool{}
+	for _, c := range ts.crashes[p] {
+		if !c.causedByApp || seen[c.exec] {
+			continue
+		}
+		seen[c.exec] = true
+		execs = append(execs, fmt.Sprint(c.exec))
+		tids = append(tids, fmt.Sprint(c.tid))
+		st := "an unknown status"
+		switch {
+		case c.signal != "":
+			st = "signal " + c.signal
+		case c.exitStatus >= 0:
+			st = fmt.Sprintf("exit status %d", c.exitStatus)
+		}
+		if line := fatalLine(slices.Concat(c.fatal, c.tail)); line != "" {
+			st += " (" + line + ")"
+		}
+		statuses = append(statuses, st)
+	}
+	if len(execs) < crashesToAttribute {
+		return "", false
+	}
+	return fmt.Sprintf("crash attribution: attempts of task %d in stage %s (TIDs %s) killed %d executors (%s: %s); the task kills whatever executor runs it, so it is not retried",
+		p, ts.name(), strings.Join(tids, ", "), len(execs), "executors "+strings.Join(execs, ", "), strings.Join(statuses, "; ")), true
+}
+
+// fatalLine finds the runtime's own verdict among the lines a dead process
+// said why in, and its last lines.
+func fatalLine(tail []string) string {
+	for _, l := range tail {
+		if strings.HasPrefix(l, "fatal error: ") {
+			return l
+		}
+	}
+	return ""
 }
 
 // executorLostFailure is Spark's ExecutorLostFailure reason.

@@ -522,7 +522,11 @@ func (d *Driver) taskFailed(jr *jobRun, ts *taskSet, ti *taskInfo, ex *executorI
 	case f.Fatal:
 		d.abort(jr, sparkError("Job aborted due to stage failure: Task %d in stage %s failed %d times, most recent failure: %s (not retried: diagnosed by safeguard %s)",
 			p, ts.name(), ts.failures[p], lost, f.Safeguard))
-		d.ev.Emit(events.Event{Kind: events.SafeguardFired, Executor: eid, Node: node, Name: f.Safeguard, Role: "task", Message: f.String()})
+		role := "task"
+		if f.Safeguard == string(safeguard.CrashAttribution) {
+			role = "driver" // the driver's own diagnosis, from the executors' exits
+		}
+		d.ev.Emit(events.Event{Kind: events.SafeguardFired, Executor: eid, Node: node, Name: f.Safeguard, Role: role, Message: f.String()})
 	case ts.failures[p] >= d.maxFails:
 		d.log.Error(fmt.Sprintf("Task %d in stage %s failed %d times; aborting job", p, ts.name(), ts.failures[p]), "component", "scheduler.TaskSetManager")
 		d.abort(jr, sparkError("Job aborted due to stage failure: Task %d in stage %s failed %d times, most recent failure: %s", p, ts.name(), ts.failures[p], lost))

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,9 @@ type Executor struct {
 	canonReg *codec.Registry
 	verify   bool
 
+	// stack is the goroutine stack limit in bytes (spark.executor.threadStackSize).
+	stack int64
+
 	reported sync.Map // fault/safeguard reports already sent, by key
 	tasks    sync.WaitGroup
 
@@ -96,12 +100,23 @@ func Run(ctx context.Context, cfg Config) error {
 		e.transportCtx = ctx // the process's context never carried the bundle
 	}
 
+	stack, err := cfg.Spec.Conf.Bytes(conf.ExecutorThreadStack)
+	if err != nil {
+		return err
+	}
+	// The whole process stands for one JVM: every goroutine gets the thread
+	// stack limit, and exceeding it is fatal, as a StackOverflowError is to a
+	// Spark executor.
+	debug.SetMaxStack(int(stack))
+	e.stack = stack
+
 	reg, err := serializer.NewRegistry(e.taskCtx, e.serializerOptions(serializer.RoleTask))
 	if err != nil {
 		e.log.Error("Executor could not build its serializer: "+err.Error(), "component", "executor.Executor")
 		return fmt.Errorf("build task serializer: %w", err)
 	}
 	e.taskReg = reg
+	e.watchEncoder(reg)
 	e.canonReg = serializer.CanonicalRegistry(cfg.App, e.serializerOptions(serializer.RoleTask))
 
 	srv, err := block.NewServer(e.transportCtx, cfg.Host, cfg.Secret, e.serveBlock, e.log)
@@ -168,6 +183,34 @@ func (e *Executor) register() error {
 		return fmt.Errorf("%w: %s", ErrRefused, r.Reason)
 	}
 	return fmt.Errorf("register with driver: unexpected message type %d", t)
+}
+
+// sightDepth is the nesting at which the task encoder tells the executor of a
+// deep value: deeper than any value the fixtures write by design (a result of
+// 100 elements nests 102 deep), shallower than what the smallest stack limit
+// in the README's table overflows at (215 elements at 256 KiB).
+const sightDepth = 150
+
+// watchEncoder makes the task encoder prove the encoding faults reached it:
+// Some(nil) written, or a chain as deep as sightDepth on its way into the
+// encoder. The report is sent before the encoder goes on, so it reaches the
+// driver even when the executor dies of the recursion that follows.
+func (e *Executor) watchEncoder(reg *codec.Registry) {
+	_, optionFault := e.cfg.Spec.Faults.Lookup(fault.InteropNilValues, e.cfg.ID)
+	_, listFault := e.cfg.Spec.Faults.Lookup(fault.MutableListResult, e.cfg.ID)
+	if !optionFault && !listFault {
+		return
+	}
+	reg.SetWatch(sightDepth, func(s codec.Sighting) {
+		switch {
+		case s.Kind == codec.SightSomeNil && optionFault:
+			e.report(rpc.ReportFault, string(fault.InteropNilValues), "encoder",
+				fmt.Sprintf("Some(nil) reached the encoder at %s, %s", s.Path, s.Location), false)
+		case s.Kind == codec.SightDeep && listFault:
+			e.report(rpc.ReportFault, string(fault.MutableListResult), "encoder",
+				fmt.Sprintf("a value nested %d deep reached the encoder at %s, %s (executor stack limit %d KiB)", s.Depth, s.Path, s.Location, e.stack>>10), false)
+		}
+	})
 }
 
 // report sends a fault or safeguard report to the driver, once per key.

@@ -14,6 +14,7 @@ import (
 	"github.com/faultbook/faultbook/minicluster/block"
 	"github.com/faultbook/faultbook/minicluster/codec"
 	"github.com/faultbook/faultbook/minicluster/conf"
+	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/job"
 	"github.com/faultbook/faultbook/minicluster/rpc"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
@@ -61,7 +62,15 @@ func (e *Executor) attempt(ctx context.Context, lt rpc.LaunchTask) (cached []int
 	if err != nil {
 		return nil, nil, err
 	}
-	tc := &job.TaskContext{Ctx: ctx, Stage: lt.Stage.ID, Partition: lt.Partition, Attempt: lt.Attempt, Executor: e.cfg.ID, Node: e.cfg.Node, Log: e.log, Params: lt.Params}
+	tc := &job.TaskContext{Ctx: ctx, Stage: lt.Stage.ID, Partition: lt.Partition, Attempt: lt.Attempt, Executor: e.cfg.ID, Node: e.cfg.Node, Log: e.log, Params: lt.Params,
+		Faults: e.cfg.Spec.Faults}
+	where := fmt.Sprintf("executor %d, task %d.%d in stage %d.%d (TID %d)", e.cfg.ID, lt.Partition, lt.Attempt, lt.Stage.ID, lt.StageAtt, lt.TID)
+	tc.Hit = func(p fault.Point, proof string) {
+		e.report(rpc.ReportFault, string(p), "task", where+": "+proof, false)
+	}
+	tc.NoEffect = func(p fault.Point, why string) {
+		e.report(rpc.ReportFaultNoEffect, string(p), "task", "configured, no effect: "+where+": "+why, false)
+	}
 	recs, inputErr := e.readInput(tc, w, lt)
 	if inputErr != nil && len(recs) == 0 {
 		return nil, nil, inputErr
@@ -366,6 +375,8 @@ func failureOf(err error) rpc.Failure {
 	var pe *panicError
 	var ce *codec.Error
 	var me *block.MismatchError
+	var one *codec.OptionNilError
+	var de *codec.DepthError
 	var k kinded
 	var ff *FetchFailedError
 	switch {
@@ -382,6 +393,13 @@ func failureOf(err error) rpc.Failure {
 	case errors.As(err, &me):
 		f.Kind, f.Message = me.Kind(), me.Error()
 		f.Fatal, f.Safeguard = true, string(safeguard.RegistryFingerprint)
+	case errors.As(err, &one):
+		// Retrying cannot help: the same record is refused on every attempt.
+		f.Kind, f.Message = one.Kind(), err.Error()
+		f.Fatal, f.Safeguard = true, string(safeguard.OptionNilCheck)
+	case errors.As(err, &de):
+		f.Kind, f.Message = de.Kind(), err.Error()
+		f.Fatal, f.Safeguard = true, string(safeguard.CodecDepthLimit)
 	case errors.As(err, &ce):
 		f.Kind, f.Message = ce.Kind, ce.Msg
 	case errors.As(err, &k):

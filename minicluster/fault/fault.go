@@ -109,6 +109,21 @@ const (
 	// proxy cut before a byte of its request arrived, or its first byte late.
 	// Sham: the toxic is put on with toxicity 0.
 	NodeNetwork Point = "node-network"
+	// InteropNilValues: the application's interop parser returns a key with no
+	// value ("color=") as a nil entry, as the Java library of seed 003 returned
+	// null, instead of leaving the key out; a lookup then yields Some(nil).
+	// Hit: the parser returned nil for a key (the key and input line), and the
+	// encoder met the Some(nil) (the field and input line). Sham: the nil
+	// entries are taken out of the parsed map again.
+	InteropNilValues Point = "interop-nil-values"
+	// MutableListResult: the application collects each partition into a
+	// MutableList, a linked list with no encoding of its own, instead of an
+	// ArrayBuffer; encoding a long one recurses once per element.
+	// Hit: the task encoder met a value nested deeper than any the fixtures
+	// write by design (its path and the partition's result), before the
+	// recursion goes on to exhaust the stack. Sham: the list is handed on as
+	// an ArrayBuffer.
+	MutableListResult Point = "mutable-list"
 )
 
 // IsNodeLevel says whether a point acts on whole nodes from outside them.
@@ -143,6 +158,8 @@ var catalogue = []Info{
 	{NodePartition, "targeted nodes are cut off the network mid-stage until declared lost, then reconnected (docker runtime)"},
 	{NodeKill, "targeted nodes die mid-stage: the container, or every executor of the node, gets SIGKILL"},
 	{NodeNetwork, "a toxic on the targeted nodes' proxies to the external data service: a timeout, or latency"},
+	{InteropNilValues, "the interop parser returns nil for a key with no value, so a lookup yields Some(nil)"},
+	{MutableListResult, "task results hold a MutableList (a linked list encoded by recursion) instead of an ArrayBuffer"},
 }
 
 // All returns every fault point in catalogue order.

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+
+	"github.com/faultbook/faultbook/minicluster/fault"
 )
 
 // InputKind says where a stage's tasks get their records.
@@ -139,6 +141,34 @@ type TaskContext struct {
 	Node   string
 	Log    *slog.Logger
 	Params Params
+	// Faults are the run's faults aimed at this executor: application code that
+	// is itself a fault point (a parser that returns nil) reads its switch here,
+	// and reports through Hit that its effect happened, with proof.
+	Faults fault.Set
+	Hit    func(p fault.Point, proof string)
+	// NoEffect reports that a fault point was reached with its fault
+	// configured but had no effect (a sham), saying why.
+	NoEffect func(p fault.Point, why string)
+}
+
+// Fault returns the fault at point p aimed at this task's executor, if any.
+func (tc *TaskContext) Fault(p fault.Point) (fault.Spec, bool) {
+	return tc.Faults.Lookup(p, tc.Executor)
+}
+
+// FaultNoEffect reports that the fault at p was reached but had no effect.
+func (tc *TaskContext) FaultNoEffect(p fault.Point, why string) {
+	if tc.NoEffect != nil {
+		tc.NoEffect(p, why)
+	}
+}
+
+// FaultHit reports that the fault at p had its effect; proof says what happened
+// and where ("nil for key color at input line 536").
+func (tc *TaskContext) FaultHit(p fault.Point, proof string) {
+	if tc.Hit != nil {
+		tc.Hit(p, proof)
+	}
 }
 
 // SourceFunc makes a partition from nothing.

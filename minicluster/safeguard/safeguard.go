@@ -32,6 +32,20 @@ const (
 	// where tasks keep failing are excluded, per task, per stage and for the
 	// application.
 	ExcludeOnFailure Name = "exclude-on-failure"
+	// OptionNilCheck: the encoder refuses a defined option holding a nil pointer
+	// (Scala's Some(null)), naming the record type, the field and the input, and
+	// the task is not retried. Beyond Spark: Kryo writes Some(null) silently.
+	OptionNilCheck Name = "option-nil-check"
+	// CodecDepthLimit: the encoder stops at a nesting depth with a typed error
+	// rather than exhausting the stack; Kryo's setMaxDepth, which Spark never sets.
+	CodecDepthLimit Name = "codec-depth-limit"
+	// IterativeListEncoding: a chain of structs linked by a pointer to their own
+	// type is encoded in a loop, as Scala's List serialises through a proxy.
+	IterativeListEncoding Name = "iterative-list-encoding"
+	// CrashAttribution: the driver notices that attempts of one task killed two
+	// executors and aborts the task with that diagnosis at once. Beyond Spark,
+	// which spends spark.task.maxFailures executors on it.
+	CrashAttribution Name = "crash-attribution"
 )
 
 // Info documents one safeguard.
@@ -52,6 +66,10 @@ var catalogue = []Info{
 	{RegistratorFailFast, "a registrator that cannot be run fails the task and is reported to the driver", "Spark 1.1 (SPARK-2893)", ""},
 	{ExecutorWideRegistry, "resolve the registrator through the executor's bundle, not the calling goroutine's", "Spark 1.1 (SPARK-3046)", ""},
 	{ExcludeOnFailure, "exclude executors and nodes where tasks keep failing, per task, stage and application", "Spark 2.1 (SPARK-8425), renamed in 3.1 (SPARK-32037)", "spark.excludeOnFailure.enabled"},
+	{OptionNilCheck, "refuse to encode Some(nil), naming the record type, field and input line; the task is not retried", "beyond Spark", ""},
+	{CodecDepthLimit, "stop encoding at a nesting depth with a typed error instead of overflowing the stack", "Kryo setMaxDepth, never set by Spark", ""},
+	{IterativeListEncoding, "encode self-referential pointer chains (linked lists) in a loop, not by recursion", "Scala List's serialization proxy", ""},
+	{CrashAttribution, "abort a task whose attempts killed two executors, saying so, instead of spending executors on it", "beyond Spark", ""},
 }
 
 // All returns every safeguard, in catalogue order.
@@ -107,7 +125,8 @@ type Profile struct {
 var profiles = []Profile{
 	{"spark-1.0", "the engine as the seed documents met it: no safeguard", nil},
 	{"spark-3", "what Spark added later (SPARK-2893, SPARK-3046, SPARK-8425)", []Name{RegistratorFailFast, ExecutorWideRegistry, ExcludeOnFailure}},
-	{"hardened", "every safeguard faultbook offers", []Name{RegistryFingerprint, RegistrationRequired, RegistratorFailFast, ExecutorWideRegistry, ExcludeOnFailure}},
+	{"hardened", "every safeguard faultbook offers", []Name{RegistryFingerprint, RegistrationRequired, RegistratorFailFast, ExecutorWideRegistry, ExcludeOnFailure,
+		OptionNilCheck, CodecDepthLimit, IterativeListEncoding, CrashAttribution}},
 }
 
 // Profiles returns every profile in order: spark-1.0, spark-3, hardened.

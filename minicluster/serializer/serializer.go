@@ -61,6 +61,12 @@ type Options struct {
 	// OmitBuiltin names a default type this process does not register, as a
 	// process with an older library or a narrower classpath would not.
 	OmitBuiltin string
+	// OptionNilCheck refuses Some(nil) in reflective fields (option-nil-check).
+	OptionNilCheck bool
+	// MaxDepth is Kryo's setMaxDepth: 0, Spark's setting, means no limit.
+	MaxDepth int
+	// IterativeChains encodes linked chains in a loop (iterative-list-encoding).
+	IterativeChains bool
 	// ShamOrder and ShamOmit keep Order and OmitBuiltin switched on but
 	// neutralise them: the user types come in their declared order, no
 	// built-in type is left out (the shams of the registration faults, see
@@ -119,6 +125,9 @@ func NewRegistry(ctx context.Context, o Options) (*codec.Registry, error) {
 	}
 	r.RegisterLibrary()
 	r.SetRegistrationRequired(o.RegistrationRequired)
+	r.SetOptionNilCheck(o.OptionNilCheck)
+	r.SetMaxDepth(o.MaxDepth)
+	r.SetIterativeChains(o.IterativeChains)
 	return r, nil
 }
 

@@ -25,8 +25,13 @@ func ForProcess(sp *spec.Spec, process int, app *bundle.Bundle, role Role, log *
 		Registrator:          sp.Conf.Get(conf.KryoRegistrator),
 		RegistrationRequired: required || sp.Safeguards.On(safeguard.RegistrationRequired),
 		FailFast:             sp.Safeguards.On(safeguard.RegistratorFailFast),
+		OptionNilCheck:       sp.Safeguards.On(safeguard.OptionNilCheck),
+		IterativeChains:      sp.Safeguards.On(safeguard.IterativeListEncoding),
 		Role:                 role,
 		Log:                  log,
+	}
+	if sp.Safeguards.On(safeguard.CodecDepthLimit) {
+		o.MaxDepth = DepthLimit
 	}
 	if sp.Safeguards.On(safeguard.ExecutorWideRegistry) {
 		o.ExecutorBundle = app
@@ -41,6 +46,11 @@ func ForProcess(sp *spec.Spec, process int, app *bundle.Bundle, role Role, log *
 	}
 	return o
 }
+
+// DepthLimit is the nesting depth the codec-depth-limit safeguard allows: deep
+// enough for any record the fixtures write by design, and well short of what
+// a 1 MiB stack holds.
+const DepthLimit = 200
 
 // registrationPoints shape every registry a process builds; registryPoints add
 // the transport goroutines' registries: their effect is a registry that
