@@ -22,7 +22,6 @@ import (
 	"github.com/faultbook/faultbook/minicluster/spec"
 )
 
-
 var (
 	reTimeoutLost   = regexp.MustCompile(`Lost task .*SocketTimeoutException: Read timed out`)
 	reCannotRun     = regexp.MustCompile(`cannot run anywhere due to node and executor excludeOnFailure`)
