@@ -43,6 +43,16 @@ const (
 	FaultReverted    Kind = "fault-reverted"
 	ApplicationStart Kind = "application-start"
 	ApplicationEnd   Kind = "application-end"
+	// StoreOp is one request a checkpoint store served (Name: PUT, GET, HEAD,
+	// LIST, COPY, DELETE; Message: the key; Outcome: ok, 404, error; Metrics:
+	// ms, bytes).
+	StoreOp Kind = "store-op"
+	// BatchCompleted is one streaming micro-batch (Job: batch number; Metrics:
+	// see the stream package's batch metrics).
+	BatchCompleted Kind = "batch"
+	// Checkpoint is a streaming checkpoint written, failed or recovered
+	// (Outcome: written, failed, recovered, fresh-start).
+	Checkpoint Kind = "checkpoint"
 )
 
 // Event is one line of the log. Fields not relevant to a kind are zero.
@@ -83,4 +93,6 @@ type Event struct {
 	ExitStatus  *int   `json:"exit_status,omitempty"`
 	Signal      string `json:"signal,omitempty"`
 	Replacement int    `json:"replacement,omitempty"`
+	// Metrics holds the numbers of a batch or store event, by name.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }

@@ -101,6 +101,17 @@ const (
 	NodeFreeze    Point = "node-freeze"
 	NodePartition Point = "node-partition"
 	NodeKill      Point = "node-kill"
+	// EventualConsistency: the checkpoint store behaves as S3 did before
+	// December 2020: a LIST omits keys written less than their lag ago, and a
+	// GET/HEAD of a key asked for before it existed answers 404 for its lag.
+	// Params["lag"] is the longest lag (default "600ms").
+	EventualConsistency Point = "eventual-consistency"
+	// MissingOutputOp: the streaming application registers no output
+	// operation (its foreachRDD is left out of the graph).
+	MissingOutputOp Point = "missing-output-op"
+	// ThrottledStore: the checkpoint store meters its throughput by stored
+	// size with burst credits (EFS bursting mode); Params name the model.
+	ThrottledStore Point = "throttled-store"
 )
 
 // IsNodeLevel says whether a point acts on whole nodes from outside them.
@@ -131,6 +142,9 @@ var catalogue = []Info{
 	{NodeFreeze, "targeted nodes are frozen mid-stage (container paused, or SIGSTOP) until declared lost, then resumed"},
 	{NodePartition, "targeted nodes are cut off the network mid-stage until declared lost, then reconnected (docker runtime)"},
 	{NodeKill, "targeted nodes die mid-stage: the container, or every executor of the node, gets SIGKILL"},
+	{EventualConsistency, "the checkpoint store is eventually consistent as S3 was: LIST lags, 404s are cached"},
+	{MissingOutputOp, "the streaming graph registers no output operation"},
+	{ThrottledStore, "the checkpoint store's throughput follows burst credits and its stored size"},
 }
 
 // All returns every fault point in catalogue order.

@@ -27,6 +27,19 @@ const (
 	// ExecutorWideRegistry mirrors SPARK-3046 (Spark 1.1): serializers resolve the
 	// registrator through the executor's application bundle, whatever goroutine asks.
 	ExecutorWideRegistry Name = "executor-wide-registry"
+	// OutputOpValidation mirrors DStreamGraph.validate: a streaming context with
+	// no output operation refuses to start.
+	OutputOpValidation Name = "output-op-validation"
+	// ManifestCommit writes a checkpoint's parts, then a manifest naming them
+	// with checksums, last; recovery reads manifests by key with bounded retries
+	// and never trusts LIST for correctness (as S3A's committers and S3Guard did).
+	ManifestCommit Name = "manifest-commit"
+	// ValidateOnRecovery checks a recovered checkpoint's parts against the
+	// checksums its metadata records and falls back to the last complete one.
+	ValidateOnRecovery Name = "validate-on-recovery"
+	// CheckpointLagAlarm warns when checkpoint time approaches the batch
+	// interval or the store's burst credits are projected to run out.
+	CheckpointLagAlarm Name = "checkpoint-lag-alarm"
 )
 
 // Info documents one safeguard.
@@ -46,6 +59,10 @@ var catalogue = []Info{
 	{RegistrationRequired, "refuse to write a type the registry does not know", "Spark 1.0 option, default off", "spark.kryo.registrationRequired"},
 	{RegistratorFailFast, "a registrator that cannot be run fails the task and is reported to the driver", "Spark 1.1 (SPARK-2893)", ""},
 	{ExecutorWideRegistry, "resolve the registrator through the executor's bundle, not the calling goroutine's", "Spark 1.1 (SPARK-3046)", ""},
+	{OutputOpValidation, "refuse to start a stream with no output operation", "Spark Streaming (DStreamGraph.validate)", ""},
+	{ManifestCommit, "commit a checkpoint by a manifest written last; recover by key, never by LIST", "beyond Spark (S3A committers, S3Guard)", ""},
+	{ValidateOnRecovery, "verify a recovered checkpoint's checksums and fall back to the last complete one", "beyond Spark", ""},
+	{CheckpointLagAlarm, "warn before checkpoint time overtakes the batch interval or burst credits run out", "beyond Spark", ""},
 }
 
 // All returns every safeguard, in catalogue order.
@@ -100,8 +117,9 @@ type Profile struct {
 // what Spark added later; hardened adds everything faultbook offers.
 var profiles = []Profile{
 	{"spark-1.0", "the engine as the seed documents met it: no safeguard", nil},
-	{"spark-3", "what Spark added later (SPARK-2893, SPARK-3046)", []Name{RegistratorFailFast, ExecutorWideRegistry}},
-	{"hardened", "every safeguard faultbook offers", []Name{RegistryFingerprint, RegistrationRequired, RegistratorFailFast, ExecutorWideRegistry}},
+	{"spark-3", "what Spark added later (SPARK-2893, SPARK-3046, stream graph validation)", []Name{RegistratorFailFast, ExecutorWideRegistry, OutputOpValidation}},
+	{"hardened", "every safeguard faultbook offers", []Name{RegistryFingerprint, RegistrationRequired, RegistratorFailFast, ExecutorWideRegistry,
+		OutputOpValidation, ManifestCommit, ValidateOnRecovery, CheckpointLagAlarm}},
 }
 
 // Profiles returns every profile in order: spark-1.0, spark-3, hardened.
