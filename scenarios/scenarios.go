@@ -19,6 +19,7 @@ func all() []*harness.Scenario {
 		RegistrationOrderNatural(),
 		RegistrationShift(),
 		RegistratorTransport(),
+		NoOutputOp(),
 	}
 }
 
