@@ -186,6 +186,9 @@ func detectionMs(o *Observation) int64 {
 }
 
 func source(e events.Event) string {
+	if e.Role == "store" || e.Role == "harness" {
+		return e.Role
+	}
 	if e.Role == "driver" || e.Executor == 0 {
 		return "driver"
 	}

@@ -58,6 +58,9 @@ type Scenario struct {
 	// 10) is how often cells run when --repeat is not given.
 	Probabilistic bool
 	Repeat        int
+	// Stream, when set, runs each cell of a streaming workload against a
+	// checkpoint store the harness provides, killing the driver if asked.
+	Stream *StreamRun
 	// Timeout bounds one run of one cell. Default 60 s.
 	Timeout time.Duration
 	// ExecutorDeaths says the scenario's faults end executor processes (a

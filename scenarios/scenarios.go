@@ -20,6 +20,7 @@ func all() []*harness.Scenario {
 		RegistrationShift(),
 		RegistratorTransport(),
 		NoOutputOp(),
+		EventualCheckpoint(),
 	}
 }
 

@@ -53,6 +53,9 @@ const (
 	// Checkpoint is a streaming checkpoint written, failed or recovered
 	// (Outcome: written, failed, recovered, fresh-start).
 	Checkpoint Kind = "checkpoint"
+	// DriverKilled: the harness killed the driver process (SIGKILL) to restart
+	// it from its checkpoint.
+	DriverKilled Kind = "driver-killed"
 )
 
 // Event is one line of the log. Fields not relevant to a kind are zero.

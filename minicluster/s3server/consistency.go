@@ -18,22 +18,40 @@ import (
 // Consistency is S3's consistency model before December 2020, as AWS documented
 // it: a LIST may omit a key written shortly before, and a GET or HEAD of a key
 // that was asked for before it existed may go on answering 404 for a while
-// (the negative answer is cached). Each key's delay is drawn from [Lag/4, Lag],
-// seeded by the key's name, so a run is repeatable.
+// (the negative answer is cached). Not every write lags: each write lags with
+// probability P (default 1), for a delay drawn from [Lag/4, Lag]; both draws
+// are seeded by the key and the write's sequence number, so a run is repeatable.
 type Consistency struct {
 	Lag  time.Duration
+	P    float64
 	Seed int64
 	// Sham computes every effect but applies none and reports no hit: a check
 	// of the fault's evidence must then find nothing.
 	Sham bool
 }
 
-// lagOf is how long key stays invisible after it is written.
-func (c *Consistency) lagOf(key string) time.Duration {
+// lagOf is how long the seq-th write, of key, stays invisible.
+func (c *Consistency) lagOf(key string, seq int) time.Duration {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%d/%s", c.Seed, key)
-	u := float64(h.Sum64()%10000) / 10000
+	fmt.Fprintf(h, "%d/%s/%d", c.Seed, key, seq)
+	x := h.Sum64()
+	p := c.P
+	if p <= 0 {
+		p = 1
+	}
+	if float64(x%10000)/10000 >= p {
+		return 0
+	}
+	u := float64((x/10000)%10000) / 10000
 	return c.Lag/4 + time.Duration(u*float64(c.Lag-c.Lag/4))
+}
+
+// write is when a key was last written and how long that write lags: in
+// listings (lag) and for a reader whose 404 was cached (neg). The two are
+// drawn independently.
+type write struct {
+	at       time.Time
+	lag, neg time.Duration
 }
 
 // layer wraps a gofakes3 backend with the consistency model, the throughput
@@ -47,13 +65,14 @@ type layer struct {
 	mu sync.Mutex
 	// written is when each bucket/key was last written; askedAbsent when a GET
 	// or HEAD first found it missing.
-	written     map[string]time.Time
+	written     map[string]write
 	askedAbsent map[string]time.Time
+	seq         int
 }
 
 func newLayer(b gofakes3.Backend, o Options) *layer {
 	return &layer{Backend: b, o: o, cons: o.Consistency, throttle: o.Throttle,
-		written: map[string]time.Time{}, askedAbsent: map[string]time.Time{}}
+		written: map[string]write{}, askedAbsent: map[string]time.Time{}}
 }
 
 var _ gofakes3.Backend = (*layer)(nil)
@@ -98,8 +117,8 @@ func (l *layer) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3.L
 		kept := list.Contents[:0:0]
 		for _, c := range list.Contents {
 			w, ok := l.written[name+"/"+c.Key]
-			if ok && now.Sub(w) < l.cons.lagOf(c.Key) {
-				omitted = append(omitted, fmt.Sprintf("%s written %d ms before", c.Key, ms(now.Sub(w))))
+			if ok && now.Sub(w.at) < w.lag {
+				omitted = append(omitted, fmt.Sprintf("%s written %d ms before", c.Key, ms(now.Sub(w.at))))
 				if l.cons.Sham {
 					kept = append(kept, c)
 				}
@@ -134,16 +153,16 @@ func (l *layer) stale(bucket, key string) (string, bool) {
 	k := bucket + "/" + key
 	asked, ok1 := l.askedAbsent[k]
 	w, ok2 := l.written[k]
-	if !ok1 || !ok2 || !asked.Before(w) {
+	if !ok1 || !ok2 || !asked.Before(w.at) {
 		return "", false
 	}
-	age, lag := time.Since(w), l.cons.lagOf(key)
-	if age >= lag {
+	age := time.Since(w.at)
+	if age >= w.neg {
 		delete(l.askedAbsent, k)
 		return "", false
 	}
 	return fmt.Sprintf("%s answered 404: first asked for %d ms before it was written %d ms ago (negative answer cached for %d ms)",
-		key, ms(w.Sub(asked)), ms(age), ms(lag)), true
+		key, ms(w.at.Sub(asked)), ms(age), ms(w.neg)), true
 }
 
 func (l *layer) missing(bucket, key string) {
@@ -193,8 +212,13 @@ func (l *layer) HeadObject(bucket, key string) (*gofakes3.Object, error) {
 
 func (l *layer) wrote(bucket, key string) {
 	l.mu.Lock()
-	l.written[bucket+"/"+key] = time.Now()
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	w := write{at: time.Now()}
+	if l.cons != nil {
+		w.lag, w.neg = l.cons.lagOf(key, l.seq), l.cons.lagOf(key, l.seq+1)
+		l.seq += 2
+	}
+	l.written[bucket+"/"+key] = w
 }
 
 // PutObject stores the object (after the throughput model let its bytes in)

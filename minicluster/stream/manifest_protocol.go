@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/faultbook/faultbook/minicluster/checkpoint"
 )
@@ -19,8 +20,8 @@ import (
 // offset 0) when one does not check out.
 type manifestProtocol struct {
 	c *Context
-	// written are the manifests this driver knows, oldest first, so old parts
-	// are deleted by name rather than by listing.
+	// written are the newest manifests this driver knows, oldest first: their
+	// parts are kept.
 	written []meta
 }
 
@@ -47,13 +48,27 @@ func (p *manifestProtocol) write(ctx context.Context, s snapshot, _ int) error {
 		return err
 	}
 	p.written = append(p.written, m)
-	for len(p.written) > keepParts {
-		for _, part := range p.written[0].Parts {
-			_ = st.Delete(ctx, part.Key)
-		}
-		p.written = p.written[1:]
+	if len(p.written) > keepParts {
+		p.written = p.written[len(p.written)-keepParts:]
 	}
+	p.collect(ctx, p.written[0].Time)
 	return nil
+}
+
+// collect deletes the parts of checkpoints older than cutoff. It lists to
+// find them: a key the listing misses is garbage left for the next round,
+// never a correctness problem, since nothing is read by listing.
+func (p *manifestProtocol) collect(ctx context.Context, cutoff int64) {
+	keys, err := p.c.store.List(ctx, "ckpt-")
+	if err != nil {
+		return
+	}
+	for _, k := range keys {
+		dir, _, _ := strings.Cut(k, "/")
+		if t, ok := timeOf(dir, "ckpt-"); ok && t < cutoff {
+			_ = p.c.store.Delete(ctx, k)
+		}
+	}
 }
 
 func (p *manifestProtocol) recover(ctx context.Context) (*snapshot, error) {
