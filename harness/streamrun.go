@@ -342,4 +342,3 @@ func throttleOf(f fault.Spec) (*s3server.Throttle, error) {
 	}
 	return &t, nil
 }
-
