@@ -46,7 +46,8 @@ type Options struct {
 	Region    string // default "us-east-1"
 }
 
-func (o Options) withEnv() Options {
+// WithEnv fills empty fields from the AWS environment variables.
+func (o Options) WithEnv() Options {
 	first := func(v string, keys ...string) string {
 		for _, k := range keys {
 			if v != "" {
@@ -78,7 +79,7 @@ func Open(location string, o Options) (Store, error) {
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("%w: %q: want s3://bucket/prefix", ErrLocation, location)
 		}
-		return NewS3(u.Host, strings.Trim(u.Path, "/"), o.withEnv())
+		return NewS3(u.Host, strings.Trim(u.Path, "/"), o.WithEnv())
 	case strings.HasPrefix(location, "file://"):
 		return NewDir(strings.TrimPrefix(location, "file://"))
 	case strings.Contains(location, "://"):
