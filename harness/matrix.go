@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/faultbook/faultbook/harness/result"
@@ -90,3 +91,15 @@ func matrixCell(col string, r result.Run, obs *Observation) result.MatrixCell {
 }
 
 func anyFired(o *Observation) bool { return len(o.Fired()) > 0 }
+
+// RunFault runs a scenario's fault once, with seed, under a set of
+// safeguards, judged as a catch cell that accepts a diagnosis or a correct
+// completion. It returns the run and what it left behind (nil when the run
+// could not be carried out).
+func RunFault(ctx context.Context, sc *Scenario, set safeguard.Set, seed int64, o Options) (result.Run, *Observation) {
+	o.defaults()
+	o.Seed = seed
+	p := plan{kind: result.Catch, label: "fault-" + strings.Join(set.Names(), "+"), faults: sc.Faults, set: set, catch: &Catch{Expect: Either}, runs: 1}
+	r, obs, _ := runOnce(ctx, sc, p, &o, 0)
+	return r, obs
+}
