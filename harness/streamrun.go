@@ -37,6 +37,7 @@ const (
 	paramBatches            = "batches"
 	paramCheckpointEvery    = "checkpoint-every"
 	paramBatchInterval      = "batch-interval"
+	paramSourceEpoch        = "source-epoch"
 )
 
 // StoreFile holds, in a run directory, the events of the store the harness ran.
@@ -244,14 +245,21 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 		env = append(env, "AWS_ACCESS_KEY_ID="+s3server.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3server.SecretKey)
 	}
 	sp.Params = params
-	copts := cluster.Options{Binary: o.Binary, Dir: dir, Env: env}
-	if kl != nil {
-		copts.OnDriverLine = kl.onLine
-	}
+	// The source begins producing when the first driver's stream starts: a
+	// restarted driver without a checkpoint finds it that far along.
+	var epoch sync.Once
+	copts := cluster.Options{Binary: o.Binary, Dir: dir, Env: env, OnDriverLine: func(line string) {
+		if strings.Contains(line, "StreamingContext started") {
+			epoch.Do(func() { params[paramSourceEpoch] = strconv.FormatInt(time.Now().UnixMilli(), 10) })
+		}
+		kl.onLine(line)
+	}}
 	out, err := attempt(ctx, sp, copts, kl)
 	if err == nil && kl != nil && kl.killed() {
 		first := out
-		out, err = attempt(ctx, sp, cluster.Options{Binary: o.Binary, Dir: dir, Env: env}, nil)
+		sp2 := *sp
+		sp2.Params = maps.Clone(params)
+		out, err = attempt(ctx, &sp2, cluster.Options{Binary: o.Binary, Dir: dir, Env: env}, nil)
 		if out != nil {
 			out.Duration += first.Duration
 		}

@@ -18,9 +18,9 @@ var (
 	reRecovered      = regexp.MustCompile(`Recovered from checkpoint|No checkpoint found`)
 )
 
-// streamParams are the knobs of the checkpointing scenarios: 12 batches of 4 s
+// streamParams are the knobs of the checkpointing scenarios: 10 batches of 4 s
 // at 3,000 messages/s, a checkpoint every 2 batches.
-var streamParams = map[string]string{"batches": "12", "checkpoint-every": "2"}
+var streamParams = map[string]string{"batches": "10", "checkpoint-every": "2", "time-scale": "100"}
 
 // EventualCheckpoint: Spark's checkpoint protocol on an eventually
 // consistent store, with the driver killed and restarted from it.
@@ -36,7 +36,8 @@ func EventualCheckpoint() *harness.Scenario {
 			"On S3 before December 2020 rename was a copy and a delete, a LIST could omit fresh keys, and a key asked for before it existed could go on answering 404.",
 		Why: "A streaming application keeps running totals and checkpoints them to an S3 server with pre-2020 consistency. " +
 			"The harness kills the driver (SIGKILL) at a seeded point and starts it again from the checkpoint; the source replays from the recovered offsets. " +
-			"Unguarded, the writer's rename-by-copy and directory listing fail sporadically, and recovery trusts a listing: it picks a stale checkpoint whose state is gone, or fails. " +
+			"Unguarded, the writer's rename-by-copy and directory listing fail sporadically, and recovery trusts a listing: it picks a stale checkpoint whose state is gone and fails, " +
+			"or sees none and starts a new context at the source's latest offset, as Spark's Kafka direct stream does by default, losing the totals. " +
 			"A manifest written last and read by key, or checksums validated on recovery with a fallback, recover the exact totals every time.",
 		Chain: []string{
 			"the store lags: LIST omits fresh keys, a 404 cached before a write outlives it",
@@ -44,14 +45,15 @@ func EventualCheckpoint() *harness.Scenario {
 			"checkpoint attempts fail with warnings and the stream moves on",
 			"the driver is killed; the new one lists the checkpoint directory",
 			"the newest checkpoint is missing from the listing or answers 404: an older one is read, its state already deleted",
-			"recovery fails (\"Failed to read checkpoint\", \"directory does not exist\") or resumes with state that does not match its offsets",
+			"or no checkpoint is listed at all: a new context starts at the source's latest offset (auto.offset.reset=largest), and the totals so far are lost",
+			"recovery fails (\"Failed to read checkpoint\", \"directory does not exist\") or resumes with lost state",
 		},
 		Story:         storyEventualCheckpoint,
 		Workload:      "stream-counts",
 		Params:        streamParams,
 		Stream:        &harness.StreamRun{KillDriver: true},
 		Probabilistic: true,
-		Repeat:        10,
+		Repeat:        8,
 		Faults:        fault.Set{{Point: fault.EventualConsistency, Params: map[string]string{"lag": "2s", "p": "0.2"}}},
 		Catches: []harness.Catch{
 			{Safeguards: []safeguard.Name{safeguard.ManifestCommit}, Expect: harness.Survive},
@@ -142,7 +144,9 @@ Root cause
   checkpoint writes parts under temporary names, renames them and lists the
   directory to count them; old checkpoints are found by listing and deleted. A
   failure is a warning, and the stream moves on. Recovery lists the directory,
-  reads the newest checkpoint and lists its state directory.
+  reads the newest checkpoint and lists its state directory; when the listing shows
+  no checkpoint, a new context starts where the source is now (Kafka's
+  auto.offset.reset=largest, the default of Spark's direct stream).
 
 The experiment
   The application keeps running totals per user (mapWithState) over a message
@@ -153,10 +157,10 @@ The experiment
   exact totals over the whole input. Runs are repeated and the rate reported.
   - control: a consistent store; the restarted driver recovers the exact totals.
   - reproduce: the store lags (each write with chance 0.2, up to 2 s): checkpoint
-    attempts fail with Spark's warnings, and the restarted driver fails to read its
-    checkpoint or resumes with totals that do not match its offsets, in some runs.
+    attempts fail with Spark's warnings, and in most runs the restarted driver fails
+    to read its checkpoint or resumes with totals lost.
   - catch: manifest-commit (parts, then a manifest with checksums written last;
     recovery reads manifests by key and never trusts LIST) and validate-on-recovery
     (checksums checked on recovery, falling back to the last complete checkpoint or
-    offset 0): the exact totals in every run.
+    to offset 0, never to the source's end): the exact totals in every run.
   - no false alarm: a consistent store with both safeguards on.`

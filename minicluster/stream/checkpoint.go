@@ -26,6 +26,10 @@ type snapshot struct {
 	State  map[string]int64
 }
 
+// fromStart is the snapshot before the first batch: a safeguard that finds no
+// complete checkpoint replays the whole source rather than skip to its end.
+func fromStart() *snapshot { return &snapshot{Batch: -1, State: map[string]int64{}} }
+
 // partOf is the state partition a key belongs to.
 func partOf(key string, parts int) int {
 	h := fnv.New32a()
@@ -115,9 +119,13 @@ func (c *Context) recover(ctx context.Context) (*snapshot, error) {
 		c.ev.Emit(events.Event{Kind: events.Checkpoint, Outcome: "recovery-failed", Message: err.Error()})
 		return nil, err
 	case s == nil:
-		c.log.Info(fmt.Sprintf("No checkpoint found in '%s': starting a new context from offset 0", c.store), "component", "streaming.StreamingContext")
-		c.ev.Emit(events.Event{Kind: events.Checkpoint, Outcome: "fresh-start", Message: "no checkpoint: starting from offset 0"})
+		c.log.Info(fmt.Sprintf("No checkpoint found in '%s': starting a new context", c.store), "component", "streaming.StreamingContext")
+		c.ev.Emit(events.Event{Kind: events.Checkpoint, Outcome: "fresh-start", Message: "no checkpoint: a new context"})
 		return nil, nil
+	case s.Batch < 0:
+		c.log.Info(fmt.Sprintf("No complete checkpoint in '%s': replaying the source from offset 0", c.store), "component", "streaming.StreamingContext")
+		c.ev.Emit(events.Event{Kind: events.Checkpoint, Outcome: "replay-from-start", Message: "no complete checkpoint: replaying from offset 0"})
+		return s, nil
 	}
 	c.log.Info(fmt.Sprintf("Recovered from checkpoint for time %d ms: batch %d, %d keys, replaying the source from offset %d", s.Time, s.Batch, len(s.State), s.Offset),
 		"component", "streaming.StreamingContext")

@@ -37,6 +37,12 @@ type Config struct {
 	Store      checkpoint.Options
 	// Parts is the number of state partitions a checkpoint writes. Default 4.
 	Parts int
+	// Epoch is when the source began producing (offset 0). A context that
+	// starts without a checkpoint starts at the source's latest offset when
+	// ResetToLatest is set (Kafka's auto.offset.reset=largest, the default of
+	// Spark's Kafka direct stream), else at offset 0.
+	Epoch         time.Time
+	ResetToLatest bool
 }
 
 // Batch is one micro-batch.
@@ -102,6 +108,12 @@ func (c *Context) wall(d time.Duration) time.Duration {
 	return time.Duration(float64(d) / c.cfg.TimeScale)
 }
 
+// latestBatch is the batch the source's latest offset falls in now.
+func (c *Context) latestBatch() int {
+	elapsed := time.Duration(float64(time.Since(c.cfg.Epoch)) * c.cfg.TimeScale)
+	return min(max(int(elapsed/c.cfg.BatchInterval), 0), c.cfg.Batches)
+}
+
 func (c *Context) batch(i int) Batch {
 	per := int64(c.cfg.Rate) * c.cfg.BatchInterval.Milliseconds() / 1000
 	return Batch{Index: i, Time: ZeroTime + int64(i+1)*c.cfg.BatchInterval.Milliseconds(), From: int64(i) * per, Until: int64(i+1) * per}
@@ -134,6 +146,10 @@ func (c *Context) Run(ctx context.Context) (*Result, error) {
 		}
 		if snap != nil {
 			res.State, res.Recovered, next = snap.State, snap.Batch, snap.Batch+1
+		}
+		if snap == nil && c.cfg.ResetToLatest && !c.cfg.Epoch.IsZero() {
+			next = c.latestBatch()
+			c.log.Info(fmt.Sprintf("Starting at the source's latest offset %d (auto.offset.reset=largest): batch %d", c.batch(next).From, next), "component", "streaming.StreamingContext")
 		}
 	}
 	c.log.Info(fmt.Sprintf("StreamingContext started: %s; %d batches of %s at %d messages/s from batch %d",

@@ -126,5 +126,5 @@ func (p *manifestProtocol) recover(ctx context.Context) (*snapshot, error) {
 		p.written = append(p.written, m)
 		return &snapshot{Batch: m.Batch, Time: m.Time, Offset: m.Offset, State: state}, nil
 	}
-	return nil, nil
+	return fromStart(), nil
 }

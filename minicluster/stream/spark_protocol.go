@@ -149,6 +149,11 @@ func (p *sparkProtocol) recover(ctx context.Context) (*snapshot, error) {
 	metas := metaKeys(keys)
 	slices.Reverse(metas)
 	if len(metas) == 0 {
+		if p.validate {
+			// An empty listing proves nothing on this store: replay the
+			// source rather than start at its end.
+			return fromStart(), nil
+		}
 		return nil, nil
 	}
 	for _, k := range metas {
@@ -177,7 +182,7 @@ func (p *sparkProtocol) recover(ctx context.Context) (*snapshot, error) {
 	}
 	if p.validate {
 		p.c.fired(safeguardValidate, fmt.Sprintf("no complete checkpoint among %d in %s: replaying the source from offset 0", len(metas), st))
-		return nil, nil
+		return fromStart(), nil
 	}
 	return nil, fmt.Errorf("org.apache.spark.SparkException: Failed to read checkpoint from directory %s", st)
 }
