@@ -54,7 +54,7 @@ func EventualCheckpoint() *harness.Scenario {
 		Stream:        &harness.StreamRun{KillDriver: true},
 		Probabilistic: true,
 		Repeat:        8,
-		Faults:        fault.Set{{Point: fault.EventualConsistency, Params: map[string]string{"lag": "2s", "p": "0.2"}}},
+		Faults:        fault.Set{{Point: fault.EventualConsistency, Params: map[string]string{"lag": "4s", "p": "0.2"}}},
 		Catches: []harness.Catch{
 			{Safeguards: []safeguard.Name{safeguard.ManifestCommit}, Expect: harness.Survive},
 			{Safeguards: []safeguard.Name{safeguard.ValidateOnRecovery}, Expect: harness.Survive},
@@ -156,7 +156,7 @@ The experiment
   starts it again; the source replays from the recovered offsets. The oracle is the
   exact totals over the whole input. Runs are repeated and the rate reported.
   - control: a consistent store; the restarted driver recovers the exact totals.
-  - reproduce: the store lags (each write with chance 0.2, up to 2 s): checkpoint
+  - reproduce: the store lags (each write with chance 0.2, up to 4 s): checkpoint
     attempts fail with Spark's warnings, and in most runs the restarted driver fails
     to read its checkpoint or resumes with totals lost.
   - catch: manifest-commit (parts, then a manifest with checksums written last;
