@@ -202,6 +202,7 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 	}
 	var env []string
 	var kl *killer
+	var srv *s3server.Server
 	batches, _ := strconv.Atoi(orDefault(params[paramBatches], "12"))
 	every, _ := strconv.Atoi(orDefault(params[paramCheckpointEvery], "2"))
 	iv, _ := time.ParseDuration(orDefault(params[paramBatchInterval], "4s"))
@@ -235,8 +236,8 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 			kl.prefix = "checkpoints/"
 			so.BeforeWrite = kl.beforeWrite
 		}
-		srv, err := s3server.Start(so)
-		if err != nil {
+		var err error
+		if srv, err = s3server.Start(so); err != nil {
 			return nil, fmt.Errorf("start the S3 server: %w", err)
 		}
 		defer srv.Close()
@@ -262,6 +263,11 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 		out, err = attempt(ctx, &sp2, cluster.Options{Binary: o.Binary, Dir: dir, Env: env}, nil)
 		if out != nil {
 			out.Duration += first.Duration
+		}
+	}
+	if srv != nil {
+		if why, ok := srv.NoEffect(); ok {
+			logs.add(events.Event{Kind: events.FaultNoEffect, Name: string(fault.EventualConsistency), Role: "store", Message: why})
 		}
 	}
 	if out != nil {
@@ -323,7 +329,7 @@ func consistencyOf(f fault.Spec) (*s3server.Consistency, error) {
 	if err != nil || p <= 0 || p > 1 {
 		return nil, fmt.Errorf("fault %s: p %q: want a probability in (0, 1]", f.Point, f.Params["p"])
 	}
-	return &s3server.Consistency{Lag: lag, P: p, Seed: f.Seed, Sham: f.Params["sham"] == "true"}, nil
+	return &s3server.Consistency{Lag: lag, P: p, Seed: f.Seed, Sham: f.Sham()}, nil
 }
 
 func throttleOf(f fault.Spec) (*s3server.Throttle, error) {

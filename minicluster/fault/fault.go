@@ -104,10 +104,15 @@ const (
 	// EventualConsistency: the checkpoint store behaves as S3 did before
 	// December 2020: a LIST omits keys written less than their lag ago, and a
 	// GET/HEAD of a key asked for before it existed answers 404 for its lag.
-	// Params["lag"] is the longest lag (default "600ms").
+	// Each write lags with chance Params["p"] (default 0.2) for up to
+	// Params["lag"] (default 2s). Hit: a LIST answered without a key, or a
+	// GET/HEAD/COPY answered 404 for a key that exists (the key and its age).
+	// No effect: the store never changed an answer (reported when the run
+	// ends). Sham: every answer is left consistent.
 	EventualConsistency Point = "eventual-consistency"
 	// MissingOutputOp: the streaming application registers no output
-	// operation (its foreachRDD is left out of the graph).
+	// operation (its foreachRDD is left out of the graph). Hit: the graph the
+	// driver built has no output operation. Sham: the foreachRDD is kept.
 	MissingOutputOp Point = "missing-output-op"
 	// ThrottledStore: the checkpoint store meters its throughput by stored
 	// size with burst credits (EFS bursting mode); Params name the model.

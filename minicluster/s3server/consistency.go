@@ -68,6 +68,9 @@ type layer struct {
 	written     map[string]write
 	askedAbsent map[string]time.Time
 	seq         int
+	// hits counts the answers the consistency model changed, reached the
+	// requests it saw.
+	hits, reached int
 }
 
 func newLayer(b gofakes3.Backend, o Options) *layer {
@@ -92,8 +95,41 @@ func (l *layer) op(op, key, outcome string, start time.Time, bytes int64) {
 		Metrics: map[string]float64{"ms": float64(time.Since(start).Microseconds()) / 1000, "bytes": float64(bytes)}})
 }
 
-func (l *layer) hit(msg string) {
-	l.record(events.Event{Kind: events.FaultHit, Name: string(fault.EventualConsistency), Message: msg})
+// hit records an effect of the consistency model: msg is its proof, key the
+// object it hid.
+func (l *layer) hit(key, msg string) {
+	l.mu.Lock()
+	l.hits++
+	l.mu.Unlock()
+	l.record(events.Event{Kind: events.FaultHit, Name: string(fault.EventualConsistency), Message: msg, Block: key})
+}
+
+// reach counts a request the consistency model saw.
+func (l *layer) reach() {
+	if l.cons == nil {
+		return
+	}
+	l.mu.Lock()
+	l.reached++
+	l.mu.Unlock()
+}
+
+// noEffect says, when the consistency model was on and never changed an
+// answer, how many requests it saw.
+func (l *layer) noEffect() (string, bool) {
+	if l.cons == nil {
+		return "", false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hits > 0 {
+		return "", false
+	}
+	why := "no key written was listed or read within its lag"
+	if l.cons.Sham {
+		why = "sham: every answer was left consistent"
+	}
+	return fmt.Sprintf("the store served %d LIST, GET, HEAD and COPY requests with eventual consistency on; none omitted or hid a key (%s)", l.reached, why), true
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
@@ -110,6 +146,7 @@ func (l *layer) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3.L
 		l.op("LIST", p, "error", start, 0)
 		return list, err
 	}
+	l.reach()
 	if l.cons != nil {
 		now := time.Now()
 		var omitted []string
@@ -134,7 +171,8 @@ func (l *layer) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3.L
 			if n := len(omitted) - len(shown); n > 0 {
 				more = fmt.Sprintf(" and %d more", n)
 			}
-			l.hit(fmt.Sprintf("LIST of %s omitted %s%s", p, strings.Join(shown, ", "), more))
+			first, _, _ := strings.Cut(omitted[0], " written")
+			l.hit(first, fmt.Sprintf("LIST of %s omitted %s%s", p, strings.Join(shown, ", "), more))
 		}
 	}
 	l.op("LIST", p, "ok", start, int64(len(list.Contents)))
@@ -176,9 +214,10 @@ func (l *layer) missing(bucket, key string) {
 
 func (l *layer) read(op, bucket, key string, get func() (*gofakes3.Object, error)) (*gofakes3.Object, error) {
 	start := time.Now()
+	l.reach()
 	if proof, ok := l.stale(bucket, key); ok {
 		if !l.cons.Sham {
-			l.hit(op + " of " + proof)
+			l.hit(key, op+" of "+proof)
 			l.op(op, key, "404", start, 0)
 			return nil, gofakes3.KeyNotFound(key)
 		}
@@ -246,8 +285,9 @@ func (l *layer) PutObject(bucket, key string, meta map[string]string, input io.R
 // and writes the destination as a PUT would.
 func (l *layer) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
 	start := time.Now()
+	l.reach()
 	if proof, ok := l.stale(srcBucket, srcKey); ok && !l.cons.Sham {
-		l.hit("COPY source " + proof)
+		l.hit(srcKey, "COPY source "+proof)
 		l.op("COPY", srcKey+" → "+dstKey, "404", start, 0)
 		return gofakes3.CopyObjectResult{}, gofakes3.KeyNotFound(srcKey)
 	}

@@ -106,6 +106,11 @@ func (s *Server) Credits() float64 {
 	return s.back.throttle.Credits()
 }
 
+// NoEffect reports, when a consistency model was on and changed no answer,
+// what the store saw instead (see package fault: a point reached without
+// effect says so).
+func (s *Server) NoEffect() (string, bool) { return s.back.noEffect() }
+
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
