@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/faultbook/faultbook/minicluster/cluster"
+	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/s3server"
@@ -226,7 +227,7 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 			so.Consistency = c
 		}
 		if f, ok := sp.Faults.Lookup(fault.ThrottledStore, 0); ok {
-			t, err := throttleOf(f)
+			t, err := throttleOf(f, sp.Conf)
 			if err != nil {
 				return nil, err
 			}
@@ -268,6 +269,9 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 	if srv != nil {
 		if why, ok := srv.NoEffect(); ok {
 			logs.add(events.Event{Kind: events.FaultNoEffect, Name: string(fault.EventualConsistency), Role: "store", Message: why})
+		}
+		if why, ok := srv.ThrottleNoEffect(); ok {
+			logs.add(events.Event{Kind: events.FaultNoEffect, Name: string(fault.ThrottledStore), Role: "store", Message: why})
 		}
 	}
 	if out != nil {
@@ -332,27 +336,19 @@ func consistencyOf(f fault.Spec) (*s3server.Consistency, error) {
 	return &s3server.Consistency{Lag: lag, P: p, Seed: f.Seed, Sham: f.Sham()}, nil
 }
 
-func throttleOf(f fault.Spec) (*s3server.Throttle, error) {
-	num := func(k, def string) (float64, error) {
-		v, err := strconv.ParseFloat(orDefault(f.Params[k], def), 64)
-		if err != nil || v < 0 {
-			return 0, fmt.Errorf("fault %s: %s %q: want a number", f.Point, k, f.Params[k])
+// throttleOf builds the throughput model from the run's conf (see conf's
+// faultbook.store keys): rates in stream time, compressed by the time scale.
+func throttleOf(f fault.Spec, c conf.Conf) (*s3server.Throttle, error) {
+	var v [5]float64
+	for i, k := range []string{conf.StoreBaselineKiBPerGiB, conf.StoreBurstMiBps, conf.StoreSizeGiB, conf.StoreCreditsMiB, conf.StoreTimeScale} {
+		x, err := c.Float(k)
+		if err != nil {
+			return nil, fmt.Errorf("fault %s: %w", f.Point, err)
 		}
-		return v, nil
+		v[i] = x
 	}
-	var t s3server.Throttle
-	var err error
-	if t.BaselineBps, err = num("baseline-bps", "51200"); err != nil {
-		return nil, err
-	}
-	if t.BurstBps, err = num("burst-bps", "104857600"); err != nil {
-		return nil, err
-	}
-	if t.InitialCredits, err = num("credits", "1048576"); err != nil {
-		return nil, err
-	}
-	if t.MaxCredits, err = num("max-credits", "1048576"); err != nil {
-		return nil, err
-	}
-	return &t, nil
+	scale := max(v[4], 1e-9)
+	credits := v[3] * 1024 * 1024
+	return &s3server.Throttle{BaselineBps: v[0] * 1024 * v[2] * scale, BurstBps: v[1] * 1024 * 1024 * scale,
+		InitialCredits: credits, MaxCredits: max(credits, v[2]*2.1*1024*1024*1024), Sham: f.Sham(), Scale: scale}, nil
 }

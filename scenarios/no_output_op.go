@@ -15,7 +15,10 @@ import (
 // the DStream API, flaky nodes, deep lists).
 const seed003 = "003_62b8e12072c4356b.txt"
 
-var reWarnOrError = regexp.MustCompile(` (WARN|ERROR) `)
+var (
+	reWarnOrError = regexp.MustCompile(` (WARN|ERROR) `)
+	reTotalDelay  = regexp.MustCompile(`Total delay`)
+)
 
 // NoOutputOp: a streaming graph of transformations only.
 func NoOutputOp() *harness.Scenario {

@@ -21,6 +21,7 @@ func all() []*harness.Scenario {
 		RegistratorTransport(),
 		NoOutputOp(),
 		EventualCheckpoint(),
+		ThrottledCheckpoint(),
 	}
 }
 

@@ -115,7 +115,11 @@ const (
 	// driver built has no output operation. Sham: the foreachRDD is kept.
 	MissingOutputOp Point = "missing-output-op"
 	// ThrottledStore: the checkpoint store meters its throughput by stored
-	// size with burst credits (EFS bursting mode); Params name the model.
+	// size with burst credits (EFS bursting mode); the conf's faultbook.store
+	// keys set the model. Hit: a transfer took longer than the burst rate
+	// allows because the credits were spent (the key, its size, the wait).
+	// No effect: the credits never ran out (reported when the run ends).
+	// Sham: transfers are metered but never made to wait beyond the burst rate.
 	ThrottledStore Point = "throttled-store"
 )
 

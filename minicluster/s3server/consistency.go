@@ -71,6 +71,9 @@ type layer struct {
 	// hits counts the answers the consistency model changed, reached the
 	// requests it saw.
 	hits, reached int
+	// metered counts the transfers the throughput model metered, slowed those
+	// it made wait beyond the burst rate.
+	metered, slowed int
 }
 
 func newLayer(b gofakes3.Backend, o Options) *layer {
@@ -233,7 +236,7 @@ func (l *layer) read(op, bucket, key string, get func() (*gofakes3.Object, error
 		return obj, err
 	}
 	if op == "GET" && l.throttle != nil {
-		obj.Contents = l.throttle.reader(obj.Contents)
+		obj.Contents = &throttledBody{meteredReader: l.throttle.reader(obj.Contents), l: l, op: "GET", key: key, start: start}
 	}
 	l.op(op, key, "ok", start, obj.Size)
 	return obj, nil
@@ -268,13 +271,18 @@ func (l *layer) PutObject(bucket, key string, meta map[string]string, input io.R
 		l.op("PUT", key, "dropped", start, 0)
 		return gofakes3.PutObjectResult{}, gofakes3.ErrInternal
 	}
+	var metered *meteredReader
 	if l.throttle != nil {
-		input = l.throttle.reader(io.NopCloser(input))
+		metered = l.throttle.reader(io.NopCloser(input))
+		input = metered
 	}
 	res, err := l.Backend.PutObject(bucket, key, meta, input, size, cond)
 	if err != nil {
 		l.op("PUT", key, "error", start, size)
 		return res, err
+	}
+	if metered != nil {
+		l.throttled("PUT", key, metered.n, metered.extra, start)
 	}
 	l.wrote(bucket, key)
 	l.op("PUT", key, "ok", start, size)
@@ -300,7 +308,8 @@ func (l *layer) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map
 		if obj, err := l.Backend.HeadObject(srcBucket, srcKey); err == nil {
 			size = obj.Size
 			_ = obj.Contents.Close()
-			l.throttle.transfer(2 * size) // read and written again
+			extra := l.throttle.transfer(2 * size) // read and written again
+			l.throttled("COPY", dstKey, 2*size, extra, start)
 		}
 	}
 	res, err := l.Backend.CopyObject(srcBucket, srcKey, dstBucket, dstKey, meta)

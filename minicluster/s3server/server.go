@@ -72,7 +72,7 @@ func Start(o Options) (*Server, error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s := &Server{Endpoint: ln.Addr().String(), ln: ln, done: make(chan struct{}), back: l,
-		srv: &http.Server{Handler: fake.Server(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(discard{}, "", 0)}}
+		srv: &http.Server{Handler: l.withMetrics(fake.Server()), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(discard{}, "", 0)}}
 	go func() {
 		defer close(s.done)
 		_ = s.srv.Serve(ln)
@@ -110,6 +110,10 @@ func (s *Server) Credits() float64 {
 // what the store saw instead (see package fault: a point reached without
 // effect says so).
 func (s *Server) NoEffect() (string, bool) { return s.back.noEffect() }
+
+// ThrottleNoEffect reports, when a throughput model was on and slowed no
+// transfer, what the store metered instead.
+func (s *Server) ThrottleNoEffect() (string, bool) { return s.back.throttleNoEffect() }
 
 type discard struct{}
 

@@ -233,7 +233,7 @@ func (c *Context) runBatch(ctx context.Context, b Batch, due time.Time, res *Res
 		"total_delay_ms": msOf(total), "interval_ms": msOf(c.wall(c.cfg.BatchInterval)),
 		"store_ops": float64(len(ops)), "store_errors": float64(failed),
 	}
-	c.alarm.observe(b, ckpt, delay, m)
+	c.alarm.observe(ctx, b, ckpt, m)
 	c.ev.Emit(events.Event{Kind: events.BatchCompleted, Job: b.Index, Message: fmt.Sprintf("batch %d ms", b.Time), Metrics: m})
 	return nil
 }

@@ -36,7 +36,9 @@ const (
 func (p *manifestProtocol) write(ctx context.Context, s snapshot, _ int) error {
 	st := p.c.store
 	m := meta{Batch: s.Batch, Time: s.Time, Offset: s.Offset}
+	p.c.alarm.bytes = 0
 	for i, b := range encodeParts(s.State, p.c.cfg.Parts) {
+		p.c.alarm.bytes += len(b)
 		key := fmt.Sprintf("ckpt-%d/part-%05d", s.Time, i)
 		if err := st.Put(ctx, key, b); err != nil {
 			return err

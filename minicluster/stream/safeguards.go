@@ -1,8 +1,6 @@
 package stream
 
 import (
-	"time"
-
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 )
@@ -18,11 +16,3 @@ func (c *Context) fired(n safeguard.Name, msg string) {
 	c.ev.Emit(events.Event{Kind: events.SafeguardFired, Name: string(n), Role: "driver", Message: msg})
 }
 
-// lagAlarm is the checkpoint-lag-alarm safeguard (see alarm.go).
-type lagAlarm struct {
-	c *Context
-}
-
-func newLagAlarm(c *Context) *lagAlarm { return &lagAlarm{c: c} }
-
-func (a *lagAlarm) observe(_ Batch, _, _ time.Duration, _ map[string]float64) {}

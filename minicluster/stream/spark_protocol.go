@@ -61,7 +61,9 @@ func (p *sparkProtocol) write(ctx context.Context, s snapshot, attempt int) erro
 	dir := stateDir(s.Time)
 	m := meta{Batch: s.Batch, Time: s.Time, Offset: s.Offset}
 	parts := encodeParts(s.State, p.c.cfg.Parts)
+	p.c.alarm.bytes = 0
 	for i, b := range parts {
+		p.c.alarm.bytes += 3 * len(b) // written, then read and written again by the rename
 		final := fmt.Sprintf("%spart-%05d", dir, i)
 		tmp := fmt.Sprintf("%s.part-%05d-attempt-%d", dir, i, attempt)
 		if err := p.create(ctx, tmp, b); err != nil {
