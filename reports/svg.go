@@ -371,7 +371,8 @@ type svgBatches struct {
 	Bars        []svgBar
 	YTicks      []svgTick // X holds the y coordinate
 	Labels      []svgTick // batch numbers under the bars
-	Notes       []svgTick // store requests and faults under the batch numbers
+	Notes       []svgTick // store requests under the batch numbers
+	Faults      []svgTick // faults applied to them, under those
 	Marks       []svgTick // ↻ restarted driver, ⚑ safeguard, above the bars
 	PlotRight   float64
 	IntervalY   float64 // 0: no interval line
@@ -387,7 +388,7 @@ type svgBar struct {
 }
 
 func layoutBatches(id string, batches []result.Batch) *svgBatches {
-	const height, top, bottom, plotX = 190.0, 22.0, 48.0, 64.0
+	const height, top, bottom, plotX = 200.0, 22.0, 58.0, 64.0
 	out := &svgBatches{ID: id, Height: height, PlotX: plotX, PlotRight: chartWidth - 64, BaseY: height - bottom}
 	var peak int64 = 1
 	var interval int64
@@ -420,12 +421,11 @@ func layoutBatches(id string, batches []result.Batch) *svgBatches {
 				Class: v.class, Title: fmt.Sprintf("batch %d %s: %s", b.Index, v.class, formatMs(v.ms))})
 		}
 		out.Labels = append(out.Labels, svgTick{X: x0, Label: fmt.Sprint(b.Index)})
-		if b.StoreOps > 0 || b.StoreFaults > 0 {
-			note := fmt.Sprintf("%d ops", b.StoreOps)
-			if b.StoreFaults > 0 {
-				note += fmt.Sprintf(" %d⚡", b.StoreFaults)
-			}
-			out.Notes = append(out.Notes, svgTick{X: x0, Label: note})
+		if b.StoreOps > 0 {
+			out.Notes = append(out.Notes, svgTick{X: x0, Label: fmt.Sprint(b.StoreOps)})
+		}
+		if b.StoreFaults > 0 {
+			out.Faults = append(out.Faults, svgTick{X: x0, Label: fmt.Sprintf("%d⚡", b.StoreFaults)})
 		}
 		mark := ""
 		if b.Restarted {
