@@ -123,16 +123,24 @@ func (l *layer) noEffect() (string, bool) {
 	if l.cons == nil {
 		return "", false
 	}
+	return l.inert(&l.hits, l.cons.Sham, "no key written was listed or read within its lag", "sham: every answer was left consistent",
+		func() string {
+			return fmt.Sprintf("the store served %d LIST, GET, HEAD and COPY requests with eventual consistency on; none omitted or hid a key", l.reached)
+		})
+}
+
+// inert is a model's no-effect report: none when it had effects (*effects >
+// 0), else what it saw (said by saw, under the lock) and why nothing happened.
+func (l *layer) inert(effects *int, sham bool, why, shamWhy string, saw func() string) (string, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.hits > 0 {
+	if *effects > 0 {
 		return "", false
 	}
-	why := "no key written was listed or read within its lag"
-	if l.cons.Sham {
-		why = "sham: every answer was left consistent"
+	if sham {
+		why = shamWhy
 	}
-	return fmt.Sprintf("the store served %d LIST, GET, HEAD and COPY requests with eventual consistency on; none omitted or hid a key (%s)", l.reached, why), true
+	return saw() + " (" + why + ")", true
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }

@@ -69,16 +69,10 @@ func (l *layer) throttleNoEffect() (string, bool) {
 	if l.throttle == nil {
 		return "", false
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.slowed > 0 {
-		return "", false
-	}
-	why := "the burst credits never ran out"
-	if l.throttle.Sham {
-		why = "sham: no transfer was made to wait"
-	}
-	return fmt.Sprintf("the store metered %d transfers; none was slowed beyond the burst rate (%s)", l.metered, why), true
+	return l.inert(&l.slowed, l.throttle.Sham, "the burst credits never ran out", "sham: no transfer was made to wait",
+		func() string {
+			return fmt.Sprintf("the store metered %d transfers; none was slowed beyond the burst rate", l.metered)
+		})
 }
 
 // throttledBody meters a GET's body and records the transfer when it is closed.

@@ -157,16 +157,24 @@ func getRetrying(ctx context.Context, st checkpoint.Store, key string, tries int
 		if i == tries-1 {
 			break
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
 		}
 		wait *= 2
 	}
 	return nil, err
+}
+
+// sleep waits for d or the context's end.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // readParts reads the parts a metadata object names, by key, and checks each

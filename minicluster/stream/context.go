@@ -159,12 +159,8 @@ func (c *Context) Run(ctx context.Context) (*Result, error) {
 		b := c.batch(i)
 		due := start.Add(c.wall(time.Duration(i-next) * c.cfg.BatchInterval))
 		if w := time.Until(due); w > 0 {
-			t := time.NewTimer(w)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, ctx.Err()
-			case <-t.C:
+			if err := sleep(ctx, w); err != nil {
+				return nil, err
 			}
 		}
 		if err := c.runBatch(ctx, b, due, res); err != nil {
