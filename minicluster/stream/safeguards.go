@@ -15,4 +15,3 @@ func (c *Context) fired(n safeguard.Name, msg string) {
 	c.log.Warn("Safeguard "+string(n)+": "+msg, "component", "streaming.StreamingContext")
 	c.ev.Emit(events.Event{Kind: events.SafeguardFired, Name: string(n), Role: "driver", Message: msg})
 }
-
