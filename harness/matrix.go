@@ -55,9 +55,9 @@ func RunMatrix(ctx context.Context, scs []*Scenario, o Options) (*result.Matrix,
 					return
 				}
 				defer func() { <-sem }()
-				p := plan{kind: result.Catch, label: "matrix-" + col.Name, faults: sc.Faults, set: col.Set, catch: &Catch{Expect: Either}, runs: 1}
+				p := plan{kind: result.Catch, label: "matrix-" + col.Name, faults: sc.Faults, set: col.Set, catch: &Catch{Expect: sc.matrixExpect()}, runs: 1}
 				r, obs, _ := runOnce(ctx, sc, p, &o, 0)
-				m.Rows[i].Cells[j] = matrixCell(col.Name, r, obs)
+				m.Rows[i].Cells[j] = matrixCell(col.Name, r, obs, sc.Probabilistic)
 			}()
 		}
 	}
@@ -68,9 +68,23 @@ func RunMatrix(ctx context.Context, scs []*Scenario, o Options) (*result.Matrix,
 	return m, nil
 }
 
-func matrixCell(col string, r result.Run, obs *Observation) result.MatrixCell {
+// matrixExpect is what a matrix cell asks of a configuration: a diagnosis or
+// a correct completion, or only a diagnosis when the fault leaves the output
+// alone (a slowdown), so that a correct output proves nothing.
+func (s *Scenario) matrixExpect() Expectation {
+	if s.OutputUnaffected {
+		return Diagnose
+	}
+	return Either
+}
+
+func matrixCell(col string, r result.Run, obs *Observation, probabilistic bool) result.MatrixCell {
 	c := result.MatrixCell{Column: col, Detail: firstOr(r.Problems, r.Observed)}
 	switch {
+	case r.NoEffect && !probabilistic && obs != nil && obs.Correct:
+		// A deterministic fault that had no effect under this configuration
+		// was kept from having one: the configuration's doing.
+		c.Outcome, c.Detail = result.Survived, "the fault had no effect under this configuration: "+firstOr(r.Problems, "")
 	case r.Verdict == result.Inconclusive || obs == nil:
 		c.Outcome = result.Errored
 	case r.Hit && obs.Correct && !anyFired(obs):
@@ -99,7 +113,7 @@ func anyFired(o *Observation) bool { return len(o.Fired()) > 0 }
 func RunFault(ctx context.Context, sc *Scenario, set safeguard.Set, seed int64, o Options) (result.Run, *Observation) {
 	o.defaults()
 	o.Seed = seed
-	p := plan{kind: result.Catch, label: "fault-" + strings.Join(set.Names(), "+"), faults: sc.Faults, set: set, catch: &Catch{Expect: Either}, runs: 1}
+	p := plan{kind: result.Catch, label: "fault-" + strings.Join(set.Names(), "+"), faults: sc.Faults, set: set, catch: &Catch{Expect: sc.matrixExpect()}, runs: 1}
 	r, obs, _ := runOnce(ctx, sc, p, &o, 0)
 	return r, obs
 }

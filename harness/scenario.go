@@ -58,6 +58,9 @@ type Scenario struct {
 	// 10) is how often cells run when --repeat is not given.
 	Probabilistic bool
 	Repeat        int
+	// OutputUnaffected marks a fault that never changes the output (a
+	// slowdown): only a safeguard's diagnosis counts as catching it.
+	OutputUnaffected bool
 	// Stream, when set, runs each cell of a streaming workload against a
 	// checkpoint store the harness provides, killing the driver if asked.
 	Stream *StreamRun

@@ -42,8 +42,9 @@ func ThrottledCheckpoint() *harness.Scenario {
 		Params:   map[string]string{"batches": "20", "checkpoint-every": "1", "time-scale": "40", "users": "6000"},
 		Conf: map[string]string{conf.StoreSizeGiB: "0.5", conf.StoreCreditsMiB: "1.2", conf.StoreTimeScale: "40",
 			conf.StoreBaselineKiBPerGiB: "50", conf.StoreBurstMiBps: "100"},
-		Stream: &harness.StreamRun{},
-		Faults: fault.Set{{Point: fault.ThrottledStore}},
+		Stream:           &harness.StreamRun{},
+		OutputUnaffected: true,
+		Faults:           fault.Set{{Point: fault.ThrottledStore}},
 		Catches: []harness.Catch{
 			{Safeguards: []safeguard.Name{safeguard.CheckpointLagAlarm}, Expect: harness.Diagnose, Diagnosis: []string{"checkpoint store", "throughput", "not the job"}},
 		},
