@@ -169,7 +169,8 @@ func TestUsageErrors(t *testing.T) {
 }
 
 var (
-	sourceRE = regexp.MustCompile(`^(driver|exec-[1-9][0-9]*|harness)$`)
+	// store: the checkpoint store (the S3 server the harness runs for streaming scenarios).
+	sourceRE = regexp.MustCompile(`^(driver|exec-[1-9][0-9]*|harness|store)$`)
 	lostRE   = regexp.MustCompile(`Lost task \d+\.\d+ in stage \d+\.\d+ \(TID \d+, node-[a-z], executor \d+\): (ClassCastException|ClassNotFoundException|IndexOutOfBoundsException|KryoException)`)
 	abortRE  = regexp.MustCompile(`Job aborted due to stage failure: Task \d+ in stage \d+\.\d+ failed 4 times`)
 )
@@ -236,7 +237,7 @@ func TestRunAllFourCells(t *testing.T) {
 			}
 			for _, e := range c.Evidence {
 				if !sourceRE.MatchString(e.Source) {
-					t.Errorf("%s: evidence source %q is not driver, exec-N or harness", where, e.Source)
+					t.Errorf("%s: evidence source %q is not driver, exec-N, harness or store", where, e.Source)
 				}
 				if strings.TrimSpace(e.Line) == "" {
 					t.Errorf("%s: empty evidence line from %s", where, e.Source)
