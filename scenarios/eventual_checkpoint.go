@@ -7,6 +7,7 @@ import (
 	"regexp"
 
 	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/harness/diagnose"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
@@ -50,6 +51,7 @@ func EventualCheckpoint() *harness.Scenario {
 		},
 		Story:         storyEventualCheckpoint,
 		Workload:      "stream-counts",
+		Signature:     diagnose.CheckpointEventualConsistency(),
 		Params:        streamParams,
 		Stream:        &harness.StreamRun{KillDriver: true},
 		Probabilistic: true,

@@ -6,6 +6,7 @@ import (
 	"regexp"
 
 	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/harness/diagnose"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
@@ -40,9 +41,10 @@ func NoOutputOp() *harness.Scenario {
 			"nothing consumes the results: zero output records, batch after batch",
 			"no error and no warning anywhere",
 		},
-		Story:    storyNoOutputOp,
-		Workload: "stream-counts",
-		Faults:   fault.Set{{Point: fault.MissingOutputOp}},
+		Story:     storyNoOutputOp,
+		Workload:  "stream-counts",
+		Faults:    fault.Set{{Point: fault.MissingOutputOp}},
+		Signature: diagnose.NoOutputOperations(),
 		Catches: []harness.Catch{
 			{Safeguards: []safeguard.Name{safeguard.OutputOpValidation}, Expect: harness.Diagnose, Diagnosis: []string{"No output operations registered, so nothing to execute"}},
 		},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/harness/diagnose"
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/fault"
@@ -37,9 +38,10 @@ func ThrottledCheckpoint() *harness.Scenario {
 			"checkpoint time overtakes the batch interval",
 			"each batch starts later than the last: the scheduling delay grows batch after batch",
 		},
-		Story:    storyThrottledCheckpoint,
-		Workload: "stream-counts",
-		Params:   map[string]string{"batches": "14", "checkpoint-every": "1", "time-scale": "40", "users": "6000"},
+		Story:     storyThrottledCheckpoint,
+		Workload:  "stream-counts",
+		Signature: diagnose.CheckpointThrottledStore(),
+		Params:    map[string]string{"batches": "14", "checkpoint-every": "1", "time-scale": "40", "users": "6000"},
 		Conf: map[string]string{conf.StoreSizeGiB: "0.5", conf.StoreCreditsMiB: "0.8", conf.StoreTimeScale: "40",
 			conf.StoreBaselineKiBPerGiB: "50", conf.StoreBurstMiBps: "100"},
 		Stream:           &harness.StreamRun{},
@@ -70,12 +72,19 @@ func reproduceStarvation(o *harness.Observation, ev *harness.Evidence) error {
 	if over < 0 {
 		return errors.New("checkpoint time never exceeded the batch interval")
 	}
+	// A monotone trend: no batch waits noticeably less than the one before
+	// (a tenth of the interval is noise), and the delay grows by at least a
+	// quarter interval per batch overall.
 	last := bs[len(bs)-growthBatches:]
+	iv := last[0].Metrics["interval_ms"]
 	for i := 1; i < len(last); i++ {
-		if last[i].Metrics["delay_ms"] <= last[i-1].Metrics["delay_ms"] {
+		if last[i].Metrics["delay_ms"] < last[i-1].Metrics["delay_ms"]-iv/10 {
 			return fmt.Errorf("the scheduling delay did not grow over the last %d batches: batch %d waited %.0f ms, batch %d %.0f ms",
 				growthBatches, last[i-1].Job, last[i-1].Metrics["delay_ms"], last[i].Job, last[i].Metrics["delay_ms"])
 		}
+	}
+	if grew := last[len(last)-1].Metrics["delay_ms"] - last[0].Metrics["delay_ms"]; grew < float64(growthBatches-1)*iv/4 {
+		return fmt.Errorf("the scheduling delay did not grow over the last %d batches: %.0f ms in all, under a quarter interval per batch", growthBatches, grew)
 	}
 	b := bs[over]
 	if c, ok := b.Metrics["credits_kib"]; ok {
