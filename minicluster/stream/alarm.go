@@ -15,8 +15,12 @@ import (
 // Thresholds of the checkpoint-lag-alarm safeguard.
 const (
 	// approachFraction: checkpoint time at this fraction of the batch
-	// interval, two batches running, is checkpoint time approaching it.
-	approachFraction = 0.75
+	// interval, approachBatches batches running after the first warmBatches,
+	// is checkpoint time approaching it. The rule serves stores that publish
+	// no throughput metrics; one that does is judged by its credits.
+	approachFraction = 0.9
+	approachBatches  = 3
+	warmBatches      = 3
 	// horizonBatches: burst credits projected to run out within this many
 	// batches raise the alarm.
 	horizonBatches = 8
@@ -48,9 +52,9 @@ func newLagAlarm(c *Context) *lagAlarm {
 	return a
 }
 
-// balance asks the store for its burst-credit balance.
-func (a *lagAlarm) balance(ctx context.Context) (s3server.Metrics, bool) {
-	var m s3server.Metrics
+// balance asks the store for its throughput metrics; published is false
+// when it publishes none.
+func (a *lagAlarm) balance(ctx context.Context) (m s3server.Metrics, published bool) {
 	if a.metrics == "" {
 		return m, false
 	}
@@ -63,7 +67,7 @@ func (a *lagAlarm) balance(ctx context.Context) (s3server.Metrics, bool) {
 		return m, false
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&m) != nil || !m.Throttled {
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&m) != nil {
 		return m, false
 	}
 	return m, true
@@ -80,7 +84,8 @@ func (a *lagAlarm) observe(ctx context.Context, b Batch, ckpt time.Duration, m m
 	if ckpt == 0 {
 		return
 	}
-	met, ok := a.balance(ctx)
+	met, published := a.balance(ctx)
+	ok := published && met.Throttled
 	if ok {
 		m["credits_kib"] = met.BurstCreditBalance / 1024
 		a.credits = append(a.credits, met.BurstCreditBalance)
@@ -89,15 +94,15 @@ func (a *lagAlarm) observe(ctx context.Context, b Batch, ckpt time.Duration, m m
 		return
 	}
 	interval := a.c.wall(a.c.cfg.BatchInterval)
-	if float64(ckpt) >= approachFraction*float64(interval) {
+	if !published && b.Index >= warmBatches && float64(ckpt) >= approachFraction*float64(interval) {
 		a.near++
 	} else {
 		a.near = 0
 	}
 	switch {
-	case a.near >= 2:
-		a.fire(b, fmt.Sprintf("checkpoint time %s is approaching the batch interval %s (%.0f%% of it, two batches running): "+
-			"the checkpoint store's throughput, not the job, will hold the next batches back", a.stream(ckpt), a.c.cfg.BatchInterval, 100*float64(ckpt)/float64(interval)))
+	case a.near >= approachBatches:
+		a.fire(b, fmt.Sprintf("checkpoint time %s is approaching the batch interval %s (%.0f%% of it, %d batches running): "+
+			"the checkpoint store's throughput, not the job, will hold the next batches back", a.stream(ckpt), a.c.cfg.BatchInterval, 100*float64(ckpt)/float64(interval), approachBatches))
 	case ok && len(a.credits) >= 3:
 		n := len(a.credits)
 		drain := (a.credits[n-3] - a.credits[n-1]) / 2
