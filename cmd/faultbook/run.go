@@ -16,8 +16,8 @@ import (
 	"github.com/faultbook/faultbook/fixtures"
 	"github.com/faultbook/faultbook/harness"
 	"github.com/faultbook/faultbook/harness/result"
-	"github.com/faultbook/faultbook/minicluster/cluster"
 	"github.com/faultbook/faultbook/minicluster/checkpoint"
+	"github.com/faultbook/faultbook/minicluster/cluster"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 	"github.com/faultbook/faultbook/reports"
 )

@@ -18,7 +18,6 @@ import (
 
 	"github.com/faultbook/faultbook/fixtures"
 	"github.com/faultbook/faultbook/fixtures/workloads"
-	"github.com/faultbook/faultbook/minicluster/cluster/clustertest"
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/driver"
 	"github.com/faultbook/faultbook/minicluster/events"
