@@ -86,12 +86,14 @@ func (k KillPoint) String() string {
 }
 
 // KillPointFor draws a run's kill point from its seed: a checkpointed batch
-// away from both ends of the input, and a phase.
+// after the first checkpoint and before the input's last batches, and a phase.
 func KillPointFor(seed int64, batches, every int) KillPoint {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x6b696c6c))
 	every = max(every, 1)
 	var cands []int
-	for i := 2; i < batches-2; i++ {
+	// From the second checkpoint on: a driver killed before its first
+	// checkpoint has nothing to recover, whatever the store.
+	for i := max(2, 2*every-1); i < batches-2; i++ {
 		if (i+1)%every == 0 {
 			cands = append(cands, i)
 		}

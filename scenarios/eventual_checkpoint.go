@@ -19,9 +19,9 @@ var (
 	reRecovered      = regexp.MustCompile(`Recovered from checkpoint|No checkpoint found`)
 )
 
-// streamParams are the knobs of the checkpointing scenarios: 10 batches of 4 s
-// at 3,000 messages/s, a checkpoint every 2 batches.
-var streamParams = map[string]string{"batches": "10", "checkpoint-every": "2", "time-scale": "100"}
+// streamParams are the knobs of the checkpointing scenarios: 11 batches of 4 s
+// at 3,000 messages/s, a checkpoint every 3 batches.
+var streamParams = map[string]string{"batches": "11", "checkpoint-every": "3", "time-scale": "100"}
 
 // EventualCheckpoint: Spark's checkpoint protocol on an eventually
 // consistent store, with the driver killed and restarted from it.
@@ -152,7 +152,7 @@ Root cause
 
 The experiment
   The application keeps running totals per user (mapWithState) over a message
-  stream and checkpoints every 2 batches to the embedded S3 server (gofakes3 through
+  stream and checkpoints every 3 batches to the embedded S3 server (gofakes3 through
   minio-go). The harness kills the driver with SIGKILL at a seeded point — during a
   batch, during a checkpoint's parts, or between the parts and the metadata — and
   starts it again; the source replays from the recovered offsets. The oracle is the
