@@ -57,7 +57,7 @@ func RunMatrix(ctx context.Context, scs []*Scenario, o Options) (*result.Matrix,
 				defer func() { <-sem }()
 				p := plan{kind: result.Catch, label: "matrix-" + col.Name, faults: sc.Faults, set: col.Set, catch: &Catch{Expect: sc.matrixExpect()}, runs: 1}
 				r, obs, _ := runOnce(ctx, sc, p, &o, 0)
-				m.Rows[i].Cells[j] = matrixCell(col.Name, r, obs, sc.Probabilistic)
+				m.Rows[i].Cells[j] = matrixCell(col.Name, r, obs, sc)
 			}()
 		}
 	}
@@ -78,10 +78,14 @@ func (s *Scenario) matrixExpect() Expectation {
 	return Either
 }
 
-func matrixCell(col string, r result.Run, obs *Observation, probabilistic bool) result.MatrixCell {
+func matrixCell(col string, r result.Run, obs *Observation, sc *Scenario) result.MatrixCell {
 	c := result.MatrixCell{Column: col, Detail: firstOr(r.Problems, r.Observed)}
 	switch {
-	case r.NoEffect && !probabilistic && obs != nil && obs.Correct:
+	case r.NoEffect && sc.OutputUnaffected && obs != nil:
+		// A slowdown that did not set in within the run (how soon it does
+		// depends on the machine's pace) was caught by nothing.
+		c.Outcome, c.Detail = result.Missed, "no safeguard diagnosed it; within this run the fault had no effect: "+firstOr(r.Problems, "")
+	case r.NoEffect && !sc.Probabilistic && obs != nil && obs.Correct:
 		// A deterministic fault that had no effect under this configuration
 		// was kept from having one: the configuration's doing.
 		c.Outcome, c.Detail = result.Survived, "the fault had no effect under this configuration: "+firstOr(r.Problems, "")
