@@ -15,7 +15,7 @@ import (
 
 var (
 	reCheckpointWarn = regexp.MustCompile(`Error in attempt \d+ of writing checkpoint|Could not write checkpoint`)
-	reRecoveryFailed = regexp.MustCompile(`Failed to read checkpoint from directory|Checkpoint RDD directory does not exist|Invalid checkpoint file|read checkpoint RDD`)
+	reRecoveryFailed = regexp.MustCompile(`Failed to read checkpoint from directory|Checkpoint RDD directory does not exist|Invalid checkpoint file|read checkpoint RDD|FileNotFoundException`)
 	reRecovered      = regexp.MustCompile(`Recovered from checkpoint|No checkpoint found`)
 )
 

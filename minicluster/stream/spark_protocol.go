@@ -3,10 +3,13 @@ package stream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/faultbook/faultbook/minicluster/checkpoint"
 )
 
 // sparkProtocol checkpoints as Spark Streaming over Hadoop's S3 connector did:
@@ -208,6 +211,9 @@ func (p *sparkProtocol) readListed(ctx context.Context, dir string) (map[string]
 			return nil, fmt.Errorf("org.apache.spark.SparkException: Invalid checkpoint file: %s%s", st, k)
 		}
 		b, err := st.Get(ctx, k)
+		if errors.Is(err, checkpoint.ErrNotFound) {
+			return nil, fmt.Errorf("java.io.FileNotFoundException: No such file or directory: %s%s (reading the checkpoint RDD)", st, k)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read checkpoint RDD %s%s: %w", st, k, err)
 		}
