@@ -194,19 +194,31 @@ func diagnosisFor(sc *Scenario, p plan, fired string) []string {
 	return nil
 }
 
-// detectionMs is the time from application start to the first safeguard firing.
+// detectionMs is the time from application start to the first safeguard
+// firing; for a restarted driver, from the start of the driver that fired.
 func detectionMs(o *Observation) int64 {
-	starts := o.Events(events.ApplicationStart)
 	fired := o.Fired()
-	if len(starts) == 0 || len(fired) == 0 {
+	if len(fired) == 0 {
 		return -1
 	}
-	return fired[0].Time.Sub(starts[0].Time).Milliseconds()
+	var start *events.Event
+	for _, s := range o.Events(events.ApplicationStart) {
+		if !s.Time.After(fired[0].Time) {
+			start = &s
+		}
+	}
+	if start == nil {
+		return -1
+	}
+	return fired[0].Time.Sub(start.Time).Milliseconds()
 }
 
 func source(e events.Event) string {
 	if e.Role == "network" {
 		return "network"
+	}
+	if e.Role == "store" || e.Role == "harness" {
+		return e.Role
 	}
 	if e.Role == "driver" || e.Executor == 0 {
 		return "driver"

@@ -163,8 +163,8 @@ func TestPlans(t *testing.T) {
 	}{
 		{"one catch cell per safeguard", Options{}, []string{"control", "reproduce", "catch-registry-fingerprint", "catch-executor-wide-registry", "no-false-alarm"},
 			[]string{"registry-fingerprint", "executor-wide-registry"}},
-		{"a profile replaces them", Options{Profile: "spark-3"}, []string{"control", "reproduce", "catch-registrator-fail-fast+executor-wide-registry+exclude-on-failure", "no-false-alarm"},
-			[]string{"registrator-fail-fast", "executor-wide-registry", "exclude-on-failure"}},
+		{"a profile replaces them", Options{Profile: "spark-3"}, []string{"control", "reproduce", "catch-registrator-fail-fast+executor-wide-registry+exclude-on-failure+output-op-validation", "no-false-alarm"},
+			[]string{"registrator-fail-fast", "executor-wide-registry", "exclude-on-failure", "output-op-validation"}},
 		{"spark-1.0 has nothing to catch with", Options{Profile: "spark-1.0"}, []string{"control", "reproduce", "catch", "no-false-alarm"}, nil},
 		{"a switch on top of a profile", Options{Profile: "spark-1.0", Switches: map[safeguard.Name]bool{safeguard.RegistryFingerprint: true}},
 			[]string{"control", "reproduce", "catch-registry-fingerprint", "no-false-alarm"}, []string{"registry-fingerprint"}},

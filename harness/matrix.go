@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/faultbook/faultbook/harness/result"
@@ -59,7 +60,7 @@ func RunMatrix(ctx context.Context, scs []*Scenario, o Options) (*result.Matrix,
 		}
 		var cells []cell
 		for _, col := range cols {
-			cells = append(cells, cell{col.Name, col.Set, &Catch{Expect: Either}})
+			cells = append(cells, cell{col.Name, col.Set, &Catch{Expect: sc.matrixExpect()}})
 		}
 		if fix, ok := sc.UserFix(); ok {
 			cells = append(cells, cell{UserFixLabel, safeguard.Set{}, fix})
@@ -78,7 +79,7 @@ func RunMatrix(ctx context.Context, scs []*Scenario, o Options) (*result.Matrix,
 				defer func() { <-sem }()
 				p := plan{kind: result.Catch, label: "matrix-" + col.name, faults: sc.Faults, set: col.set, catch: col.catch, runs: 1}
 				r, obs, _ := runOnce(ctx, sc, p, &o, 0)
-				m.Rows[i].Cells[j] = matrixCell(col.name, r, obs)
+				m.Rows[i].Cells[j] = matrixCell(col.name, r, obs, sc)
 			}()
 		}
 	}
@@ -89,9 +90,27 @@ func RunMatrix(ctx context.Context, scs []*Scenario, o Options) (*result.Matrix,
 	return m, nil
 }
 
-func matrixCell(col string, r result.Run, obs *Observation) result.MatrixCell {
+// matrixExpect is what a matrix cell asks of a configuration: a diagnosis or
+// a correct completion, or only a diagnosis when the fault leaves the output
+// alone (a slowdown), so that a correct output proves nothing.
+func (s *Scenario) matrixExpect() Expectation {
+	if s.OutputUnaffected {
+		return Diagnose
+	}
+	return Either
+}
+
+func matrixCell(col string, r result.Run, obs *Observation, sc *Scenario) result.MatrixCell {
 	c := result.MatrixCell{Column: col, Detail: firstOr(r.Problems, r.Observed)}
 	switch {
+	case r.NoEffect && sc.OutputUnaffected && obs != nil:
+		// A slowdown that did not set in within the run (how soon it does
+		// depends on the machine's pace) was caught by nothing.
+		c.Outcome, c.Detail = result.Missed, "no safeguard diagnosed it; within this run the fault had no effect: "+firstOr(r.Problems, "")
+	case r.NoEffect && !sc.Probabilistic && obs != nil && obs.Correct:
+		// A deterministic fault that had no effect under this configuration
+		// was kept from having one: the configuration's doing.
+		c.Outcome, c.Detail = result.Survived, "the fault had no effect under this configuration: "+firstOr(r.Problems, "")
 	case r.Verdict == result.Inconclusive || obs == nil:
 		c.Outcome = result.Errored
 	case r.Hit && obs.Correct && !anyFired(obs):
@@ -112,3 +131,15 @@ func matrixCell(col string, r result.Run, obs *Observation) result.MatrixCell {
 }
 
 func anyFired(o *Observation) bool { return len(o.Fired()) > 0 }
+
+// RunFault runs a scenario's fault once, with seed, under a set of
+// safeguards, judged as a catch cell that accepts a diagnosis or a correct
+// completion. It returns the run and what it left behind (nil when the run
+// could not be carried out).
+func RunFault(ctx context.Context, sc *Scenario, set safeguard.Set, seed int64, o Options) (result.Run, *Observation) {
+	o.defaults()
+	o.Seed = seed
+	p := plan{kind: result.Catch, label: "fault-" + strings.Join(set.Names(), "+"), faults: sc.Faults, set: set, catch: &Catch{Expect: sc.matrixExpect()}, runs: 1}
+	r, obs, _ := runOnce(ctx, sc, p, &o, 0)
+	return r, obs
+}

@@ -26,16 +26,19 @@ type Observation struct {
 	// Diff says how it differs otherwise.
 	Correct bool
 	Diff    string
+	// Oracle is the expected output, as JSON values (maps, float64s).
+	Oracle any
 }
 
 func observe(out *cluster.Outcome, oracle any) (*Observation, error) {
 	o := &Observation{Outcome: out, Result: out.Result}
-	if o.Result == nil || o.Result.Status != driver.Succeeded {
-		return o, nil
-	}
 	want, err := canonicalJSON(oracle)
 	if err != nil {
 		return nil, fmt.Errorf("encode oracle: %w", err)
+	}
+	o.Oracle = want
+	if o.Result == nil || o.Result.Status != driver.Succeeded {
+		return o, nil
 	}
 	var got any
 	if err := json.Unmarshal(o.Result.Output, &got); err != nil {

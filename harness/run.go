@@ -14,6 +14,7 @@ import (
 
 	"github.com/faultbook/faultbook/harness/result"
 	"github.com/faultbook/faultbook/minicluster/bundle"
+	"github.com/faultbook/faultbook/minicluster/checkpoint"
 	"github.com/faultbook/faultbook/minicluster/cluster"
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/fault"
@@ -49,6 +50,11 @@ type Options struct {
 	Parallel int
 	// App is the application bundle, for the oracles.
 	App *bundle.Bundle
+	// CheckpointStore, when set ("s3://bucket/prefix"), is where streaming
+	// scenarios checkpoint instead of the embedded S3 server; Store names its
+	// endpoint and credentials. A store fault cannot reach such a store.
+	CheckpointStore string
+	Store           checkpoint.Options
 	// Progress, when set, is told when runs start and end (from several goroutines).
 	Progress func(Progress)
 }
@@ -375,7 +381,12 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 		return r, nil, nil
 	}
 	defer env.Close()
-	out, err := startAndWait(rctx, sp, o, dir)
+	var out *cluster.Outcome
+	if sc.Stream != nil {
+		out, err = runStream(rctx, sc, sp, o, dir)
+	} else {
+		out, err = startAndWait(rctx, sp, o, dir)
+	}
 	r.DurationMs = time.Since(start).Milliseconds()
 	if err != nil {
 		r.Problems = []string{err.Error()}

@@ -61,6 +61,12 @@ type Scenario struct {
 	// 10) is how often cells run when --repeat is not given.
 	Probabilistic bool
 	Repeat        int
+	// OutputUnaffected marks a fault that never changes the output (a
+	// slowdown): only a safeguard's diagnosis counts as catching it.
+	OutputUnaffected bool
+	// Stream, when set, runs each cell of a streaming workload against a
+	// checkpoint store the harness provides, killing the driver if asked.
+	Stream *StreamRun
 	// Timeout bounds one run of one cell. Default 60 s.
 	Timeout time.Duration
 	// Knob, when set, is the scenario's one numeric knob with a monotone

@@ -36,6 +36,7 @@ func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
 	lane := func(e events.Event) string { return laneOf(e.Executor, e.Node) }
 	open := map[int]*result.TaskBar{}
 	nodeHit := map[string]bool{}
+	ops, faults, restarted, alarm := 0, 0, false, false
 	for _, e := range evs {
 		at := ms(e)
 		tl.DurationMs = max(tl.DurationMs, at)
@@ -64,6 +65,7 @@ func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
 				delete(open, e.TID)
 			}
 		case events.SafeguardFired:
+			alarm = true
 			m := result.Marker{AtMs: at, Kind: "safeguard", Label: e.Name}
 			if e.Executor > 0 {
 				m.Lane = lane(e)
@@ -79,6 +81,10 @@ func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
 				}
 				continue
 			}
+			if e.Role == "store" {
+				faults++
+				continue // one per store request: counted per batch, not drawn
+			}
 			m := result.Marker{AtMs: at, Kind: "fault", Label: e.Name}
 			if e.Block != "" {
 				m.Label += ": " + e.Block // the data the fault's effect reached
@@ -87,6 +93,20 @@ func timelineOf(out *cluster.Outcome, p plan) *result.Timeline {
 				m.Lane = lane(e)
 			}
 			tl.Markers = append(tl.Markers, m)
+		case events.StoreOp:
+			ops++
+		case events.DriverKilled:
+			restarted = true
+			tl.Markers = append(tl.Markers, result.Marker{AtMs: at, Kind: "abort", Label: "driver killed (SIGKILL)"})
+		case events.BatchCompleted:
+			b := result.Batch{Index: e.Job, DelayMs: int64(e.Metrics["delay_ms"]), CheckpointMs: int64(e.Metrics["checkpoint_ms"]),
+				ProcessingMs: int64(e.Metrics["processing_ms"]), IntervalMs: int64(e.Metrics["interval_ms"]),
+				StoreOps: ops, StoreFaults: faults, Restarted: restarted, Alarm: alarm}
+			if c, ok := e.Metrics["credits_kib"]; ok {
+				b.CreditsKiB = &c
+			}
+			tl.Batches = append(tl.Batches, b)
+			ops, faults, restarted, alarm = 0, 0, false, false
 		case events.JobEnd:
 			if e.Outcome == "aborted" {
 				tl.Markers = append(tl.Markers, result.Marker{AtMs: at, Kind: "abort", Label: fmt.Sprintf("job %d aborted", e.Job)})

@@ -378,8 +378,10 @@ func cssWord(s string) string {
 	}, s)
 }
 
-// svgBatches is the chart of a streaming job's batches: scheduling delay and
-// checkpoint time side by side for each batch.
+// svgBatches is the chart of a streaming job's batches: scheduling delay,
+// processing time and checkpoint time side by side for each batch, the batch
+// interval as a line, the store's requests and the faults applied to them
+// under each batch, and the store's burst-credit balance when it has one.
 type svgBatches struct {
 	ID          string
 	Height      float64
@@ -388,38 +390,86 @@ type svgBatches struct {
 	Bars        []svgBar
 	YTicks      []svgTick // X holds the y coordinate
 	Labels      []svgTick // batch numbers under the bars
+	Notes       []svgTick // store requests under the batch numbers
+	Faults      []svgTick // faults applied to them, under those
+	Marks       []svgTick // ↻ restarted driver, ⚑ safeguard, above the bars
 	PlotRight   float64
+	IntervalY   float64 // 0: no interval line
+	Credits     string  // polyline points of the credit balance, "" for none
+	CreditTicks []svgTick
 	Description string
 }
 
 type svgBar struct {
 	X, Y, W, H float64
-	Class      string // "delay" or "checkpoint"
+	Class      string // "delay", "processing" or "checkpoint"
 	Title      string
 }
 
 func layoutBatches(id string, batches []result.Batch) *svgBatches {
-	const height, top, bottom, plotX = 170.0, 12.0, 34.0, 64.0
-	out := &svgBatches{ID: id, Height: height, PlotX: plotX, PlotRight: chartWidth - 12, BaseY: height - bottom}
+	const height, top, bottom, plotX = 200.0, 22.0, 58.0, 64.0
+	out := &svgBatches{ID: id, Height: height, PlotX: plotX, PlotRight: chartWidth - 64, BaseY: height - bottom}
 	var peak int64 = 1
+	var interval int64
+	var credits []float64
 	for _, b := range batches {
-		peak = max(peak, b.DelayMs, b.CheckpointMs)
+		peak = max(peak, b.DelayMs, b.CheckpointMs, b.ProcessingMs, b.IntervalMs)
+		interval = max(interval, b.IntervalMs)
+		if b.CreditsKiB != nil {
+			credits = append(credits, *b.CreditsKiB)
+		}
 	}
 	top1 := niceCeil(float64(peak))
 	y := func(ms float64) float64 { return out.BaseY - ms/top1*(out.BaseY-top) }
 	slot := (out.PlotRight - plotX) / float64(max(len(batches), 1))
-	w := math.Min(slot*0.36, 28)
+	w := math.Min(slot*0.27, 22)
+	cpeak := 1.0
+	for _, c := range credits {
+		cpeak = max(cpeak, c)
+	}
+	ctop := niceCeil(cpeak)
+	var pts []string
 	for i, b := range batches {
 		x0 := plotX + float64(i)*slot + slot/2
 		for j, v := range []struct {
 			class string
 			ms    int64
-		}{{"delay", b.DelayMs}, {"checkpoint", b.CheckpointMs}} {
-			bx := x0 - w + float64(j)*w
+		}{{"delay", b.DelayMs}, {"processing", b.ProcessingMs}, {"checkpoint", b.CheckpointMs}} {
+			bx := x0 - 1.5*w + float64(j)*w
 			out.Bars = append(out.Bars, svgBar{X: bx, Y: y(float64(v.ms)), W: w - 1, H: out.BaseY - y(float64(v.ms)),
 				Class: v.class, Title: fmt.Sprintf("batch %d %s: %s", b.Index, v.class, formatMs(v.ms))})
 		}
 		out.Labels = append(out.Labels, svgTick{X: x0, Label: fmt.Sprint(b.Index)})
+		if b.StoreOps > 0 {
+			out.Notes = append(out.Notes, svgTick{X: x0, Label: fmt.Sprint(b.StoreOps)})
+		}
+		if b.StoreFaults > 0 {
+			out.Faults = append(out.Faults, svgTick{X: x0, Label: fmt.Sprintf("%d⚡", b.StoreFaults)})
+		}
+		mark := ""
+		if b.Restarted {
+			mark += "↻"
+		}
+		if b.Alarm {
+			mark += "⚑"
+		}
+		if mark != "" {
+			out.Marks = append(out.Marks, svgTick{X: x0, Label: mark})
+		}
+		if b.CreditsKiB != nil {
+			cy := out.BaseY - *b.CreditsKiB/ctop*(out.BaseY-top)
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x0, max(cy, top)))
+		}
+	}
+	if interval > 0 {
+		out.IntervalY = y(float64(interval))
+	}
+	if len(pts) > 0 {
+		out.Credits = strings.Join(pts, " ")
+		for i := range 3 {
+			v := ctop * float64(i) / 2
+			out.CreditTicks = append(out.CreditTicks, svgTick{X: out.BaseY - v/ctop*(out.BaseY-top), Label: fmt.Sprintf("%.0f KiB", v)})
+		}
 	}
 	for i := range 5 {
 		v := top1 * float64(i) / 4
@@ -427,8 +477,8 @@ func layoutBatches(id string, batches []result.Batch) *svgBatches {
 	}
 	if n := len(batches); n > 0 {
 		last := batches[n-1]
-		out.Description = fmt.Sprintf("%d batches; the last, batch %d, waited %s and checkpointed in %s",
-			n, last.Index, formatMs(last.DelayMs), formatMs(last.CheckpointMs))
+		out.Description = fmt.Sprintf("%d batches; the last, batch %d, waited %s, processed in %s and checkpointed in %s",
+			n, last.Index, formatMs(last.DelayMs), formatMs(last.ProcessingMs), formatMs(last.CheckpointMs))
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/faultbook/faultbook/harness"
 	"github.com/faultbook/faultbook/minicluster/cluster"
 	"github.com/faultbook/faultbook/minicluster/driver"
+	"github.com/faultbook/faultbook/minicluster/events"
 )
 
 // Lines as the processes log them, for building observations by hand.
@@ -27,11 +28,18 @@ type run struct {
 	correct bool   // the job returned the oracle's output
 	abort   string // the abort, when the job aborted
 	logs    map[string][]string
+	// events, output and oracle, for the streaming judges.
+	events []events.Event
+	output string
+	oracle any
 }
 
 func (r run) observation(t *testing.T) *harness.Observation {
 	t.Helper()
 	res := &driver.Result{Status: driver.Succeeded, Output: json.RawMessage(`{"answer":42}`)}
+	if r.output != "" {
+		res.Output = json.RawMessage(r.output)
+	}
 	if r.abort != "" {
 		res = &driver.Result{Status: driver.Aborted, Error: r.abort}
 	}
@@ -39,7 +47,7 @@ func (r run) observation(t *testing.T) *harness.Observation {
 	for src, lines := range r.logs {
 		logs[src] = lines
 	}
-	o := &harness.Observation{Outcome: &cluster.Outcome{Result: res, Logs: logs}, Result: res, Correct: r.correct}
+	o := &harness.Observation{Outcome: &cluster.Outcome{Result: res, Logs: logs, Events: r.events}, Result: res, Correct: r.correct, Oracle: r.oracle}
 	if r.abort == "" && !r.correct {
 		o.Diff = "answer: 42 != 41"
 	}
@@ -55,8 +63,11 @@ func decodeFailure(lost, abort string) run {
 	}}
 }
 
-// tc is one case of a reproduce judge.
-type tc struct {
+// tc (also judgeCase) is a run a reproduce judge must accept or reject.
+type tc = judgeCase
+
+// judgeCase is a run a reproduce judge must accept or reject.
+type judgeCase struct {
 	name   string
 	run    run
 	accept bool
@@ -107,6 +118,9 @@ func TestReproduceJudgesReject(t *testing.T) {
 			logs: map[string][]string{"driver": {lostOn(badNode)}}}, false, "4 failures"},
 	}
 	cases := map[string][]tc{
+		"no-output-op":               noOutputCases(),
+		"eventual-checkpoint":        recoveryCases(),
+		"throttled-checkpoint":       starvationCases(),
 		"flaky-node":                 flakyCases,
 		"registration-order":         orderCases,
 		"registration-order-natural": orderCases,
@@ -145,5 +159,63 @@ func TestReproduceJudgesReject(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// batch is a batch record as the driver's stream writes it.
+func batch(i int, m map[string]float64) events.Event {
+	return events.Event{Kind: events.BatchCompleted, Job: i, Metrics: m}
+}
+
+const streamStarted = "2026-11-29 13:15:10.451 INFO  streaming.StreamingContext: StreamingContext started: source(messages) → map(parse)"
+
+func noOutputCases() []judgeCase {
+	batches := func(out float64) []events.Event {
+		var evs []events.Event
+		for i := range 3 {
+			evs = append(evs, batch(i, map[string]float64{"records": 12000, "output_records": out}))
+		}
+		return evs
+	}
+	quiet := map[string][]string{"driver": {streamStarted}}
+	return []judgeCase{
+		{"documented symptom", run{output: "{}", events: batches(0), logs: quiet}, true, ""},
+		{"the stream produced output", run{output: `{"user-01":5}`, events: batches(40), logs: quiet}, false, "produced output"},
+		{"no batch ran", run{output: "{}", logs: quiet}, false, "no batch completed"},
+		{"an error was logged somewhere", run{output: "{}", events: batches(0), logs: map[string][]string{"exec-1": {execException}}}, false, "logged a warning or error"},
+	}
+}
+
+func recoveryCases() []judgeCase {
+	killed := []events.Event{{Kind: events.DriverKilled, Role: "harness", Message: "SIGKILL to the driver (pid 7) during batch 5"}}
+	oracle := map[string]any{"user-01": 10.0, "user-02": 7.0}
+	return []judgeCase{
+		{"failed recovery", run{abort: "org.apache.spark.SparkException: Failed to read checkpoint from directory s3://faultbook/checkpoints/", events: killed}, true, ""},
+		{"lost state", run{output: `{"user-01":4,"user-02":7}`, oracle: oracle, events: killed}, true, ""},
+		{"the driver was never killed", run{output: `{"user-01":4,"user-02":7}`, oracle: oracle}, false, "never killed"},
+		{"recovered exactly", run{correct: true, events: killed}, false, "equals the oracle"},
+		{"a failure other than recovery", run{abort: abortIndex, events: killed}, false, "not in recovery"},
+	}
+}
+
+func starvationCases() []judgeCase {
+	series := func(ckpt func(i int) float64, delay func(i int) float64) []events.Event {
+		var evs []events.Event
+		for i := range 12 {
+			evs = append(evs, batch(i, map[string]float64{"checkpoint_ms": ckpt(i), "delay_ms": delay(i), "interval_ms": 100}))
+		}
+		return evs
+	}
+	starving := func(i int) float64 {
+		if i < 5 {
+			return 30
+		}
+		return 220
+	}
+	growing := func(i int) float64 { return float64(max(i-5, 0)) * 150 }
+	return []judgeCase{
+		{"documented symptom", run{correct: true, events: series(starving, growing)}, true, ""},
+		{"checkpoints stay within the interval", run{correct: true, events: series(func(int) float64 { return 30 }, growing)}, false, "never exceeded"},
+		{"the delay does not grow", run{correct: true, events: series(starving, func(i int) float64 { return float64(i%2) * 50 })}, false, "did not grow"},
 	}
 }

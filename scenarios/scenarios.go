@@ -21,6 +21,9 @@ func all() []*harness.Scenario {
 		RegistratorTransport(),
 		OptionNil(),
 		DeepList(),
+		NoOutputOp(),
+		EventualCheckpoint(),
+		ThrottledCheckpoint(),
 		FlakyNode(),
 	}
 }

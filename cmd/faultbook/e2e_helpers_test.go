@@ -32,13 +32,14 @@ const (
 
 // runTimeout bounds every invocation of the binary: a guard against a hang,
 // above the whole catalogue and its matrix on a loaded machine (flaky-node's
-// real network timeouts and waits take some 25 s of cluster time); under the
-// race detector, whose processes run several times slower, longer.
+// real network timeouts and the streaming scenarios' driver restarts take
+// tens of seconds of cluster time); under the race detector, whose processes
+// run several times slower, longer.
 var runTimeout = func() time.Duration {
 	if raceEnabled {
-		return 4 * time.Minute
+		return 5 * time.Minute
 	}
-	return 150 * time.Second
+	return 180 * time.Second
 }()
 
 // binary is the faultbook executable built by TestMain.

@@ -178,7 +178,9 @@ func TestUsageErrors(t *testing.T) {
 }
 
 var (
-	sourceRE = regexp.MustCompile(`^(driver|exec-[1-9][0-9]*|harness|network)$`)
+	// store: the checkpoint store (the S3 server the harness runs for streaming
+	// scenarios); network: a node's proxy to the external data service.
+	sourceRE = regexp.MustCompile(`^(driver|exec-[1-9][0-9]*|harness|network|store)$`)
 	lostRE   = regexp.MustCompile(`Lost task \d+\.\d+ in stage \d+\.\d+ \(TID \d+, node-[a-z], executor \d+\): (ClassCastException|ClassNotFoundException|IndexOutOfBoundsException|KryoException)`)
 	abortRE  = regexp.MustCompile(`Job aborted due to stage failure: Task \d+ in stage \d+\.\d+ failed 4 times`)
 )
@@ -252,7 +254,7 @@ func TestRunAllFourCells(t *testing.T) {
 			}
 			for _, e := range c.Evidence {
 				if !sourceRE.MatchString(e.Source) {
-					t.Errorf("%s: evidence source %q is not driver, exec-N or harness", where, e.Source)
+					t.Errorf("%s: evidence source %q is not driver, exec-N, harness or store", where, e.Source)
 				}
 				if strings.TrimSpace(e.Line) == "" {
 					t.Errorf("%s: empty evidence line from %s", where, e.Source)

@@ -58,7 +58,7 @@ func newDriverCmd() *cobra.Command {
 			}
 			defer ev.Close()
 			res, err := driver.Run(cmd.Context(), driver.Config{
-				Spec: sp, App: fixtures.App(), Secret: secret, Events: ev, Log: log, Host: host,
+				Spec: sp, App: fixtures.App(), Secret: secret, Events: ev, Log: log, Host: host, Dir: runDir,
 				Listening: func(addr string) { fmt.Fprintln(cmd.OutOrStdout(), cluster.ListeningPrefix+addr) },
 			})
 			if err != nil {

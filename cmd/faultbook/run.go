@@ -16,6 +16,7 @@ import (
 	"github.com/faultbook/faultbook/fixtures"
 	"github.com/faultbook/faultbook/harness"
 	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/checkpoint"
 	"github.com/faultbook/faultbook/minicluster/cluster"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 	"github.com/faultbook/faultbook/reports"
@@ -39,6 +40,8 @@ type runFlags struct {
 	quiet          bool
 	matrix         bool
 	runtime        string
+	store          string
+	s3             checkpoint.Options
 }
 
 func (f *runFlags) register(c *cobra.Command, withSelection bool) {
@@ -58,6 +61,10 @@ func (f *runFlags) register(c *cobra.Command, withSelection bool) {
 	fl.IntVar(&f.parallel, "parallel", 2, "clusters running at once")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live progress; plain one-line events only on stderr")
 	fl.StringVar(&f.runtime, "runtime", "process", "where nodes run: process (every node on this host) or docker (each node in its own container)")
+	fl.StringVar(&f.store, "checkpoint-store", "", "checkpoint streaming scenarios to this S3 location (s3://bucket/prefix) instead of the embedded S3 server; store faults cannot reach it")
+	fl.StringVar(&f.s3.Endpoint, "s3-endpoint", "", "S3 endpoint of --checkpoint-store (default $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL)")
+	fl.StringVar(&f.s3.AccessKey, "s3-access-key", "", "access key of --checkpoint-store (default $AWS_ACCESS_KEY_ID)")
+	fl.StringVar(&f.s3.SecretKey, "s3-secret-key", "", "secret key of --checkpoint-store (default $AWS_SECRET_ACCESS_KEY)")
 }
 
 // options validates the flags and turns them into harness options; the
@@ -100,6 +107,15 @@ func (f *runFlags) harnessOptions(scs []*harness.Scenario) (harness.Options, err
 	case "table", "json", "markdown":
 	default:
 		return o, usageErrorf("--format %q: want table, json or markdown", f.format)
+	}
+	if f.store != "" {
+		o.CheckpointStore, o.Store = f.store, f.s3.WithEnv()
+		if _, err := checkpoint.Open(f.store, o.Store); err != nil || !strings.HasPrefix(f.store, "s3://") {
+			if err == nil {
+				err = fmt.Errorf("%w: %q: want s3://bucket/prefix", checkpoint.ErrLocation, f.store)
+			}
+			return o, exitError{code: exitUsage, err: fmt.Errorf("--checkpoint-store: %w", err)}
+		}
 	}
 	if f.profile != "" {
 		if _, err := safeguard.ProfileSet(f.profile); err != nil {

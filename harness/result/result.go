@@ -223,6 +223,20 @@ type Batch struct {
 	Index        int   `json:"index"`
 	DelayMs      int64 `json:"delay_ms"`
 	CheckpointMs int64 `json:"checkpoint_ms"`
+	// ProcessingMs is the batch's jobs; IntervalMs the batch interval (wall).
+	ProcessingMs int64 `json:"processing_ms,omitempty"`
+	IntervalMs   int64 `json:"interval_ms,omitempty"`
+	// StoreOps counts the checkpoint store's requests during the batch and
+	// StoreFaults the fault effects applied to them.
+	StoreOps    int `json:"store_ops,omitempty"`
+	StoreFaults int `json:"store_faults,omitempty"`
+	// CreditsKiB is the store's burst-credit balance after the batch, when the
+	// store meters them.
+	CreditsKiB *float64 `json:"credits_kib,omitempty"`
+	// Restarted marks the first batch of a restarted driver; Alarm a batch at
+	// which a safeguard warned.
+	Restarted bool `json:"restarted,omitempty"`
+	Alarm     bool `json:"alarm,omitempty"`
 }
 
 // NodeLog is one process's log, possibly truncated.

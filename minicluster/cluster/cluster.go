@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -58,6 +59,10 @@ type Options struct {
 	// Docker, when set, runs each node in its own container of this engine
 	// (the docker runtime); nil runs every process on this host.
 	Docker *Docker
+	// Env is added to every process's environment (process runtime).
+	Env []string
+	// OnDriverLine, when set, sees each line the driver prints.
+	OnDriverLine func(line string)
 }
 
 // Cluster is a running minicluster: a driver, and per node a worker that
@@ -71,6 +76,8 @@ type Cluster struct {
 	start time.Time
 	// addr is the driver's address (in the docker runtime, on the run's network).
 	addr string
+	// onDriverLine is Options.OnDriverLine.
+	onDriverLine func(string)
 
 	// process runtime
 	group   *proc.Group
@@ -117,7 +124,8 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 			_ = c.Close()
 		}
 	}()
-	env := []string{spec.SecretEnv + "=" + wire.EncodeSecret(secret)}
+	c.onDriverLine = o.OnDriverLine
+	env := append(slices.Clone(o.Env), spec.SecretEnv+"="+wire.EncodeSecret(secret))
 	if c.faults, err = newNodeFaults(c); err != nil {
 		return nil, err
 	}
@@ -170,6 +178,9 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 func (c *Cluster) driverLines() (addrc chan string, onLine func(string)) {
 	addrc = make(chan string, 1)
 	return addrc, func(line string) {
+		if c.onDriverLine != nil {
+			c.onDriverLine(line)
+		}
 		if a, ok := strings.CutPrefix(line, ListeningPrefix); ok {
 			select {
 			case addrc <- strings.TrimSpace(a):
@@ -178,6 +189,26 @@ func (c *Cluster) driverLines() (addrc chan string, onLine func(string)) {
 		}
 		c.faults.driverLine(line)
 	}
+}
+
+// ErrNoDriverProcess: the cluster's driver is not a process of this host.
+var ErrNoDriverProcess = errors.New("the driver is not a local process (docker runtime)")
+
+// KillDriver sends SIGKILL to the driver process, as a machine or container
+// dying would; its executors find their driver lost and exit.
+func (c *Cluster) KillDriver() error {
+	if c.driver == nil {
+		return ErrNoDriverProcess
+	}
+	return c.driver.Kill()
+}
+
+// DriverPid is the driver process's id (0 in the docker runtime).
+func (c *Cluster) DriverPid() int {
+	if c.driver == nil {
+		return 0
+	}
+	return c.driver.Pid()
 }
 
 // Nodes lists the nodes of a run's topology, in order.

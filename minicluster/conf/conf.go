@@ -41,6 +41,36 @@ const (
 	ExecutorThreadStack = "spark.executor.threadStackSize"
 )
 
+// The checkpoint store's throughput model (EFS bursting mode), beyond Spark:
+// read by the harness, which runs the store. Sizes and rates are in the
+// stream's time; the harness compresses them by the run's time scale. Their
+// defaults (in StoreDefaults) are EFS's.
+const (
+	StoreBaselineKiBPerGiB = "faultbook.store.baselineKiBPerGiB" // 50 KiB/s per GiB stored
+	StoreBurstMiBps        = "faultbook.store.burstMiBps"        // 100 MiB/s while credits last
+	StoreSizeGiB           = "faultbook.store.sizeGiB"           // stored size, which sets the baseline
+	StoreCreditsMiB        = "faultbook.store.initialCreditsMiB" // burst credits at start
+	StoreTimeScale         = "faultbook.store.timeScale"         // stream seconds per wall second
+)
+
+// StoreDefaults are the throughput model's defaults.
+var StoreDefaults = map[string]string{
+	StoreBaselineKiBPerGiB: "50", StoreBurstMiBps: "100", StoreSizeGiB: "1", StoreCreditsMiB: "2048", StoreTimeScale: "1",
+}
+
+// Float parses a number key, falling back on StoreDefaults.
+func (c Conf) Float(key string) (float64, error) {
+	v := c.Get(key)
+	if v == "" {
+		v = StoreDefaults[key]
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("config %s=%q: not a non-negative number", key, v)
+	}
+	return f, nil
+}
+
 // Defaults are Spark's defaults for the keys above. The harness scales the timing
 // keys down (see Fast) so that a whole catalogue runs in seconds; the names and
 // the counting rules stay Spark's.

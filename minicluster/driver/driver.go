@@ -43,6 +43,8 @@ type Config struct {
 	Log    *slog.Logger
 	// Host is the address the driver listens on; "" is 127.0.0.1.
 	Host string
+	// Dir is the run directory (a driver program may keep files there).
+	Dir string
 	// Listening is called with the driver's address once it accepts connections.
 	Listening func(addr string)
 }

@@ -33,6 +33,7 @@ type jobRun struct {
 	// mapOutputs[shuffle][mapPartition] is where that map output lives; an
 	// empty Addr is a missing output.
 	mapOutputs map[int][]rpc.BlockLocation
+	params     job.Params // the workload's knobs with the job's own over them
 	results    [][]any
 	resultDone []bool
 	abort      error
@@ -81,6 +82,9 @@ func (jr *jobRun) taskSets() []*taskSet {
 
 // runWorkload runs each job of the workload in order and returns its output.
 func (d *Driver) runWorkload(ctx context.Context) (json.RawMessage, error) {
+	if d.wl.Main != nil {
+		return d.runMain(ctx)
+	}
 	jobs, err := d.wl.Jobs(d.params)
 	if err != nil {
 		return nil, fmt.Errorf("plan workload %s: %w", d.wl.Name, err)
@@ -109,7 +113,7 @@ func (d *Driver) runWorkload(ctx context.Context) (json.RawMessage, error) {
 
 func (d *Driver) runJob(ctx context.Context, j job.Job) ([][]any, error) {
 	jr := &jobRun{id: d.nextJob, job: j, stages: map[int]*taskSet{}, nextAttempt: map[int]int{}, failedAttempts: map[int]int{},
-		mapOutputs: map[int][]rpc.BlockLocation{}}
+		mapOutputs: map[int][]rpc.BlockLocation{}, params: d.params.With(j)}
 	d.nextJob++
 	d.active = jr
 	defer func() { d.active = nil }()
@@ -284,7 +288,7 @@ func (d *Driver) launch(jr *jobRun, ts *taskSet, p int, ex *executorInfo) {
 	d.nextTID++
 	att := ts.attempts[p]
 	ts.attempts[p]++
-	lt := rpc.LaunchTask{TID: tid, Job: jr.id, Workload: d.wl.Name, Params: d.params, Stage: ts.stage, StageAtt: ts.attempt,
+	lt := rpc.LaunchTask{TID: tid, Job: jr.id, Workload: d.wl.Name, Params: jr.params, Stage: ts.stage, StageAtt: ts.attempt,
 		Partition: p, Attempt: att, MapOutputs: map[int][]rpc.BlockLocation{}}
 	for _, sh := range ts.stage.Input.Shuffles {
 		lt.MapOutputs[sh] = jr.mapOutputs[sh]

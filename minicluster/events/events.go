@@ -46,6 +46,19 @@ const (
 	// FaultOn and FaultOff bound the time a fault acted on a node (Node).
 	FaultOn  Kind = "fault-on"
 	FaultOff Kind = "fault-off"
+	// StoreOp is one request a checkpoint store served (Name: PUT, GET, HEAD,
+	// LIST, COPY, DELETE; Message: the key; Outcome: ok, 404, error; Metrics:
+	// ms, bytes).
+	StoreOp Kind = "store-op"
+	// BatchCompleted is one streaming micro-batch (Job: batch number; Metrics:
+	// see the stream package's batch metrics).
+	BatchCompleted Kind = "batch"
+	// Checkpoint is a streaming checkpoint written, failed or recovered
+	// (Outcome: written, failed, recovered, fresh-start).
+	Checkpoint Kind = "checkpoint"
+	// DriverKilled: the harness killed the driver process (SIGKILL) to restart
+	// it from its checkpoint.
+	DriverKilled Kind = "driver-killed"
 )
 
 // Event is one line of the log. Fields not relevant to a kind are zero.
@@ -88,6 +101,8 @@ type Event struct {
 	Replacement int    `json:"replacement,omitempty"`
 	// Until is when an application-level exclusion expires.
 	Until *time.Time `json:"until,omitempty"`
+	// Metrics holds the numbers of a batch or store event, by name.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // Exclusions are the kinds of exclusion on failure made; Unexclusions those

@@ -124,6 +124,26 @@ const (
 	// recursion goes on to exhaust the stack. Sham: the list is handed on as
 	// an ArrayBuffer.
 	MutableListResult Point = "mutable-list"
+	// EventualConsistency: the checkpoint store behaves as S3 did before
+	// December 2020: a LIST omits keys written less than their lag ago, and a
+	// GET/HEAD of a key asked for before it existed answers 404 for its lag.
+	// Each write lags with chance Params["p"] (default 0.2) for up to
+	// Params["lag"] (default 2s). Hit: a LIST answered without a key, or a
+	// GET/HEAD/COPY answered 404 for a key that exists (the key and its age).
+	// No effect: the store never changed an answer (reported when the run
+	// ends). Sham: every answer is left consistent.
+	EventualConsistency Point = "eventual-consistency"
+	// MissingOutputOp: the streaming application registers no output
+	// operation (its foreachRDD is left out of the graph). Hit: the graph the
+	// driver built has no output operation. Sham: the foreachRDD is kept.
+	MissingOutputOp Point = "missing-output-op"
+	// ThrottledStore: the checkpoint store meters its throughput by stored
+	// size with burst credits (EFS bursting mode); the conf's faultbook.store
+	// keys set the model. Hit: a transfer took longer than the burst rate
+	// allows because the credits were spent (the key, its size, the wait).
+	// No effect: the credits never ran out (reported when the run ends).
+	// Sham: transfers are metered but never made to wait beyond the burst rate.
+	ThrottledStore Point = "throttled-store"
 )
 
 // IsNodeLevel says whether a point acts on whole nodes from outside them.
@@ -160,6 +180,9 @@ var catalogue = []Info{
 	{NodeNetwork, "a toxic on the targeted nodes' proxies to the external data service: a timeout, or latency"},
 	{InteropNilValues, "the interop parser returns nil for a key with no value, so a lookup yields Some(nil)"},
 	{MutableListResult, "task results hold a MutableList (a linked list encoded by recursion) instead of an ArrayBuffer"},
+	{EventualConsistency, "the checkpoint store is eventually consistent as S3 was: LIST lags, 404s are cached"},
+	{MissingOutputOp, "the streaming graph registers no output operation"},
+	{ThrottledStore, "the checkpoint store's throughput follows burst credits and its stored size"},
 }
 
 // All returns every fault point in catalogue order.

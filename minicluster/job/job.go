@@ -9,9 +9,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 
+	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/fault"
+	"github.com/faultbook/faultbook/minicluster/spec"
 )
 
 // InputKind says where a stage's tasks get their records.
@@ -86,6 +89,20 @@ type Stage struct {
 type Job struct {
 	Name   string  `json:"name"`
 	Stages []Stage `json:"stages"`
+	// Params are knobs of this job alone, over the workload's (a streaming
+	// batch's offsets); its tasks see both.
+	Params map[string]string `json:"params,omitempty"`
+}
+
+// With returns p with a job's own knobs over it.
+func (p Params) With(j Job) Params {
+	if len(j.Params) == 0 {
+		return p
+	}
+	vals := make(map[string]string, len(p.Values)+len(j.Params))
+	maps.Copy(vals, p.Values)
+	maps.Copy(vals, j.Params)
+	return Params{Seed: p.Seed, Values: vals}
 }
 
 // Validate checks the job's stages reference shuffles produced earlier.
@@ -205,10 +222,34 @@ type Workload struct {
 	// Finish turns the result partitions of every job (results[job][partition])
 	// into the workload's output, on the driver.
 	Finish func(p Params, results [][][]any) (any, error)
+	// Main, when set, is a driver program (a streaming application's main): the
+	// driver runs it instead of Jobs and Finish, and its return value is the
+	// workload's output.
+	Main func(ctx context.Context, rt Runtime) (any, error)
 	// Oracle computes the correct output without the cluster.
 	Oracle func(p Params) (any, error)
 	// Sources, Ops and Combines are the functions stages name.
 	Sources  map[string]SourceFunc
 	Ops      map[string]PartitionFunc
 	Combines map[string]CombineFunc
+}
+
+// Runtime is what a driver program sees of the driver it runs in.
+type Runtime interface {
+	// RunJob runs one job on the cluster's executors through the scheduler and
+	// returns its result partitions.
+	RunJob(ctx context.Context, j Job) ([][]any, error)
+	// Params are the workload's knobs.
+	Params() Params
+	// Env is the run: its spec, event log, logger and directory.
+	Env() Env
+}
+
+// Env is the run a driver program belongs to.
+type Env struct {
+	Spec   *spec.Spec
+	Events *events.Log
+	Log    *slog.Logger
+	// Dir is the run directory.
+	Dir string
 }

@@ -46,6 +46,19 @@ const (
 	// executors and aborts the task with that diagnosis at once. Beyond Spark,
 	// which spends spark.task.maxFailures executors on it.
 	CrashAttribution Name = "crash-attribution"
+	// OutputOpValidation mirrors DStreamGraph.validate: a streaming context with
+	// no output operation refuses to start.
+	OutputOpValidation Name = "output-op-validation"
+	// ManifestCommit writes a checkpoint's parts, then a manifest naming them
+	// with checksums, last; recovery reads manifests by key with bounded retries
+	// and never trusts LIST for correctness (as S3A's committers and S3Guard did).
+	ManifestCommit Name = "manifest-commit"
+	// ValidateOnRecovery checks a recovered checkpoint's parts against the
+	// checksums its metadata records and falls back to the last complete one.
+	ValidateOnRecovery Name = "validate-on-recovery"
+	// CheckpointLagAlarm warns when checkpoint time approaches the batch
+	// interval or the store's burst credits are projected to run out.
+	CheckpointLagAlarm Name = "checkpoint-lag-alarm"
 )
 
 // Info documents one safeguard.
@@ -70,6 +83,10 @@ var catalogue = []Info{
 	{CodecDepthLimit, "stop encoding at a nesting depth with a typed error instead of overflowing the stack", "Kryo setMaxDepth, never set by Spark", ""},
 	{IterativeListEncoding, "encode self-referential pointer chains (linked lists) in a loop, not by recursion", "Scala List's serialization proxy", ""},
 	{CrashAttribution, "abort a task whose attempts killed two executors, saying so, instead of spending executors on it", "beyond Spark", ""},
+	{OutputOpValidation, "refuse to start a stream with no output operation", "Spark Streaming (DStreamGraph.validate)", ""},
+	{ManifestCommit, "commit a checkpoint by a manifest written last; recover by key, never by LIST", "beyond Spark (S3A committers, S3Guard)", ""},
+	{ValidateOnRecovery, "verify a recovered checkpoint's checksums and fall back to the last complete one", "beyond Spark", ""},
+	{CheckpointLagAlarm, "warn before checkpoint time overtakes the batch interval or burst credits run out", "beyond Spark", ""},
 }
 
 // All returns every safeguard, in catalogue order.
@@ -124,9 +141,10 @@ type Profile struct {
 // what Spark added later; hardened adds everything faultbook offers.
 var profiles = []Profile{
 	{"spark-1.0", "the engine as the seed documents met it: no safeguard", nil},
-	{"spark-3", "what Spark added later (SPARK-2893, SPARK-3046, SPARK-8425)", []Name{RegistratorFailFast, ExecutorWideRegistry, ExcludeOnFailure}},
+	{"spark-3", "what Spark added later (SPARK-2893, SPARK-3046, SPARK-8425, stream graph validation)", []Name{RegistratorFailFast, ExecutorWideRegistry, ExcludeOnFailure, OutputOpValidation}},
 	{"hardened", "every safeguard faultbook offers", []Name{RegistryFingerprint, RegistrationRequired, RegistratorFailFast, ExecutorWideRegistry, ExcludeOnFailure,
-		OptionNilCheck, CodecDepthLimit, IterativeListEncoding, CrashAttribution}},
+		OptionNilCheck, CodecDepthLimit, IterativeListEncoding, CrashAttribution,
+		OutputOpValidation, ManifestCommit, ValidateOnRecovery, CheckpointLagAlarm}},
 }
 
 // Profiles returns every profile in order: spark-1.0, spark-3, hardened.

@@ -1,0 +1,145 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/faultbook/faultbook/harness"
+	"github.com/faultbook/faultbook/harness/diagnose"
+	"github.com/faultbook/faultbook/minicluster/conf"
+	"github.com/faultbook/faultbook/minicluster/events"
+	"github.com/faultbook/faultbook/minicluster/fault"
+	"github.com/faultbook/faultbook/minicluster/safeguard"
+)
+
+// growthBatches is how many of the last batches must show the scheduling
+// delay growing, batch after batch.
+const growthBatches = 5
+
+// ThrottledCheckpoint: a checkpoint store whose throughput follows its burst
+// credits and its stored size, as EFS in bursting mode.
+func ThrottledCheckpoint() *harness.Scenario {
+	return &harness.Scenario{
+		Name:    "throttled-checkpoint",
+		Title:   "a burst-credit checkpoint store slowly starves the stream: checkpoint time overtakes the batch interval, delay grows",
+		Source:  seed003,
+		Section: "5",
+		Symptom: "after the store's burst credits run out (about a week in production), checkpoints take longer than the batch interval and the processing delay grows batch after batch",
+		Place:   "driver output (Total delay per batch; the batch records)",
+		RootCause: "EFS in bursting mode meters throughput by stored size: 50 KiB/s per GiB, bursting to 100 MiB/s while credits last. " +
+			"A small file system holding only checkpoints earns almost nothing; once the initial credits are spent every checkpoint crawls at the baseline.",
+		Why: "The stream checkpoints every batch to a store whose data path is a token bucket with EFS's model; its small stored size sets a baseline below what the checkpoints need, and time is compressed so the credits run out within seconds. " +
+			"While bursting, checkpoints take 1–3 s of the 4 s batch; once the credits are spent they take longer than the batch interval and the scheduling delay grows batch after batch. " +
+			"The checkpoint-lag-alarm reads the store's credit balance and checkpoint times and warns before the delay grows, naming the store's throughput and the projected time to starvation.",
+		Chain: []string{
+			"the checkpoint store is small: its baseline throughput (50 KiB/s per GiB) is below what the checkpoints move",
+			"checkpoints spend burst credits faster than the baseline earns them",
+			"the credits run out: every write waits on the baseline",
+			"checkpoint time overtakes the batch interval",
+			"each batch starts later than the last: the scheduling delay grows batch after batch",
+		},
+		Story:     storyThrottledCheckpoint,
+		Workload:  "stream-counts",
+		Signature: diagnose.CheckpointThrottledStore(),
+		Params:    map[string]string{"batches": "14", "checkpoint-every": "1", "time-scale": "40", "users": "6000"},
+		Conf: map[string]string{conf.StoreSizeGiB: "0.5", conf.StoreCreditsMiB: "0.8", conf.StoreTimeScale: "40",
+			conf.StoreBaselineKiBPerGiB: "50", conf.StoreBurstMiBps: "100"},
+		Stream:           &harness.StreamRun{},
+		OutputUnaffected: true,
+		Faults:           fault.Set{{Point: fault.ThrottledStore}},
+		Catches: []harness.Catch{
+			{Safeguards: []safeguard.Name{safeguard.CheckpointLagAlarm}, Expect: harness.Diagnose, Diagnosis: []string{"checkpoint store", "throughput", "not the job"}},
+		},
+		Reproduce: reproduceStarvation,
+	}
+}
+
+// reproduceStarvation: checkpoint time overtakes the batch interval once the
+// credits are spent, and the scheduling delay then grows over each of the last
+// growthBatches batches.
+func reproduceStarvation(o *harness.Observation, ev *harness.Evidence) error {
+	bs := o.Events(events.BatchCompleted)
+	if len(bs) < growthBatches+2 {
+		return fmt.Errorf("only %d batches completed", len(bs))
+	}
+	over := -1
+	for i, b := range bs {
+		if b.Metrics["checkpoint_ms"] > b.Metrics["interval_ms"] {
+			over = i
+			break
+		}
+	}
+	if over < 0 {
+		return errors.New("checkpoint time never exceeded the batch interval")
+	}
+	// A monotone trend: no batch waits noticeably less than the one before
+	// (a tenth of the interval is noise), and the delay grows by at least a
+	// quarter interval per batch overall.
+	last := bs[len(bs)-growthBatches:]
+	iv := last[0].Metrics["interval_ms"]
+	for i := 1; i < len(last); i++ {
+		if last[i].Metrics["delay_ms"] < last[i-1].Metrics["delay_ms"]-iv/10 {
+			return fmt.Errorf("the scheduling delay did not grow over the last %d batches: batch %d waited %.0f ms, batch %d %.0f ms",
+				growthBatches, last[i-1].Job, last[i-1].Metrics["delay_ms"], last[i].Job, last[i].Metrics["delay_ms"])
+		}
+	}
+	if grew := last[len(last)-1].Metrics["delay_ms"] - last[0].Metrics["delay_ms"]; grew < float64(growthBatches-1)*iv/4 {
+		return fmt.Errorf("the scheduling delay did not grow over the last %d batches: %.0f ms in all, under a quarter interval per batch", growthBatches, grew)
+	}
+	b := bs[over]
+	if c, ok := b.Metrics["credits_kib"]; ok {
+		ev.Addf("burst credits at batch %d: %.0f KiB", b.Job, c)
+	}
+	if hits := o.FaultHits(); len(hits) > 0 {
+		ev.Add(source(hits[0]), hits[0].Message)
+	}
+	ev.Addf("checkpoint time overtook the %.0f ms batch interval at batch %d (%.0f ms); bursting checkpoints took %.0f ms",
+		b.Metrics["interval_ms"], b.Job, b.Metrics["checkpoint_ms"], bs[0].Metrics["checkpoint_ms"])
+	ev.Addf("scheduling delay over the last %d batches: %s", growthBatches, delays(last))
+	ev.First(o, "driver", reTotalDelay)
+	ev.Observe("checkpoint time overtook the batch interval at batch %d, then the delay grew batch after batch to %.0f ms",
+		b.Job, last[len(last)-1].Metrics["delay_ms"])
+	return nil
+}
+
+func delays(bs []events.Event) string {
+	s := ""
+	for i, b := range bs {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%.0f", b.Metrics["delay_ms"])
+	}
+	return s + " ms"
+}
+
+func source(e events.Event) string {
+	if e.Role == "store" || e.Role == "harness" {
+		return e.Role
+	}
+	return "driver"
+}
+
+const storyThrottledCheckpoint = `The documented failure (` + seed003 + `, FAILURES.md §5, EFS variant)
+  The seed's author moved checkpoints from S3 to EFS: 2–4 s instead of 8–10 s, every
+  40 s with 4 s batches at 2,000–5,000 messages/s. About a week later processing delay
+  grew: EFS in bursting mode had spent the file system's credits, and a small file
+  system holding only checkpoints is allowed little throughput.
+
+Root cause
+  EFS meters throughput by stored size: a baseline of 50 KiB/s per GiB, bursts to
+  100 MiB/s while credits last, credits earned at the baseline. The workaround was a
+  large junk file to raise the stored size (and the bill).
+
+The experiment
+  The stream checkpoints every batch to the embedded S3 server whose data path is a
+  token bucket with EFS's model (faultbook.store.* conf keys); 0.5 GiB stored, the initial
+  credits sized so they run out within seconds of compressed time.
+  - control / no false alarm: an unmetered store; checkpoints stay well within the
+    batch interval and nothing fires.
+  - reproduce: checkpoints take 1–3 s while bursting, then longer than the 4 s batch
+    interval once the credits are spent; the scheduling delay grows over each of the
+    last 5 batches.
+  - catch: checkpoint-lag-alarm reads the store's credit balance (as EFS publishes it
+    to CloudWatch) and the checkpoint times, and warns before the delay grows with the
+    projected time to starvation, naming the store's throughput as the cause.`
