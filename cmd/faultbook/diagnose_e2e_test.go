@@ -23,8 +23,7 @@ import (
 // nothing), every control and no-false-alarm run as nothing. The matrix is
 // printed; its off-diagonal must be zero.
 func TestDiagnoseConfusionMatrix(t *testing.T) {
-	out := t.TempDir()
-	r := faultbook(t, "run", "--all", "--out", out, "--quiet")
+	r, out := catalogueRun(t)
 	wantCode(t, r, 0)
 	cat, err := scenarios.New()
 	if err != nil {

@@ -60,6 +60,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if catalogueOut != "" {
+		os.RemoveAll(catalogueOut)
+	}
 	os.Exit(code)
 }
 
@@ -440,4 +443,32 @@ func interrupt(t *testing.T, cmd *exec.Cmd, done <-chan error, bound time.Durati
 		t.Fatalf("faultbook did not exit within %s of SIGINT\n%s", bound, output)
 	}
 	return nil
+}
+
+// The whole catalogue with its matrix, run once for the package: the tests that
+// read a full run (its cells, its matrix, its run directories, the gate and
+// diagnose on it) share it, so the package runs the catalogue once, not once
+// per test.
+var (
+	catalogueOnce sync.Once
+	catalogueRes  cliResult
+	catalogueOut  string
+)
+
+// catalogueRun returns the shared run of `run --all --matrix --format json`:
+// what the binary printed and its output directory.
+func catalogueRun(t *testing.T) (cliResult, string) {
+	t.Helper()
+	catalogueOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "faultbook-catalogue-")
+		if err != nil {
+			t.Fatalf("create the catalogue's directory: %v", err)
+		}
+		catalogueOut = dir
+		catalogueRes = faultbook(t, "run", "--all", "--matrix", "--format", "json", "--quiet", "--out", dir)
+	})
+	if catalogueOut == "" {
+		t.Fatal("the shared catalogue run could not be set up")
+	}
+	return catalogueRes, catalogueOut
 }

@@ -207,8 +207,7 @@ func checkRunDir(t *testing.T, out, dir, what string) {
 }
 
 func TestRunAllFourCells(t *testing.T) {
-	out := t.TempDir()
-	r := faultbook(t, "run", "--all", "--format", "json", "--out", out)
+	r, out := catalogueRun(t)
 	wantCode(t, r, codeOK)
 	res := decodeResults(t, []byte(r.stdout))
 
@@ -493,9 +492,11 @@ func TestJudgeCanFail(t *testing.T) {
 	}
 }
 
+// TestMatrix reads the matrix of the package's shared catalogue run (`run
+// --matrix`, the same code as `faultbook matrix`), then runs the matrix
+// command itself on two quick scenarios.
 func TestMatrix(t *testing.T) {
-	out := t.TempDir()
-	r := faultbook(t, "matrix", "--format", "json", "--out", out)
+	r, out := catalogueRun(t)
 	wantCode(t, r, codeOK)
 	res := decodeResults(t, []byte(r.stdout))
 	m := res.Matrix
@@ -561,11 +562,33 @@ func TestMatrix(t *testing.T) {
 	if !reflect.DeepEqual(saved.Matrix, m) {
 		t.Error("results.json's matrix differs from the one printed")
 	}
+
+	// The matrix command: the same columns, a row per scenario named, and what
+	// it prints is what it saves.
+	out = t.TempDir()
+	r = faultbook(t, "matrix", "registration-order", "option-nil", "--format", "json", "--out", out)
+	wantCode(t, r, codeOK)
+	mm := decodeResults(t, []byte(r.stdout)).Matrix
+	if mm == nil {
+		t.Fatal("no matrix in the matrix command's JSON")
+	}
+	if !slices.Equal(mm.Columns, want) {
+		t.Errorf("matrix command: columns %v, want %v", mm.Columns, want)
+	}
+	var names []string
+	for _, row := range mm.Rows {
+		names = append(names, row.Scenario)
+	}
+	if !slices.Equal(names, []string{"registration-order", "option-nil"}) {
+		t.Errorf("matrix command: rows %v, want registration-order and option-nil", names)
+	}
+	if saved := readResultsFile(t, filepath.Join(out, "results.json")); !reflect.DeepEqual(saved.Matrix, mm) {
+		t.Error("matrix command: results.json's matrix differs from the one printed")
+	}
 }
 
 func TestGate(t *testing.T) {
-	out := t.TempDir()
-	r := faultbook(t, "run", "--all", "--matrix", "--quiet", "--out", out)
+	r, out := catalogueRun(t)
 	wantCode(t, r, codeOK)
 	results := filepath.Join(out, "results.json")
 	base := filepath.Join(t.TempDir(), "baseline.json")
@@ -943,7 +966,8 @@ func TestDriverRefusesBadInputOnSocket(t *testing.T) {
 }
 
 // The committed baseline is the catalogue's regression gate: the catalogue and
-// its matrix, run afresh, must show no regression against it.
+// its matrix, run afresh (the package's shared run), must show no regression
+// against it.
 func TestCommittedBaseline(t *testing.T) {
 	base, err := filepath.Abs(filepath.Join("..", "..", "fixtures", "baseline.json"))
 	if err != nil {
@@ -953,7 +977,9 @@ func TestCommittedBaseline(t *testing.T) {
 	// the gate compares them; detection latency gets a wide slack here, since on
 	// a loaded machine it measures the machine. The latency rule itself is tested
 	// on fixed figures in harness/gate.
-	r := faultbook(t, "gate", "--baseline", base, "--all", "--quiet", "--out", t.TempDir(), "--detection-slack-ms", "5000")
+	run, out := catalogueRun(t)
+	wantCode(t, run, codeOK)
+	r := faultbook(t, "gate", "--baseline", base, filepath.Join(out, "results.json"), "--detection-slack-ms", "5000")
 	wantCode(t, r, codeOK)
 	if !strings.Contains(r.stdout, "no regression against the baseline") {
 		t.Errorf("gate against the committed baseline:\n%s", r)
