@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -353,7 +354,11 @@ func (d *Driver) exitedEarlyNote() string {
 	if len(d.exitedEarly) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; %d exited before registering: %s", len(d.exitedEarly), strings.Join(d.exitedEarly, "; "))
+	// In executor order, not in the order their nodes happened to report.
+	notes := slices.Clone(d.exitedEarly)
+	id := func(n string) (v int) { fmt.Sscanf(n, "executor %d:", &v); return }
+	slices.SortStableFunc(notes, func(a, b string) int { return id(a) - id(b) })
+	return fmt.Sprintf("; %d exited before registering: %s", len(notes), strings.Join(notes, "; "))
 }
 
 // errAllRefused: every executor came and was refused. The application ends
