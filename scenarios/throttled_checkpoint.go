@@ -42,7 +42,7 @@ func ThrottledCheckpoint() *harness.Scenario {
 		Workload:  "stream-counts",
 		Signature: diagnose.CheckpointThrottledStore(),
 		Params:    map[string]string{"batches": "14", "checkpoint-every": "1", "time-scale": "40", "users": "6000"},
-		Conf: map[string]string{conf.StoreSizeGiB: "0.5", conf.StoreCreditsMiB: "0.8", conf.StoreTimeScale: "40",
+		Conf: map[string]string{conf.StoreSizeGiB: "0.5", conf.StoreCreditsMiB: "0.4", conf.StoreTimeScale: "40",
 			conf.StoreBaselineKiBPerGiB: "50", conf.StoreBurstMiBps: "100"},
 		Stream:           &harness.StreamRun{},
 		OutputUnaffected: true,
