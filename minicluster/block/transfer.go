@@ -81,8 +81,9 @@ func (s *Server) serve(nc net.Conn) {
 	c, err := wire.Accept(hctx, nc, s.secret)
 	cancel()
 	if err != nil {
-		// A handshake cut short by the server's own Close is no refusal.
-		if s.base.Err() == nil {
+		// A handshake cut short by the server's own Close is no refusal; a peer
+		// that failed to prove the secret is one, whenever Close comes.
+		if s.base.Err() == nil || errors.Is(err, wire.ErrAuth) {
 			s.log.Warn("Refused block connection from "+nc.RemoteAddr().String()+": "+err.Error(), "component", "network.BlockServer")
 		}
 		_ = nc.Close()

@@ -234,8 +234,9 @@ func (d *Driver) handleConn(ctx context.Context, nc net.Conn) {
 	c, err := wire.Accept(hctx, nc, d.cfg.Secret)
 	cancel()
 	if err != nil {
-		// A handshake cut short by the driver's own shutdown is no refusal.
-		if ctx.Err() == nil {
+		// A handshake cut short by the driver's own shutdown is no refusal; a
+		// peer that failed to prove the secret is one, whenever shutdown comes.
+		if ctx.Err() == nil || errors.Is(err, wire.ErrAuth) {
 			d.log.Warn("Refused connection from "+nc.RemoteAddr().String()+": "+err.Error(), "component", "rpc.NettyRpcEnv")
 		}
 		_ = nc.Close()
