@@ -7,17 +7,16 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/faultbook/faultbook/fixtures"
 	"github.com/faultbook/faultbook/fixtures/workloads"
+	"github.com/faultbook/faultbook/minicluster/cluster/clustertest"
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/driver"
 	"github.com/faultbook/faultbook/minicluster/events"
@@ -27,59 +26,10 @@ import (
 // runBound bounds one cluster run in these tests; it guards against hangs.
 const runBound = 2 * time.Minute
 
-// The faultbook binary is built once per test process, into buildDir, which
-// TestMain removes.
-var (
-	buildDir  string
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+func TestMain(m *testing.M) { clustertest.Main(m) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
-}
-
-// faultbookBinary builds ./cmd/faultbook from the module root with the go
-// command running these tests, once, and returns its path.
-func faultbookBinary(tb testing.TB) string {
-	tb.Helper()
-	buildOnce.Do(func() {
-		goCmd, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = fmt.Errorf("find the go command: %w", err)
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		gomod, err := exec.CommandContext(ctx, goCmd, "env", "GOMOD").Output()
-		if err != nil {
-			buildErr = fmt.Errorf("go env GOMOD: %w", err)
-			return
-		}
-		root := filepath.Dir(strings.TrimSpace(string(gomod)))
-		if buildDir, err = os.MkdirTemp("", "faultbook-cluster-test-"); err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(buildDir, "faultbook")
-		cmd := exec.CommandContext(ctx, goCmd, "build", "-o", binPath, "./cmd/faultbook")
-		cmd.Dir = root
-		// Static, so the docker runtime can run it FROM scratch.
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/faultbook: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return binPath
-}
+// faultbookBinary is the faultbook binary, built once per test process.
+func faultbookBinary(tb testing.TB) string { return clustertest.Binary(tb) }
 
 // kryoSpec is a Fast run of kryo-distributed with the fixtures' registrator.
 func kryoSpec(name string, nodes, perNode int, params map[string]string) *spec.Spec {

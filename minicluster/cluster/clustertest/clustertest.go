@@ -56,6 +56,8 @@ func Binary(tb testing.TB) string {
 		binPath = filepath.Join(buildDir, "faultbook")
 		cmd := exec.CommandContext(ctx, goCmd, "build", "-o", binPath, "./cmd/faultbook")
 		cmd.Dir = root
+		// Static, so the docker runtime can run it FROM scratch.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/faultbook: %w\n%s", err, out)
 		}
