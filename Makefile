@@ -19,8 +19,11 @@ CHROME_BIN := /usr/lib/chromium/chromium-headless-shell
 
 all: build
 
+# faultbook-node, beside faultbook, runs only the driver and executor roles:
+# clusters start from it when it comes from the same build (README, Performance).
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/faultbook
+	CGO_ENABLED=0 $(GO) build -o $(BIN)-node ./cmd/faultbook-node
 
 run: build
 	rm -rf $(OUT)

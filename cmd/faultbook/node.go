@@ -5,20 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/faultbook/faultbook/fixtures"
 	"github.com/faultbook/faultbook/minicluster/cluster"
-	"github.com/faultbook/faultbook/minicluster/driver"
-	"github.com/faultbook/faultbook/minicluster/events"
-	"github.com/faultbook/faultbook/minicluster/executor"
-	"github.com/faultbook/faultbook/minicluster/nodelog"
 	"github.com/faultbook/faultbook/minicluster/spec"
+	"github.com/faultbook/faultbook/minicluster/role"
 	"github.com/faultbook/faultbook/minicluster/wire"
 )
 
@@ -40,85 +35,31 @@ func nodeInputs(runDir string) (*spec.Spec, []byte, error) {
 }
 
 func newDriverCmd() *cobra.Command {
-	var runDir, host string
-	c := &cobra.Command{
-		Use:    "driver",
-		Short:  "run a minicluster driver (started by the harness)",
-		Hidden: true,
-		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			sp, secret, err := nodeInputs(runDir)
-			if err != nil {
-				return err
-			}
-			log := nodelog.New(os.Stderr, slog.LevelInfo)
-			ev, err := events.Create(filepath.Join(runDir, events.FileName))
-			if err != nil {
-				return infraError(err)
-			}
-			defer ev.Close()
-			res, err := driver.Run(cmd.Context(), driver.Config{
-				Spec: sp, App: fixtures.App(), Secret: secret, Events: ev, Log: log, Host: host, Dir: runDir,
-				Listening: func(addr string) { fmt.Fprintln(cmd.OutOrStdout(), cluster.ListeningPrefix+addr) },
-			})
-			if err != nil {
-				log.Error("Application could not run: "+err.Error(), "component", "SparkContext")
-				return infraError(err)
-			}
-			b, _ := json.MarshalIndent(res, "", "  ")
-			if err := os.WriteFile(filepath.Join(runDir, driver.ResultFile), b, 0o644); err != nil {
-				return infraError(fmt.Errorf("write result: %w", err))
-			}
-			if res.Status != driver.Succeeded {
-				return exitError{code: cluster.ExitJobFailed, err: errors.New(res.Error), quiet: true}
-			}
-			return nil
-		},
-	}
-	c.Flags().StringVar(&runDir, "run-dir", "", "run directory holding spec.json")
-	c.Flags().StringVar(&host, "host", "", "address to listen on (default 127.0.0.1)")
-	return c
+	return roleCmd("driver", "run a minicluster driver (started by the harness)", func(cmd *cobra.Command, args []string) error {
+		return role.Driver(cmd.Context(), args, cmd.OutOrStdout(), os.Stderr)
+	})
 }
 
 func newExecutorCmd() *cobra.Command {
-	var (
-		runDir, driverAddr, node, host string
-		id, slots                      int
-	)
-	c := &cobra.Command{
-		Use:    "executor",
-		Short:  "run a minicluster executor (started by the harness)",
-		Hidden: true,
-		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			sp, secret, err := nodeInputs(runDir)
-			if err != nil {
-				return err
+	return roleCmd("executor", "run a minicluster executor (started by the harness)", func(cmd *cobra.Command, args []string) error {
+		return role.Executor(cmd.Context(), args, os.Stderr)
+	})
+}
+
+// roleCmd is a hidden command running one role of a cluster process; the
+// role parses its own flags, as in faultbook-node, which runs the same code.
+func roleCmd(use, short string, run func(*cobra.Command, []string) error) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Hidden: true, DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := run(cmd, args)
+			var re *role.Error
+			if errors.As(err, &re) {
+				return exitError{code: re.Code, err: re.Err, quiet: re.Quiet}
 			}
-			if id <= 0 || driverAddr == "" || node == "" || slots <= 0 {
-				return usageErrorf("--id, --driver, --node and --slots are required")
-			}
-			log := nodelog.New(os.Stderr, slog.LevelInfo)
-			err = executor.Run(cmd.Context(), executor.Config{ID: id, Node: node, Slots: slots, DriverAddr: driverAddr, Host: host, Secret: secret, Spec: sp, App: fixtures.App(), Log: log})
-			switch {
-			case err == nil, errors.Is(err, context.Canceled):
-				return nil
-			case errors.Is(err, executor.ErrRefused):
-				return exitError{code: cluster.ExitRefused, err: err, quiet: true}
-			case errors.Is(err, executor.ErrDriverLost):
-				return exitError{code: cluster.ExitJobFailed, err: err, quiet: true}
-			}
-			log.Error("Executor stopped: "+err.Error(), "component", "executor.CoarseGrainedExecutorBackend")
-			return infraError(err)
+			return err
 		},
 	}
-	c.Flags().StringVar(&runDir, "run-dir", "", "run directory holding spec.json")
-	c.Flags().StringVar(&driverAddr, "driver", "", "driver address host:port")
-	c.Flags().StringVar(&node, "node", "", "node name")
-	c.Flags().IntVar(&id, "id", 0, "executor id")
-	c.Flags().IntVar(&slots, "slots", 0, "task slots")
-	c.Flags().StringVar(&host, "host", "", "the node's address the block server listens on (default 127.0.0.1)")
-	return c
 }
 
 // newNodeCmd runs a node's worker as the main process of its host (the

@@ -25,25 +25,26 @@ import (
 	"github.com/faultbook/faultbook/minicluster/driver"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/proc"
+	"github.com/faultbook/faultbook/minicluster/role"
 	"github.com/faultbook/faultbook/minicluster/spec"
 	"github.com/faultbook/faultbook/minicluster/wire"
 )
 
-// Exit codes of the driver and executor subcommands.
+// Exit codes of the driver and executor subcommands (package role runs them).
 const (
-	ExitOK        = 0
-	ExitJobFailed = 1 // the application aborted (driver), or the executor lost its driver
-	ExitUsage     = 2
-	ExitInfra     = 3 // the run could not be carried out (no executor, bad spec)
+	ExitOK        = role.ExitOK
+	ExitJobFailed = role.ExitJobFailed // the application aborted (driver), or the executor lost its driver
+	ExitUsage     = role.ExitUsage
+	ExitInfra     = role.ExitInfra // the run could not be carried out (no executor, bad spec)
 	// ExitRefused: the driver refused the executor. Its node does not launch
 	// another in its place: the refusal is a safeguard's verdict on the
 	// application's set-up, which a new process would share.
-	ExitRefused = 4
+	ExitRefused = role.ExitRefused
 )
 
 // ListeningPrefix starts the line the driver prints on stdout once it accepts
 // executors.
-const ListeningPrefix = "listening "
+const ListeningPrefix = role.ListeningPrefix
 
 // ErrInfra marks a run that could not be carried out.
 var ErrInfra = errors.New("cluster could not run")
@@ -136,6 +137,7 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 		return c, nil
 	}
 
+	o.Binary = NodeBinary(o.Binary)
 	addrc, onLine := c.driverLines()
 	c.driver, err = proc.Start(ctx, proc.Spec{
 		Name: "driver", Path: o.Binary, Args: []string{"driver", "--run-dir", o.Dir}, Env: env,

@@ -31,8 +31,9 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// Binary builds ./cmd/faultbook from the module root with the go command
-// running these tests, once, and returns its path.
+// Binary builds ./cmd/faultbook, and ./cmd/faultbook-node beside it, from the
+// module root with the go command running these tests, once, and returns
+// faultbook's path.
 func Binary(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
@@ -54,12 +55,17 @@ func Binary(tb testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(buildDir, "faultbook")
-		cmd := exec.CommandContext(ctx, goCmd, "build", "-o", binPath, "./cmd/faultbook")
-		cmd.Dir = root
-		// Static, so the docker runtime can run it FROM scratch.
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/faultbook: %w\n%s", err, out)
+		// faultbook-node beside it, as make build puts it: clusters start
+		// their processes from it (cluster.NodeBinary).
+		for _, b := range []struct{ out, pkg string }{{binPath, "./cmd/faultbook"}, {binPath + "-node", "./cmd/faultbook-node"}} {
+			cmd := exec.CommandContext(ctx, goCmd, "build", "-o", b.out, b.pkg)
+			cmd.Dir = root
+			// Static, so the docker runtime can run it FROM scratch.
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %w\n%s", b.pkg, err, out)
+				return
+			}
 		}
 	})
 	if buildErr != nil {

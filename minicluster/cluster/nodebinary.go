@@ -1,0 +1,80 @@
+package cluster
+
+import (
+	"debug/buildinfo"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+)
+
+// NodeBinaryName is the small binary that runs only the driver and executor
+// roles (cmd/faultbook-node). It links neither the harness nor the docker
+// runtime, so a process of it starts in about a fifth of faultbook's time:
+// with three to five processes per cluster, process start is most of what a
+// short cell costs.
+const NodeBinaryName = "faultbook-node"
+
+var nodeBinaries sync.Map // faultbook path → the binary its clusters start
+
+// NodeBinary is the binary the process runtime starts a cluster's driver and
+// executors from, given the faultbook binary bin: faultbook-node beside bin
+// when it is there and comes from the same build (module, Go version, VCS
+// revision and state, build settings, and the same version of every module it
+// links), else bin itself, whose hidden driver and executor commands run the
+// same code. The docker runtime always uses bin, which also runs the node's
+// worker.
+func NodeBinary(bin string) string {
+	if v, ok := nodeBinaries.Load(bin); ok {
+		return v.(string)
+	}
+	use := bin
+	node := filepath.Join(filepath.Dir(bin), NodeBinaryName)
+	if fi, err := os.Stat(node); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 && sameBuild(bin, node) {
+		use = node
+	}
+	nodeBinaries.Store(bin, use)
+	return use
+}
+
+// sameBuild says whether node was built from the same source and settings as
+// bin, as far as their embedded build information tells.
+func sameBuild(bin, node string) bool {
+	a, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return false
+	}
+	b, err := buildinfo.ReadFile(node)
+	if err != nil {
+		return false
+	}
+	if a.GoVersion != b.GoVersion || a.Main != b.Main || !sameSettings(a.Settings, b.Settings) {
+		return false
+	}
+	deps := map[string]debug.Module{}
+	for _, d := range a.Deps {
+		deps[d.Path] = *d
+	}
+	for _, d := range b.Deps {
+		if have, ok := deps[d.Path]; !ok || have.Version != d.Version || have.Sum != d.Sum {
+			return false
+		}
+	}
+	return true
+}
+
+func sameSettings(a, b []debug.BuildSetting) bool {
+	m := map[string]string{}
+	for _, s := range a {
+		m[s.Key] = s.Value
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for _, s := range b {
+		if v, ok := m[s.Key]; !ok || v != s.Value {
+			return false
+		}
+	}
+	return true
+}

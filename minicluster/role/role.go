@@ -1,0 +1,205 @@
+// Package role runs a minicluster process in its role: the driver or an
+// executor. The faultbook binary runs them as hidden subcommands; the small
+// faultbook-node binary (cmd/faultbook-node) runs only them, without the
+// harness, the reports or the docker runtime linked in, so that each process a
+// cluster starts pays for none of their initialisation.
+//
+// This package must not import minicluster/cluster (which links the docker
+// runtime): cluster imports it for the exit codes and the listening line.
+package role
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/faultbook/faultbook/fixtures"
+	"github.com/faultbook/faultbook/minicluster/driver"
+	"github.com/faultbook/faultbook/minicluster/events"
+	"github.com/faultbook/faultbook/minicluster/executor"
+	"github.com/faultbook/faultbook/minicluster/nodelog"
+	"github.com/faultbook/faultbook/minicluster/spec"
+	"github.com/faultbook/faultbook/minicluster/wire"
+)
+
+// Exit codes of the driver and executor roles.
+const (
+	ExitOK        = 0
+	ExitJobFailed = 1 // the application aborted (driver), or the executor lost its driver
+	ExitUsage     = 2
+	ExitInfra     = 3 // the run could not be carried out (no executor, bad spec)
+	// ExitRefused: the driver refused the executor. Its node does not launch
+	// another in its place: the refusal is a safeguard's verdict on the
+	// application's set-up, which a new process would share.
+	ExitRefused = 4
+)
+
+// ListeningPrefix starts the line the driver prints on stdout once it accepts
+// executors.
+const ListeningPrefix = "listening "
+
+// Error is a role's failure with its exit code; a Quiet one has been logged
+// already and is not printed again.
+type Error struct {
+	Code  int
+	Err   error
+	Quiet bool
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func usagef(format string, a ...any) error {
+	return &Error{Code: ExitUsage, Err: fmt.Errorf(format, a...)}
+}
+
+func infra(err error) error { return &Error{Code: ExitInfra, Err: err} }
+
+// Code is the exit code for a role's error: 0 for nil.
+func Code(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var re *Error
+	if errors.As(err, &re) {
+		return re.Code
+	}
+	return ExitInfra
+}
+
+// Main runs the role named by args[0] ("driver", "executor") with the rest
+// of args as its flags, printing errors on stderr as "faultbook: …", and
+// returns the process's exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var err error
+	switch {
+	case len(args) > 0 && args[0] == "driver":
+		err = Driver(ctx, args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "executor":
+		err = Executor(ctx, args[1:], stderr)
+	default:
+		err = usagef("usage: faultbook-node driver|executor FLAGS (started by the harness, not by hand)")
+	}
+	Report(stderr, err)
+	return Code(err)
+}
+
+// Report prints a role's error on stderr unless it is quiet.
+func Report(stderr io.Writer, err error) {
+	var re *Error
+	if err != nil && !(errors.As(err, &re) && re.Quiet) {
+		fmt.Fprintln(stderr, "faultbook: "+err.Error())
+	}
+}
+
+// inputs reads what every role needs: the run's spec and the cluster secret
+// from the environment.
+func inputs(runDir string) (*spec.Spec, []byte, error) {
+	if runDir == "" {
+		return nil, nil, usagef("--run-dir is required")
+	}
+	sp, err := spec.Read(filepath.Join(runDir, spec.FileName))
+	if err != nil {
+		return nil, nil, infra(err)
+	}
+	secret, err := wire.DecodeSecret(os.Getenv(spec.SecretEnv))
+	if err != nil || len(secret) == 0 {
+		return nil, nil, infra(fmt.Errorf("read cluster secret from %s: missing or malformed", spec.SecretEnv))
+	}
+	return sp, secret, nil
+}
+
+func flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// Driver runs the driver: flags --run-dir and --host. It prints the
+// listening line on stdout and logs on stderr, and writes the result into
+// the run directory.
+func Driver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("driver")
+	runDir := fs.String("run-dir", "", "run directory holding spec.json")
+	host := fs.String("host", "", "address to listen on (default 127.0.0.1)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	sp, secret, err := inputs(*runDir)
+	if err != nil {
+		return err
+	}
+	log := nodelog.New(stderr, slog.LevelInfo)
+	ev, err := events.Create(filepath.Join(*runDir, events.FileName))
+	if err != nil {
+		return infra(err)
+	}
+	defer ev.Close()
+	res, err := driver.Run(ctx, driver.Config{
+		Spec: sp, App: fixtures.App(), Secret: secret, Events: ev, Log: log, Host: *host, Dir: *runDir,
+		Listening: func(addr string) { fmt.Fprintln(stdout, ListeningPrefix+addr) },
+	})
+	if err != nil {
+		log.Error("Application could not run: "+err.Error(), "component", "SparkContext")
+		return infra(err)
+	}
+	b, _ := json.MarshalIndent(res, "", "  ")
+	if err := os.WriteFile(filepath.Join(*runDir, driver.ResultFile), b, 0o644); err != nil {
+		return infra(fmt.Errorf("write result: %w", err))
+	}
+	if res.Status != driver.Succeeded {
+		return &Error{Code: ExitJobFailed, Err: errors.New(res.Error), Quiet: true}
+	}
+	return nil
+}
+
+// Executor runs an executor: flags --run-dir, --driver, --id, --node,
+// --slots and --host. It logs on stderr.
+func Executor(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flags("executor")
+	runDir := fs.String("run-dir", "", "run directory holding spec.json")
+	driverAddr := fs.String("driver", "", "driver address host:port")
+	node := fs.String("node", "", "node name")
+	id := fs.Int("id", 0, "executor id")
+	slots := fs.Int("slots", 0, "task slots")
+	host := fs.String("host", "", "the node's address the block server listens on (default 127.0.0.1)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	sp, secret, err := inputs(*runDir)
+	if err != nil {
+		return err
+	}
+	if *id <= 0 || *driverAddr == "" || *node == "" || *slots <= 0 {
+		return usagef("--id, --driver, --node and --slots are required")
+	}
+	log := nodelog.New(stderr, slog.LevelInfo)
+	err = executor.Run(ctx, executor.Config{ID: *id, Node: *node, Slots: *slots, DriverAddr: *driverAddr, Host: *host,
+		Secret: secret, Spec: sp, App: fixtures.App(), Log: log})
+	switch {
+	case err == nil, errors.Is(err, context.Canceled):
+		return nil
+	case errors.Is(err, executor.ErrRefused):
+		return &Error{Code: ExitRefused, Err: err, Quiet: true}
+	case errors.Is(err, executor.ErrDriverLost):
+		return &Error{Code: ExitJobFailed, Err: err, Quiet: true}
+	}
+	log.Error("Executor stopped: "+err.Error(), "component", "executor.CoarseGrainedExecutorBackend")
+	return infra(err)
+}
