@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faultbook/faultbook/minicluster/cluster"
-	"github.com/faultbook/faultbook/minicluster/spec"
 	"github.com/faultbook/faultbook/minicluster/role"
+	"github.com/faultbook/faultbook/minicluster/spec"
 	"github.com/faultbook/faultbook/minicluster/wire"
 )
 
