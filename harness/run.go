@@ -401,7 +401,7 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 		r.Problems = []string{err.Error()}
 		return r, nil, out
 	}
-	oracle, err := wl.Oracle(job.Params{Seed: seed, Values: sp.Params})
+	oracle, err := oracles.oracle(o.App, sc.Workload, wl, job.Params{Seed: seed, Values: sp.Params})
 	if err != nil {
 		r.Problems = []string{"compute oracle: " + err.Error()}
 		return r, nil, out
