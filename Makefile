@@ -1,7 +1,7 @@
 # faultbook — everything a fresh machine with only Go needs.
 #   make run    build and run the whole catalogue on the embedded defaults; reports in runs/latest
 #   make test   install what the tests need (headless Chromium), then run every test
-#   make bench  codec vs encoding/gob, shuffle vs raw loopback TCP, cluster boot time, diagnose vs reading lines
+#   make bench  one table of ratios, each against its baseline in the same run (README, Performance)
 #   make fuzz   every fuzz target of the module for FUZZTIME each (make fuzz FUZZTIME=60s)
 
 GO       ?= go
@@ -48,10 +48,19 @@ test: browser vet
 test-short: vet
 	$(GO) test -count=1 -short -timeout 5m ./...
 
+# Each benchmark measures against its baseline in the same run; the raw output
+# goes to $(BENCH_OUT) and `faultbook bench-table` prints the table of ratios
+# (README, Performance). About two minutes on 2 cores.
+BENCH_OUT ?= runs/bench.txt
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 200x ./minicluster/codec/
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./minicluster/block/ ./minicluster/cluster/
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./harness/diagnose/
+	@mkdir -p $(dir $(BENCH_OUT)) && : > $(BENCH_OUT)
+	@set -e; for b in "CodecVsGob 200x ./minicluster/codec/" "ShuffleFetch 20x ./minicluster/block/" \
+		"Boot$$|Docker3Nodes 5x ./minicluster/cluster/" "CellRuns|SafeguardOverhead 1x ./scenarios/" \
+		"Diagnose 2x ./harness/diagnose/"; do \
+		set -- $$b; echo "go test -bench '$$1' -benchtime $$2 $$3"; \
+		$(GO) test -run '^$$' -bench "$$1" -benchtime $$2 -timeout 10m $$3 >> $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }; \
+	done
+	@./$(BIN) bench-table $(BENCH_OUT)
 
 # Every fuzz target in the module, found by name, one after another: go test
 # fuzzes one target at a time. Seed corpora live in each package's

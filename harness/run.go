@@ -57,6 +57,9 @@ type Options struct {
 	Store           checkpoint.Options
 	// Progress, when set, is told when runs start and end (from several goroutines).
 	Progress func(Progress)
+	// Cells, when set, runs only the cells of these kinds (a benchmark of
+	// the safeguards' overhead needs only control and no-false-alarm).
+	Cells []result.CellKind
 }
 
 // Progress is one step of a run.
@@ -147,6 +150,9 @@ func (o *Options) plans(sc *Scenario) ([]plan, error) {
 			set[n] = true
 		}
 		out = append(out, plan{kind: result.Case, label: "case-" + c.Name, faults: c.Faults, set: set, runs: runs, cas: c})
+	}
+	if len(o.Cells) > 0 {
+		out = slices.DeleteFunc(out, func(p plan) bool { return !slices.Contains(o.Cells, p.kind) })
 	}
 	return out, nil
 }
@@ -319,12 +325,24 @@ func runScenario(ctx context.Context, sc *Scenario, o *Options, sem chan struct{
 	for i := range cells {
 		if cells[i].Cell == result.NoFalseAlarm && control != nil && control.DurationMs > 0 {
 			pct := 100 * float64(cells[i].DurationMs-control.DurationMs) / float64(control.DurationMs)
+			if p, iv, ok := Overhead(durations(cells[i].Repeats), durations(control.Repeats)); ok {
+				pct, cells[i].OverheadInterval = p, &iv
+			}
 			cells[i].OverheadPct = &pct
 		}
 	}
 	sr.Cells = cells
 	sr.Verdict = scenarioVerdict(cells)
 	return sr, nil
+}
+
+// durations lists the wall times of a cell's runs, in ms.
+func durations(runs []result.Run) []float64 {
+	out := make([]float64, len(runs))
+	for i, r := range runs {
+		out[i] = float64(r.DurationMs)
+	}
+	return out
 }
 
 func scenarioVerdict(cells []result.Cell) result.Verdict {

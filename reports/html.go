@@ -229,7 +229,7 @@ func newHTMLCard(c *result.Cell) htmlCard {
 		add("detected after", formatMs(c.DetectionMs))
 	}
 	if c.OverheadPct != nil {
-		add("overhead", fmt.Sprintf("%+.1f%% vs control", *c.OverheadPct))
+		add("overhead", overheadText(c))
 	}
 	add("profile", c.Profile)
 	add("safeguards", listOrNone(c.Safeguards))

@@ -147,7 +147,7 @@ func mdCellSection(ew *errWriter, c *result.Cell) {
 		facts = append(facts, "detected after "+formatMs(c.DetectionMs))
 	}
 	if c.OverheadPct != nil {
-		facts = append(facts, fmt.Sprintf("overhead %+.1f%% vs control", *c.OverheadPct))
+		facts = append(facts, "overhead "+overheadText(c))
 	}
 	ew.printf("\n#### %s\n\n%s\n", cellLabel(c), strings.Join(facts, " · "))
 	var setup []string
@@ -294,4 +294,13 @@ func parenthesised(s string) string {
 		return ""
 	}
 	return " (" + s + ")"
+}
+
+// overheadText states a no-false-alarm cell's overhead against its control,
+// with its 95% interval over the repeats when there were several.
+func overheadText(c *result.Cell) string {
+	if c.OverheadInterval == nil {
+		return fmt.Sprintf("%+.1f%% vs control", *c.OverheadPct)
+	}
+	return fmt.Sprintf("%+.1f%% [%+.1f%%, %+.1f%%] vs control", *c.OverheadPct, c.OverheadInterval.Lo, c.OverheadInterval.Hi)
 }

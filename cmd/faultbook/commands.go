@@ -21,7 +21,7 @@ import (
 )
 
 func addCommands(root *cobra.Command) {
-	root.AddCommand(newListCmd(), newExplainCmd(), newRunCmd(), newReportCmd(), newGateCmd(), newMatrixCmd(), newDiagnoseCmd(), newCleanupCmd(), newProbeCmd())
+	root.AddCommand(newListCmd(), newExplainCmd(), newRunCmd(), newReportCmd(), newGateCmd(), newMatrixCmd(), newDiagnoseCmd(), newCleanupCmd(), newProbeCmd(), newBenchTableCmd())
 }
 
 func catalogue() (*scenarios.Catalogue, error) {

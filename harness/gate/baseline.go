@@ -40,6 +40,10 @@ func baselineCell(c result.Cell) result.Cell {
 		v := *c.OverheadPct
 		c.OverheadPct = &v
 	}
+	if c.OverheadInterval != nil {
+		iv := *c.OverheadInterval
+		c.OverheadInterval = &iv
+	}
 	c.Evidence = slices.Clone(c.Evidence)
 	c.Safeguards = slices.Clone(c.Safeguards)
 	c.Faults = slices.Clone(c.Faults)

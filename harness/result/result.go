@@ -110,6 +110,9 @@ type Cell struct {
 	DetectionMs int64 `json:"detection_ms,omitempty"`
 	// OverheadPct compares a no-false-alarm cell's duration with the control's.
 	OverheadPct *float64 `json:"overhead_pct,omitempty"`
+	// OverheadInterval is the 95% interval of OverheadPct over the cells'
+	// repeats (harness.Overhead); absent when either cell ran once.
+	OverheadInterval *Interval `json:"overhead_interval_pct,omitempty"`
 	// Profile and Safeguards say which safeguards were switched on; Faults which
 	// faults were injected.
 	Profile    string   `json:"profile,omitempty"`
