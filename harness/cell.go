@@ -51,7 +51,13 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 			o.Progress(Progress{Scenario: sc.Name, Cell: p.label, Run: i + 1, Runs: p.runs, Done: true, Verdict: r.Verdict, Message: firstOr(r.Problems, "")})
 		}
 		runs = append(runs, r)
-		reps[i] = out
+		// Only a run that can be the representative keeps its outcome (its
+		// logs and events): the first, the first to qualify, the first
+		// without effect. A cell of many runs would otherwise hold every
+		// run's logs to the end.
+		if i == 0 || (repIdx < 0 && qualifies(p, r)) || (r.NoEffect && !sc.Probabilistic && !anyNoEffect(runs[:i])) {
+			reps[i] = out
+		}
 		total += r.DurationMs
 		if r.Hit {
 			c.Hits++
@@ -62,7 +68,7 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 				}
 			}
 		}
-		if repIdx < 0 && ((p.kind == result.Reproduce && r.Hit) || (p.kind != result.Reproduce && r.Verdict != result.Pass && !r.NoEffect)) {
+		if repIdx < 0 && qualifies(p, r) {
 			repIdx = i
 		}
 	}
@@ -119,6 +125,25 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 		c.Observed += fmt.Sprintf("; the fault had no effect in %d of %d runs", n, c.Runs)
 	}
 	return c
+}
+
+// qualifies says whether a run represents its cell: for reproduce, a run
+// that showed the symptom; for the others, a run that did not pass for a
+// reason other than a fault without effect.
+func qualifies(p plan, r result.Run) bool {
+	if p.kind == result.Reproduce {
+		return r.Hit
+	}
+	return r.Verdict != result.Pass && !r.NoEffect
+}
+
+func anyNoEffect(runs []result.Run) bool {
+	for _, r := range runs {
+		if r.NoEffect {
+			return true
+		}
+	}
+	return false
 }
 
 // noEffect counts the runs whose fault was configured without effect.

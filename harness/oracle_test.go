@@ -20,8 +20,10 @@ func TestOracleCache(t *testing.T) {
 		}
 		return out
 	}
-	if ask(1, "a") != int64(10) || ask(1, "a") != int64(10) {
-		t.Fatal("wrong oracle")
+	for range 2 {
+		if ask(1, "a") != int64(10) {
+			t.Fatal("wrong oracle")
+		}
 	}
 	if calls != 1 {
 		t.Errorf("oracle computed %d times for one seed and parameters, want 1", calls)
