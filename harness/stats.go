@@ -2,6 +2,7 @@ package harness
 
 import (
 	"math"
+	"slices"
 
 	"github.com/faultbook/faultbook/harness/result"
 )
@@ -22,20 +23,32 @@ func Wilson(k, n int) result.Interval {
 }
 
 // Overhead compares the durations of a no-false-alarm cell's runs with its
-// control's: the mean's excess over the control's in percent, and its 95%
-// interval. The interval is the ratio of the two means by the delta method,
-// with Student's t at the Welch–Satterthwaite degrees of freedom, so a few
-// runs give an honest, wide interval. ok is false when either cell has fewer
-// than two runs or the control's mean is zero.
+// control's: how much longer the no-false-alarm runs took, in percent, and
+// the 95% interval of that figure. ok is false when there are fewer than two
+// runs a side or a duration is not positive.
+//
+// When both cells ran as often, run i of one is paired with run i of the
+// other: they share their seed and ran side by side, so they saw the same
+// load on the machine, which pairing takes out of the comparison. The figure
+// is then the geometric mean of the paired ratios, with Student's t interval
+// on their logarithms (never below -100%). Otherwise it is the ratio of the
+// means, with a delta-method interval at the Welch–Satterthwaite degrees of
+// freedom.
 func Overhead(nfa, control []float64) (pct float64, iv result.Interval, ok bool) {
-	if len(nfa) < 2 || len(control) < 2 {
+	if len(nfa) < 2 || len(control) < 2 || slices.ContainsFunc(nfa, notPositive) || slices.ContainsFunc(control, notPositive) {
 		return 0, result.Interval{}, false
+	}
+	if len(nfa) == len(control) {
+		logs := make([]float64, len(nfa))
+		for i := range nfa {
+			logs[i] = math.Log(nfa[i] / control[i])
+		}
+		m, v := meanVar(logs)
+		half := tQuantile975(float64(len(logs)-1)) * math.Sqrt(v/float64(len(logs)))
+		return 100 * (math.Exp(m) - 1), result.Interval{Lo: 100 * (math.Exp(m-half) - 1), Hi: 100 * (math.Exp(m+half) - 1)}, true
 	}
 	mN, vN := meanVar(nfa)
 	mC, vC := meanVar(control)
-	if mC <= 0 {
-		return 0, result.Interval{}, false
-	}
 	nN, nC := float64(len(nfa)), float64(len(control))
 	r := mN / mC
 	// Var(mN/mC) ≈ (Var(mN) + r² Var(mC)) / mC²
@@ -45,6 +58,8 @@ func Overhead(nfa, control []float64) (pct float64, iv result.Interval, ok bool)
 	half := tQuantile975(df) * se
 	return 100 * (r - 1), result.Interval{Lo: 100 * (r - half - 1), Hi: 100 * (r + half - 1)}, true
 }
+
+func notPositive(v float64) bool { return !(v > 0) }
 
 func meanVar(x []float64) (mean, variance float64) {
 	for _, v := range x {

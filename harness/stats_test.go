@@ -23,31 +23,40 @@ func TestWilson(t *testing.T) {
 	}
 }
 
-// TestOverhead checks the ratio-of-means interval against a hand computation,
-// and that fewer than two runs a side give none.
+// TestOverhead checks both intervals against hand computations, and that
+// fewer than two runs a side give none.
 func TestOverhead(t *testing.T) {
-	// mean 12 (variance 1) against mean 10 (variance 0.25), 3 runs each:
-	// ratio 1.2, standard error sqrt(1/3 + 1.44·0.25/3)/10 = 0.067330,
-	// Welch df 3.27 → t 3.182, half-width 0.21424.
+	// Paired, 3 runs each: log ratios ln(11/10), ln(12/10.5), ln(13/9.5),
+	// mean 0.180833, sd 0.116606, t(2) 4.303, half-width 0.289690:
+	// +19.82% [-10.31%, +60.09%].
 	pct, iv, ok := Overhead([]float64{11, 12, 13}, []float64{10, 10.5, 9.5})
-	if !ok || math.Abs(pct-20) > 1e-9 || math.Abs(iv.Lo-(-1.424)) > 0.01 || math.Abs(iv.Hi-41.424) > 0.01 {
-		t.Errorf("Overhead = %.3f%% [%.3f, %.3f] ok=%v, want 20%% [-1.424, 41.424]", pct, iv.Lo, iv.Hi, ok)
+	if !ok || math.Abs(pct-19.82) > 0.01 || math.Abs(iv.Lo-(-10.31)) > 0.01 || math.Abs(iv.Hi-60.09) > 0.01 {
+		t.Errorf("paired Overhead = %.3f%% [%.3f, %.3f] ok=%v, want 19.82%% [-10.31, 60.09]", pct, iv.Lo, iv.Hi, ok)
 	}
-	// More runs narrow it.
+	// Unpaired (4 runs against 3): means 12 (variance 2/3) and 10 (0.25),
+	// ratio 1.2, standard error sqrt(2/3/4 + 1.44·0.25/3)/10 = 0.053541,
+	// Welch df 4.99 → t(4) 2.776, half-width 0.148630.
+	pct, iv, ok = Overhead([]float64{11, 12, 13, 12}, []float64{10, 10.5, 9.5})
+	if !ok || math.Abs(pct-20) > 1e-9 || math.Abs(iv.Lo-5.137) > 0.01 || math.Abs(iv.Hi-34.863) > 0.01 {
+		t.Errorf("unpaired Overhead = %.3f%% [%.3f, %.3f] ok=%v, want 20%% [5.137, 34.863]", pct, iv.Lo, iv.Hi, ok)
+	}
+	// Pairing takes out a load both cells saw: runs that vary 3× from one
+	// pair to the next, each no-false-alarm run 5% longer than its control,
+	// give a narrow interval around +5%.
 	var a, b []float64
-	for i := range 100 {
-		a = append(a, 12+float64(i%3-1))
-		b = append(b, 10+0.5*float64(i%3-1))
+	for i := range 10 {
+		load := 1 + float64(i%3)
+		a = append(a, 105*load*(1+0.01*float64(i%2)))
+		b = append(b, 100*load)
 	}
-	_, wide, _ := Overhead(a[:3], b[:3])
-	_, narrow, _ := Overhead(a, b)
-	if narrow.Hi-narrow.Lo >= (wide.Hi-wide.Lo)/5 || narrow.Lo > 20 || narrow.Hi < 20 {
-		t.Errorf("100 runs a side give [%.2f, %.2f], not much narrower than 3 runs' [%.2f, %.2f] around 20%%", narrow.Lo, narrow.Hi, wide.Lo, wide.Hi)
+	pct, iv, _ = Overhead(a, b)
+	if iv.Lo > 5.5 || iv.Hi < 5.5 || iv.Hi-iv.Lo > 2 {
+		t.Errorf("paired runs under a shared load give %.2f%% [%.2f, %.2f], want a narrow interval around 5.5%%", pct, iv.Lo, iv.Hi)
 	}
 	if _, _, ok := Overhead([]float64{1}, []float64{1, 2}); ok {
 		t.Error("an interval from one run")
 	}
-	if _, _, ok := Overhead([]float64{1, 2}, []float64{0, 0}); ok {
-		t.Error("an overhead against a control of zero duration")
+	if _, _, ok := Overhead([]float64{1, 2}, []float64{0, 2}); ok {
+		t.Error("an overhead against a run of zero duration")
 	}
 }
