@@ -297,10 +297,11 @@ func parenthesised(s string) string {
 }
 
 // overheadText states a no-false-alarm cell's overhead against its control,
-// with its 95% interval over the repeats when there were several.
+// with its 95% interval over the repeats when there were several; a single
+// run's figure says that it is one, as it is mostly the machine's noise.
 func overheadText(c *result.Cell) string {
 	if c.OverheadInterval == nil {
-		return fmt.Sprintf("%+.1f%% vs control", *c.OverheadPct)
+		return fmt.Sprintf("%+.1f%% vs control (one run, no interval)", *c.OverheadPct)
 	}
 	return fmt.Sprintf("%+.1f%% [%+.1f%%, %+.1f%%] vs control", *c.OverheadPct, c.OverheadInterval.Lo, c.OverheadInterval.Hi)
 }
