@@ -55,7 +55,8 @@ BENCH_OUT ?= runs/bench.txt
 bench: build
 	@mkdir -p $(dir $(BENCH_OUT)) && : > $(BENCH_OUT)
 	@set -e; for b in "CodecVsGob 200x ./minicluster/codec/" "ShuffleFetch 20x ./minicluster/block/" \
-		"Boot$$|Docker3Nodes 5x ./minicluster/cluster/" "CellRuns|SafeguardOverhead 1x ./scenarios/" \
+		"Boot$$|Docker3Nodes 5x ./minicluster/cluster/" "RunPhases 40x ./minicluster/cluster/" \
+		"CellRuns|SafeguardOverhead 1x ./scenarios/" \
 		"Diagnose 2x ./harness/diagnose/"; do \
 		set -- $$b; echo "go test -bench '$$1' -benchtime $$2 $$3"; \
 		$(GO) test -run '^$$' -bench "$$1" -benchtime $$2 -timeout 10m $$3 >> $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }; \

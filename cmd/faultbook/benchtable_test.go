@@ -14,6 +14,7 @@ PASS
 BenchmarkShuffleFetch-2   	      20	  1000 ns/op	  1528 fetch-MB/s	  2163 raw-MB/s	  0.7064 ratio-vs-raw
 BenchmarkBoot/executors=4-2         	       5	  81402045 ns/op	        40.00 boot-ms	        81.33 run-ms
 BenchmarkBoot/executors=64-2        	       5	 647871687 ns/op	       500.0 boot-ms	       647.7 run-ms
+BenchmarkRunPhases-2   	      40	  69760786 ns/op	        62.57 app-end-ms	        69.74 closed-ms	        37.57 first-job-ms	        62.42 jobs-end-ms	        18.71 launched-ms	        13.23 listening-ms	        37.42 registered-ms	        69.63 waited-ms
 BenchmarkCellRuns-2   	       1	7517469953 ns/op	       100.0 floor-runs/s	        33.00 runs/s	         0.3300 vs-process-floor
 BenchmarkSafeguardOverhead/option-nil-2         	       1	 1 ns/op	  91 control-ms	  99 nfa-ms	  8.8 overhead-%	  -5.5 overhead-lo-%	  23.1 overhead-hi-%	  10 runs-per-cell
 BenchmarkDiagnose/scan-lines-baseline-2         	       2	  32000000 ns/op	2094.00 MB/s
@@ -35,6 +36,7 @@ func TestBenchTable(t *testing.T) {
 		"3.73× faster, 2.19× fewer bytes",
 		"| 1528 MB/s ", "0.71×",
 		"| boot 64 executors ", "500 ms (7.8 ms/executor)", "4 executors, 40 ms", "12.50×",
+		"listening 13, launched 19, registered 37, jobs 38–62, app end 63, exited 70, closed 70", "0.36× in the jobs",
 		"33.0 runs/s", "only, 100.0 runs/s", "0.33×", "≥ 200 runs/s",
 		"| 135 MB/s ", "0.06× (1:15.5)",
 		"safeguard overhead, option-nil", "+8.8% [-5.5%, +23.1%] (10 runs a cell)",
