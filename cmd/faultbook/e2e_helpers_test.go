@@ -67,8 +67,17 @@ func TestMain(m *testing.M) {
 }
 
 // buildBinary compiles this package with the go command of the toolchain that
-// runs the tests, with the race detector when the tests have it.
+// runs the tests, with the race detector when the tests have it, and
+// faultbook-node beside it with the same flags, as make build does: the
+// clusters of the runs under test start from it (cluster.NodeBinary).
 func buildBinary(out string) error {
+	if err := buildPackage(out, "."); err != nil {
+		return err
+	}
+	return buildPackage(out+"-node", "../faultbook-node")
+}
+
+func buildPackage(out, pkg string) error {
 	gotool, err := goTool()
 	if err != nil {
 		return err
@@ -79,7 +88,7 @@ func buildBinary(out string) error {
 	if raceEnabled {
 		args = append(args, "-race")
 	}
-	cmd := exec.CommandContext(ctx, gotool, append(args, ".")...)
+	cmd := exec.CommandContext(ctx, gotool, append(args, pkg)...)
 	if !raceEnabled {
 		// Static, so that the docker runtime can run it FROM scratch (the
 		// race detector needs cgo).
@@ -88,7 +97,7 @@ func buildBinary(out string) error {
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("build faultbook: %w\n%s", err, stderr.String())
+		return fmt.Errorf("build %s: %w\n%s", pkg, err, stderr.String())
 	}
 	return nil
 }
