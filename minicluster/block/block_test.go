@@ -394,6 +394,58 @@ func TestServerClient(t *testing.T) {
 	}
 }
 
+// TestReleaseReusesBlockMemory fetches a large block, decodes it, releases
+// it and fetches another: the second is read into the first's memory, whole,
+// and the records decoded from the first are untouched, because Decode keeps
+// copies, never slices of the block (what the executor relies on when it
+// releases a block after decoding it).
+func TestReleaseReusesBlockMemory(t *testing.T) {
+	reg := canonical(t)
+	store := block.NewStore()
+	recs := make([][]any, 2)
+	for i := range recs {
+		for j := range 4 {
+			p := bytes.Repeat([]byte{byte('a' + i)}, 100<<10)
+			recs[i] = append(recs[i], codec.Tuple2{A: fmt.Sprintf("key-%d-%d", i, j), B: p})
+		}
+		store.PutShuffle(block.ShuffleID(0, i, 0), encode(t, reg, recs[i]))
+	}
+	secret := newSecret(t)
+	srv := startServer(t, context.Background(), secret, storeHandler(store, nil), io.Discard)
+	cl := block.NewClient(secret, "exec-2")
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+
+	first, err := cl.Fetch(ctx, srv.Addr(), rpc.GetBlock{Block: block.ShuffleID(0, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := block.Decode(reg, "first", first, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Release(first)
+	second, err := cl.Fetch(ctx, srv.Addr(), rpc.GetBlock{Block: block.ShuffleID(0, 1, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := store.Shuffle(block.ShuffleID(0, 1, 0)); !bytes.Equal(second, want) {
+		t.Fatalf("second block: %d bytes, differing from the %d stored", len(second), len(want))
+	}
+	if &second[0] != &first[0] {
+		t.Error("the second block was not read into the released one's memory")
+	}
+	if !reflect.DeepEqual(dec, recs[0]) {
+		t.Error("records decoded from a released block changed when the next block was read into its memory")
+	}
+	dec2, err := block.Decode(reg, "second", second, true)
+	if err != nil || !reflect.DeepEqual(dec2, recs[1]) {
+		t.Errorf("second block decodes to %d records (%v)", len(dec2), err)
+	}
+	cl.Release(second)
+}
+
 // TestTransportContext: the handler runs with the server's base context, so a
 // server started without the bundle hands its goroutines none (the path of the
 // registrator-transport scenario).

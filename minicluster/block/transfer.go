@@ -232,6 +232,13 @@ func (c *Client) Fetch(ctx context.Context, addr string, req rpc.GetBlock) ([]by
 	return data, nil
 }
 
+// Release gives back a block Fetch returned, once the caller is done with it
+// and nothing refers into it (Decode copies what it keeps): the next large
+// block may be read into the same memory instead of a fresh allocation. Only
+// a block from Fetch may be released, and only once; one never released is
+// collected as usual.
+func (c *Client) Release(data []byte) { wire.Recycle(data) }
+
 func roundTrip(c *wire.Conn, addr string, req rpc.GetBlock) ([]byte, error) {
 	if err := c.SendJSON(rpc.MsgGetBlock, req); err != nil {
 		return nil, fmt.Errorf("request %s from %s: %w", req.Block, addr, err)

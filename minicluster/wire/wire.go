@@ -195,9 +195,12 @@ func DecodeJSON(payload []byte, v any) error {
 // until the whole frame has arrived, so peers that announce large frames and
 // send them slowly hold at most the budget between them; a Recv that finds
 // the budget spent waits for it, or for Close.
+//
+// The payload is the caller's. A large one may be read into a buffer given
+// back earlier with Recycle; a caller done with it may give it back in turn.
 func (c *Conn) Recv() (MsgType, []byte, error) {
-	t, payload, err := readFrame(c.r, int(c.maxRecv.Load()), func(n int) (func(), error) {
-		return c.budget.Load().acquire(c.closed, int64(n))
+	t, payload, err := readFrame(c.r, int(c.maxRecv.Load()), func(n int) ([]byte, func(), error) {
+		return c.budget.Load().take(c.closed, n)
 	})
 	if err != nil {
 		// A wait for budget stopped by our own Close reads as a closed
@@ -212,10 +215,16 @@ func (c *Conn) Recv() (MsgType, []byte, error) {
 	return t, payload, nil
 }
 
-// readFrame reads one frame whose length may not exceed limit. reserve, when
-// set, is called with the announced length before the payload is allocated;
-// the function it returns is called once the frame is read or has failed.
-func readFrame(r io.Reader, limit int, reserve func(n int) (func(), error)) (MsgType, []byte, error) {
+// Recycle gives back a payload this connection's Recv returned, once nothing
+// refers to it any more, for a later frame to be read into (see
+// Budget.Recycle).
+func (c *Conn) Recycle(payload []byte) { c.budget.Load().Recycle(payload) }
+
+// readFrame reads one frame whose length may not exceed limit. take is called
+// with the announced length before anything is allocated and returns the
+// buffer for the payload (n-1 bytes) and a function called once the frame is
+// read or has failed.
+func readFrame(r io.Reader, limit int, take func(n int) ([]byte, func(), error)) (MsgType, []byte, error) {
 	var hdr [headerLen]byte
 	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -233,30 +242,20 @@ func readFrame(r io.Reader, limit int, reserve func(n int) (func(), error)) (Msg
 	if _, err := io.ReadFull(r, hdr[4:]); err != nil {
 		return 0, nil, fmt.Errorf("%w: truncated frame: %w", ErrMalformed, eofIsUnexpected(err))
 	}
-	if reserve != nil {
-		release, err := reserve(int(n))
-		if err != nil {
-			return 0, nil, err
-		}
-		defer release()
-	}
-	payload, err := readN(r, int(n)-1)
+	// The payload is allocated (or taken) at once, in one buffer of its
+	// length: frames come only from a peer that proved the cluster secret, n
+	// is already within the connection's bound and charged to its budget, so
+	// that costs at most one bounded frame and all such buffers at most the
+	// budget.
+	payload, release, err := take(int(n))
 	if err != nil {
+		return 0, nil, err
+	}
+	defer release()
+	if _, err := io.ReadFull(r, payload); err != nil {
 		return 0, nil, fmt.Errorf("%w: truncated frame: %w", ErrMalformed, eofIsUnexpected(err))
 	}
 	return MsgType(hdr[4]), payload, nil
-}
-
-// readN reads exactly n bytes into one buffer of that size. Frames come only
-// from a peer that proved the cluster secret, n is already within the
-// connection's bound and charged to its budget, so allocating it at once costs
-// at most one bounded frame and all such buffers at most the budget.
-func readN(r io.Reader, n int) ([]byte, error) {
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, err
-	}
-	return buf, nil
 }
 
 func eofIsUnexpected(err error) error {
