@@ -107,22 +107,32 @@ func (b *Budget) Recycle(p []byte) {
 func Recycle(p []byte) { processBudget.Recycle(p) }
 
 // take charges a frame of n bytes (the type byte and a payload of n-1) and
-// returns a buffer for its payload and the function that ends the charge
-// once the frame has arrived or failed. A kept buffer that fits is reused,
-// its charge becoming the frame's; otherwise n bytes are charged, waiting
-// until they are free or ctx is done, and a new buffer is allocated. A frame
-// larger than the whole budget could never be read and is refused at once.
-func (b *Budget) take(ctx context.Context, n int) ([]byte, func(), error) {
+// returns a buffer for its payload and the bytes charged, to give back with
+// release once the frame has arrived or failed. A kept buffer that fits is
+// reused, its charge becoming the frame's; otherwise n bytes are charged,
+// waiting until they are free or ctx is done, and a new buffer is allocated.
+// A frame larger than the whole budget could never be read and is refused at
+// once.
+func (b *Budget) take(ctx context.Context, n int) ([]byte, int64, error) {
 	if int64(n) > b.size {
-		return nil, nil, fmt.Errorf("frame of %d bytes exceeds the %d-byte receive budget: %w", n, b.size, ErrFrameTooLarge)
+		return nil, 0, fmt.Errorf("frame of %d bytes exceeds the %d-byte receive budget: %w", n, b.size, ErrFrameTooLarge)
 	}
 	if buf := b.reuse(n - 1); buf != nil {
-		return buf, b.charged(int64(cap(buf))), nil
+		c := int64(cap(buf))
+		b.used.Add(c)
+		return buf, c, nil
 	}
 	if err := b.acquire(ctx, int64(n)); err != nil {
-		return nil, nil, err
+		return nil, 0, err
 	}
-	return make([]byte, n-1), b.charged(int64(n)), nil
+	b.used.Add(int64(n))
+	return make([]byte, n-1), int64(n), nil
+}
+
+// release gives back the bytes take charged.
+func (b *Budget) release(n int64) {
+	b.used.Add(-n)
+	b.sem.Release(n)
 }
 
 // reuse takes the smallest kept buffer that holds size bytes without wasting
@@ -174,14 +184,4 @@ func (b *Budget) acquire(ctx context.Context, n int64) error {
 		return fmt.Errorf("wait for %d bytes of receive budget: %w", n, err)
 	}
 	return nil
-}
-
-// charged counts n bytes as in use and returns the function that gives them
-// back.
-func (b *Budget) charged(n int64) func() {
-	b.used.Add(n)
-	return func() {
-		b.used.Add(-n)
-		b.sem.Release(n)
-	}
 }

@@ -59,6 +59,11 @@ const (
 // headerLen is the length prefix plus the type byte.
 const headerLen = 5
 
+// smallFrame is the largest frame Send copies behind its header to write it
+// in one piece; a larger one is written from where it is, with its header,
+// in one vectored write.
+const smallFrame = 16 << 10
+
 // Errors that classify why a connection was refused or dropped. Errors returned
 // by this package wrap at most one of them; test with errors.Is.
 var (
@@ -88,7 +93,15 @@ type Conn struct {
 	maxSend atomic.Int64
 	budget  atomic.Pointer[Budget]
 
-	sendMu sync.Mutex
+	// sendMu guards the frame being written and the memory Send writes it
+	// from: the header and vector of a large frame, or a copy of a small one
+	// after its header, so that either goes out in one system call without
+	// allocating.
+	sendMu  sync.Mutex
+	sendHdr [headerLen]byte
+	sendVec [2][]byte
+	bufs    net.Buffers
+	small   []byte
 
 	// closed is cancelled by Close, to stop a Recv waiting for budget.
 	closed    context.Context
@@ -156,14 +169,24 @@ func (c *Conn) Send(t MsgType, payload []byte) error {
 		return fmt.Errorf("send type %d to %s: %d bytes over the %d-byte bound: %w",
 			t, c.peer, n, limit, ErrFrameTooLarge)
 	}
-	var hdr [headerLen]byte
-	binary.BigEndian.PutUint32(hdr[:4], uint32(n))
-	hdr[4] = byte(t)
-	bufs := net.Buffers{hdr[:], payload}
-
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	if _, err := bufs.WriteTo(c.nc); err != nil {
+	var err error
+	if n <= smallFrame {
+		c.small = binary.BigEndian.AppendUint32(c.small[:0], uint32(n))
+		c.small = append(c.small, byte(t))
+		c.small = append(c.small, payload...)
+		_, err = c.nc.Write(c.small)
+	} else {
+		binary.BigEndian.PutUint32(c.sendHdr[:4], uint32(n))
+		c.sendHdr[4] = byte(t)
+		c.sendVec = [2][]byte{c.sendHdr[:], payload}
+		c.bufs = c.sendVec[:]
+		_, err = c.bufs.WriteTo(c.nc)
+		// Keep no reference to the payload past the call.
+		c.sendVec, c.bufs = [2][]byte{}, nil
+	}
+	if err != nil {
 		return fmt.Errorf("send type %d to %s: %w", t, c.peer, err)
 	}
 	return nil
@@ -199,9 +222,7 @@ func DecodeJSON(payload []byte, v any) error {
 // The payload is the caller's. A large one may be read into a buffer given
 // back earlier with Recycle; a caller done with it may give it back in turn.
 func (c *Conn) Recv() (MsgType, []byte, error) {
-	t, payload, err := readFrame(c.r, int(c.maxRecv.Load()), func(n int) ([]byte, func(), error) {
-		return c.budget.Load().take(c.closed, n)
-	})
+	t, payload, err := readFrame(c.r, int(c.maxRecv.Load()), c.budget.Load(), c.closed)
 	if err != nil {
 		// A wait for budget stopped by our own Close reads as a closed
 		// connection, as a read stopped by it does.
@@ -220,11 +241,10 @@ func (c *Conn) Recv() (MsgType, []byte, error) {
 // Budget.Recycle).
 func (c *Conn) Recycle(payload []byte) { c.budget.Load().Recycle(payload) }
 
-// readFrame reads one frame whose length may not exceed limit. take is called
-// with the announced length before anything is allocated and returns the
-// buffer for the payload (n-1 bytes) and a function called once the frame is
-// read or has failed.
-func readFrame(r io.Reader, limit int, take func(n int) ([]byte, func(), error)) (MsgType, []byte, error) {
+// readFrame reads one frame whose length may not exceed limit. Its length is
+// charged to b, waiting up to ctx's end, before anything is allocated, until
+// the frame is read or has failed.
+func readFrame(r io.Reader, limit int, b *Budget, ctx context.Context) (MsgType, []byte, error) {
 	var hdr [headerLen]byte
 	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -247,11 +267,11 @@ func readFrame(r io.Reader, limit int, take func(n int) ([]byte, func(), error))
 	// is already within the connection's bound and charged to its budget, so
 	// that costs at most one bounded frame and all such buffers at most the
 	// budget.
-	payload, release, err := take(int(n))
+	payload, charge, err := b.take(ctx, int(n))
 	if err != nil {
 		return 0, nil, err
 	}
-	defer release()
+	defer b.release(charge)
 	if _, err := io.ReadFull(r, payload); err != nil {
 		return 0, nil, fmt.Errorf("%w: truncated frame: %w", ErrMalformed, eofIsUnexpected(err))
 	}
