@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"testing"
@@ -197,4 +198,59 @@ func TestRecycledBufferOverBudgetRefused(t *testing.T) {
 	if r := await(t, recvOn(server)); !errors.Is(r.err, ErrFrameTooLarge) {
 		t.Fatalf("Recv = %v, want ErrFrameTooLarge", r.err)
 	}
+}
+
+// FuzzRecycle reads a stream of frames of fuzzed sizes, giving some payloads
+// back and keeping others: every frame must arrive whole and unchanged,
+// whatever buffer it was read into, no payload kept by the caller may change
+// afterwards, and the budget must end with nothing in use and at most its
+// idle quarter kept.
+func FuzzRecycle(f *testing.F) {
+	f.Add([]byte{0x10, 0x81, 0x20, 0x02, 0x90})
+	f.Add([]byte{0xff, 0xff, 0x7f, 0x01})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, plan []byte) {
+		const size = 4 << 20
+		budget := NewBudget(size)
+		// Each plan byte is one frame: the low 7 bits its size in 16 KiB
+		// steps (up to 2 MiB), the high bit whether its payload is given back.
+		var stream []byte
+		for i, p := range plan {
+			n := int(p&0x7f)*(16<<10) + i%7
+			stream = append(stream, rawFrame(uint32(n+1), 1, filled(n, byte(i)))...)
+		}
+		c := newConn(fuzzConn{}, bufio.NewReaderSize(bytes.NewReader(stream), 4096), "fuzz")
+		c.SetMaxFrame(MaxFrame)
+		c.SetBudget(budget)
+		type kept struct {
+			p []byte
+			b byte
+		}
+		var keep []kept
+		for i, p := range plan {
+			_, payload, err := c.Recv()
+			if err != nil {
+				t.Fatalf("frame %d: %v", i, err)
+			}
+			if n := int(p&0x7f)*(16<<10) + i%7; !bytes.Equal(payload, filled(n, byte(i))) {
+				t.Fatalf("frame %d: %d bytes, not the %d sent", i, len(payload), n)
+			}
+			if p&0x80 != 0 {
+				c.Recycle(payload)
+			} else {
+				keep = append(keep, kept{payload, byte(i)})
+			}
+		}
+		for _, k := range keep {
+			if !bytes.Equal(k.p, filled(len(k.p), k.b)) {
+				t.Fatalf("a payload the caller kept changed")
+			}
+		}
+		if used, waiting := budget.InUse(); used != 0 || waiting != 0 {
+			t.Fatalf("%d bytes in use, %d waiting after every frame", used, waiting)
+		}
+		if idle := budget.Idle(); idle > size/4 {
+			t.Fatalf("%d bytes idle, over a quarter of the budget", idle)
+		}
+	})
 }
