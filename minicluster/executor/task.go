@@ -328,11 +328,12 @@ func (e *Executor) writeShuffle(lt rpc.LaunchTask, recs []any) error {
 		buckets[b] = append(buckets[b], r)
 	}
 	for r, recs := range buckets {
-		data, err := block.Encode(e.taskReg, recs)
+		// Kept as the frame the block server sends it in.
+		f, err := block.EncodeFrame(e.taskReg, recs)
 		if err != nil {
 			return fmt.Errorf("write shuffle %d: %w", lt.Stage.Output.Shuffle, err)
 		}
-		e.store.PutShuffle(block.ShuffleID(lt.Stage.Output.Shuffle, lt.Partition, r), data)
+		e.store.PutShuffle(block.ShuffleID(lt.Stage.Output.Shuffle, lt.Partition, r), f)
 	}
 	return nil
 }
