@@ -623,3 +623,44 @@ func TestSendFrame(t *testing.T) {
 	}()
 	FrameIn(1, make([]byte, HeaderLen-1))
 }
+
+// BenchmarkHandshake dials and authenticates one connection per operation
+// over loopback, both ends in this process: what a block client pays once
+// per block server, since it keeps the connection for every later fetch.
+func BenchmarkHandshake(b *testing.B) {
+	secret, err := NewSecret()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c, err := Accept(context.Background(), nc, secret)
+			if err == nil {
+				c.Close()
+			}
+		}
+	}()
+	b.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := Dial(ctx, ln.Addr().String(), secret, "exec-1")
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+}
