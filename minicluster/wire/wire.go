@@ -288,7 +288,7 @@ func DecodeJSON(payload []byte, v any) error {
 // The payload is the caller's. A large one may be read into a buffer given
 // back earlier with Recycle; a caller done with it may give it back in turn.
 func (c *Conn) Recv() (MsgType, []byte, error) {
-	t, payload, err := readFrame(c.r, int(c.maxRecv.Load()), c.budget.Load(), c.closed)
+	t, payload, err := readFrame(c.closed, c.r, int(c.maxRecv.Load()), c.budget.Load())
 	if err != nil {
 		// A wait for budget stopped by our own Close reads as a closed
 		// connection, as a read stopped by it does.
@@ -310,7 +310,7 @@ func (c *Conn) Recycle(payload []byte) { c.budget.Load().Recycle(payload) }
 // readFrame reads one frame whose length may not exceed limit. Its length is
 // charged to b, waiting up to ctx's end, before anything is allocated, until
 // the frame is read or has failed.
-func readFrame(r io.Reader, limit int, b *Budget, ctx context.Context) (MsgType, []byte, error) {
+func readFrame(ctx context.Context, r io.Reader, limit int, b *Budget) (MsgType, []byte, error) {
 	var hdr [HeaderLen]byte
 	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
