@@ -11,6 +11,8 @@ import (
 	"fmt"
 
 	"github.com/faultbook/faultbook/minicluster/codec"
+	"github.com/faultbook/faultbook/minicluster/rpc"
+	"github.com/faultbook/faultbook/minicluster/wire"
 )
 
 // ShuffleID names map partition m's output for reduce partition r of shuffle s.
@@ -66,19 +68,31 @@ func (e *MismatchError) Kind() string { return "RegistryMismatchException" }
 
 // Encode writes records with a header naming the registry.
 func Encode(reg *codec.Registry, recs []any) ([]byte, error) {
+	f, err := EncodeFrame(reg, recs)
+	if err != nil {
+		return nil, err
+	}
+	return f.Payload(), nil
+}
+
+// EncodeFrame is Encode, with the block left as the payload of a block-data
+// frame: what a block server sends, in one write from where the block is
+// kept (see wire.Frame). The block is copied once behind its header, as
+// Encode would copy it anyway.
+func EncodeFrame(reg *codec.Registry, recs []any) (wire.Frame, error) {
 	w := codec.NewWriter(reg, make([]byte, 0, 64+32*len(recs)))
 	for i, v := range recs {
 		if err := w.WriteValue(v); err != nil {
-			return nil, fmt.Errorf("encode record %d: %w", i, err)
+			return wire.Frame{}, fmt.Errorf("encode record %d: %w", i, err)
 		}
 	}
 	body := w.Bytes()
-	buf := make([]byte, 0, 32+len(body))
+	buf := make([]byte, wire.HeaderLen, wire.HeaderLen+32+len(body))
 	buf = append(buf, magic0, magic1, version)
 	buf = binary.LittleEndian.AppendUint64(buf, reg.Fingerprint())
 	buf = binary.AppendUvarint(buf, uint64(reg.Len()))
 	buf = binary.AppendUvarint(buf, uint64(len(recs)))
-	return append(buf, body...), nil
+	return wire.FrameIn(rpc.MsgBlockData, append(buf, body...)), nil
 }
 
 // ReadHeader parses a block's header and returns the rest.

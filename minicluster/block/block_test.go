@@ -64,6 +64,9 @@ func encode(tb testing.TB, reg *codec.Registry, recs []any) []byte {
 	return b
 }
 
+// blockFrame keeps block bytes as a block server sends them.
+func blockFrame(b []byte) wire.Frame { return wire.NewFrame(rpc.MsgBlockData, b) }
+
 // shuffleRecords is what a map task writes: (key, record) pairs.
 func shuffleRecords(seed int64, n int) []any {
 	out := make([]any, n)
@@ -269,7 +272,7 @@ func (l *logBuffer) String() string {
 // storeHandler serves a store's shuffle blocks and reports, on seen, whether
 // each request's goroutine could see the application bundle.
 func storeHandler(s *block.Store, seen chan<- bool) block.Handler {
-	return func(ctx context.Context, req rpc.GetBlock) ([]byte, *rpc.BlockError) {
+	return func(ctx context.Context, req rpc.GetBlock) (wire.Frame, *rpc.BlockError) {
 		if seen != nil {
 			_, ok := bundle.From(ctx)
 			select {
@@ -277,10 +280,10 @@ func storeHandler(s *block.Store, seen chan<- bool) block.Handler {
 			default:
 			}
 		}
-		if b, ok := s.Shuffle(req.Block); ok {
-			return b, nil
+		if f, ok := s.ShuffleFrame(req.Block); ok {
+			return f, nil
 		}
-		return nil, &rpc.BlockError{Kind: "BlockNotFoundException", Message: "block " + req.Block + " not found"}
+		return wire.Frame{}, &rpc.BlockError{Kind: "BlockNotFoundException", Message: "block " + req.Block + " not found"}
 	}
 }
 
@@ -311,7 +314,7 @@ func TestServerClient(t *testing.T) {
 	data := encode(t, reg, recs)
 	store := block.NewStore()
 	id := block.ShuffleID(1, 2, 3)
-	store.PutShuffle(id, data)
+	store.PutShuffle(id, blockFrame(data))
 	secret := newSecret(t)
 	var log logBuffer
 	seen := make(chan bool, 1)
@@ -394,6 +397,99 @@ func TestServerClient(t *testing.T) {
 	}
 }
 
+// TestReleaseReusesBlockMemory fetches a large block, decodes it, releases
+// it and fetches another: the second is read into the first's memory, whole,
+// and the records decoded from the first are untouched, because Decode keeps
+// copies, never slices of the block (what the executor relies on when it
+// releases a block after decoding it).
+func TestReleaseReusesBlockMemory(t *testing.T) {
+	reg := canonical(t)
+	store := block.NewStore()
+	recs := make([][]any, 2)
+	for i := range recs {
+		for j := range 4 {
+			p := bytes.Repeat([]byte{byte('a' + i)}, 100<<10)
+			recs[i] = append(recs[i], codec.Tuple2{A: fmt.Sprintf("key-%d-%d", i, j), B: p})
+		}
+		store.PutShuffle(block.ShuffleID(0, i, 0), blockFrame(encode(t, reg, recs[i])))
+	}
+	secret := newSecret(t)
+	srv := startServer(t, context.Background(), secret, storeHandler(store, nil), io.Discard)
+	cl := block.NewClient(secret, "exec-2")
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+
+	first, err := cl.Fetch(ctx, srv.Addr(), rpc.GetBlock{Block: block.ShuffleID(0, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := block.Decode(reg, "first", first, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Release(first)
+	second, err := cl.Fetch(ctx, srv.Addr(), rpc.GetBlock{Block: block.ShuffleID(0, 1, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := store.Shuffle(block.ShuffleID(0, 1, 0)); !bytes.Equal(second, want) {
+		t.Fatalf("second block: %d bytes, differing from the %d stored", len(second), len(want))
+	}
+	if &second[0] != &first[0] {
+		t.Error("the second block was not read into the released one's memory")
+	}
+	if !reflect.DeepEqual(dec, recs[0]) {
+		t.Error("records decoded from a released block changed when the next block was read into its memory")
+	}
+	dec2, err := block.Decode(reg, "second", second, true)
+	if err != nil || !reflect.DeepEqual(dec2, recs[1]) {
+		t.Errorf("second block decodes to %d records (%v)", len(dec2), err)
+	}
+	cl.Release(second)
+}
+
+// TestEncodeFrame: the frame a block server sends holds exactly Encode's
+// block, as block data.
+func TestEncodeFrame(t *testing.T) {
+	reg := canonical(t)
+	recs := shuffleRecords(6, 300)
+	f, err := block.EncodeFrame(reg, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Type() != rpc.MsgBlockData || !bytes.Equal(f.Payload(), encode(t, reg, recs)) {
+		t.Fatalf("frame of type %d, %d bytes; want block data, Encode's bytes", f.Type(), len(f.Payload()))
+	}
+	if _, err := block.EncodeFrame(reg, []any{struct{}{}}); err == nil {
+		t.Error("a record the registry cannot encode was encoded")
+	}
+}
+
+// TestServerRefusesFrameOfOtherType: a handler that answers with a frame
+// that is not block data gets the fetch a refusal, never bytes the client
+// would take for a block.
+func TestServerRefusesFrameOfOtherType(t *testing.T) {
+	secret := newSecret(t)
+	wrong := func(context.Context, rpc.GetBlock) (wire.Frame, *rpc.BlockError) {
+		return wire.NewFrame(rpc.MsgBlockError, []byte("not a block")), nil
+	}
+	var log logBuffer
+	srv := startServer(t, context.Background(), secret, wrong, &log)
+	cl := block.NewClient(secret, "exec-2")
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	_, err := cl.Fetch(ctx, srv.Addr(), rpc.GetBlock{Block: "shuffle_0_0_0"})
+	var re *block.RemoteError
+	if !errors.As(err, &re) || re.Kind() != "SparkException" {
+		t.Fatalf("fetch = %v, want a SparkException refusal", err)
+	}
+	if !strings.Contains(log.String(), "not block data") {
+		t.Errorf("server log does not say why:\n%s", log.String())
+	}
+}
+
 // TestTransportContext: the handler runs with the server's base context, so a
 // server started without the bundle hands its goroutines none (the path of the
 // registrator-transport scenario).
@@ -430,7 +526,7 @@ func TestTransportContext(t *testing.T) {
 
 func TestServerRefusesWrongSecret(t *testing.T) {
 	store := block.NewStore()
-	store.PutShuffle("shuffle_0_0_0", []byte("block"))
+	store.PutShuffle("shuffle_0_0_0", blockFrame([]byte("block")))
 	var log logBuffer
 	called := make(chan bool, 1)
 	srv := startServer(t, context.Background(), newSecret(t), storeHandler(store, called), &log)
@@ -461,7 +557,7 @@ func TestServerRefusesWrongSecret(t *testing.T) {
 // and returns, and the client sees the end on its next fetch.
 func TestServerCloseWithOpenConnection(t *testing.T) {
 	store := block.NewStore()
-	store.PutShuffle("shuffle_0_0_0", []byte("block"))
+	store.PutShuffle("shuffle_0_0_0", blockFrame([]byte("block")))
 	secret := newSecret(t)
 	srv := startServer(t, context.Background(), secret, storeHandler(store, nil), io.Discard)
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
@@ -497,7 +593,7 @@ func TestStore(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 16 {
 		wg.Go(func() {
-			s.PutShuffle(block.ShuffleID(0, i, 0), []byte{byte(i)})
+			s.PutShuffle(block.ShuffleID(0, i, 0), blockFrame([]byte{byte(i)}))
 			s.PutCached(block.CacheID(1, i), []any{int64(i)})
 		})
 	}
@@ -521,12 +617,12 @@ func TestFetchHonoursContext(t *testing.T) {
 	secret := newSecret(t)
 	release := make(chan struct{})
 	defer close(release)
-	stuck := func(ctx context.Context, _ rpc.GetBlock) ([]byte, *rpc.BlockError) {
+	stuck := func(ctx context.Context, _ rpc.GetBlock) (wire.Frame, *rpc.BlockError) {
 		select {
 		case <-release:
 		case <-ctx.Done():
 		}
-		return nil, &rpc.BlockError{Kind: "Stopped", Message: "released"}
+		return wire.Frame{}, &rpc.BlockError{Kind: "Stopped", Message: "released"}
 	}
 	var log logBuffer
 	srv := startServer(t, context.Background(), secret, stuck, &log)

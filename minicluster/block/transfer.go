@@ -14,9 +14,11 @@ import (
 	"github.com/faultbook/faultbook/minicluster/wire"
 )
 
-// Handler answers one block request on a transport goroutine. ctx is that
-// goroutine's context: what it carries (or lacks) is what the handler can resolve.
-type Handler func(ctx context.Context, req rpc.GetBlock) ([]byte, *rpc.BlockError)
+// Handler answers one block request on a transport goroutine, with the
+// block as a block-data frame (EncodeFrame's, or the Store's). ctx is that
+// goroutine's context: what it carries (or lacks) is what the handler can
+// resolve.
+type Handler func(ctx context.Context, req rpc.GetBlock) (wire.Frame, *rpc.BlockError)
 
 // Server serves blocks to other executors over authenticated connections.
 type Server struct {
@@ -113,11 +115,16 @@ func (s *Server) serve(nc net.Conn) {
 			s.log.Warn("Closing block connection from "+c.Peer()+": "+err.Error(), "component", "network.BlockServer")
 			return
 		}
-		data, berr := s.handler(s.base, req)
-		if berr != nil {
+		f, berr := s.handler(s.base, req)
+		switch {
+		case berr != nil:
 			err = c.SendJSON(rpc.MsgBlockError, berr)
-		} else {
-			err = c.Send(rpc.MsgBlockData, data)
+		case f.Type() != rpc.MsgBlockData:
+			s.log.Error(fmt.Sprintf("Handler answered %s with a frame of type %d, not block data", req.Block, f.Type()), "component", "network.BlockServer")
+			err = c.SendJSON(rpc.MsgBlockError, &rpc.BlockError{Kind: "SparkException", Message: "block server could not serve " + req.Block})
+		default:
+			// One write from where the block is kept.
+			err = c.SendFrame(f)
 		}
 		if err != nil {
 			return
@@ -231,6 +238,13 @@ func (c *Client) Fetch(ctx context.Context, addr string, req rpc.GetBlock) ([]by
 	}
 	return data, nil
 }
+
+// Release gives back a block Fetch returned, once the caller is done with it
+// and nothing refers into it (Decode copies what it keeps): the next large
+// block may be read into the same memory instead of a fresh allocation. Only
+// a block from Fetch may be released, and only once; one never released is
+// collected as usual.
+func (c *Client) Release(data []byte) { wire.Recycle(data) }
 
 func roundTrip(c *wire.Conn, addr string, req rpc.GetBlock) ([]byte, error) {
 	if err := c.SendJSON(rpc.MsgGetBlock, req); err != nil {

@@ -347,13 +347,13 @@ func (k *killedError) Error() string { return "TaskKilled (" + k.reason + ")" }
 // already bytes; a cached partition is held deserialised and must be encoded here,
 // with a serializer built from this goroutine's context, as Spark 1.0's
 // connection-manager threads did.
-func (e *Executor) serveBlock(ctx context.Context, req rpc.GetBlock) ([]byte, *rpc.BlockError) {
-	if b, ok := e.store.Shuffle(req.Block); ok {
-		return b, nil
+func (e *Executor) serveBlock(ctx context.Context, req rpc.GetBlock) (wire.Frame, *rpc.BlockError) {
+	if f, ok := e.store.ShuffleFrame(req.Block); ok {
+		return f, nil
 	}
 	recs, ok := e.store.Cached(req.Block)
 	if !ok {
-		return nil, &rpc.BlockError{Kind: "BlockNotFoundException", Message: fmt.Sprintf("block %s not found on executor %d", req.Block, e.cfg.ID)}
+		return wire.Frame{}, &rpc.BlockError{Kind: "BlockNotFoundException", Message: fmt.Sprintf("block %s not found on executor %d", req.Block, e.cfg.ID)}
 	}
 	reg, err := serializer.NewRegistry(ctx, e.serializerOptions(serializer.RoleTransport))
 	e.transportHit(ctx, req, reg, err)
@@ -361,14 +361,14 @@ func (e *Executor) serveBlock(ctx context.Context, req rpc.GetBlock) ([]byte, *r
 		e.log.Error(err.Error(), "component", "serializer.KryoSerializer", "block", req.Block)
 		e.report(rpc.ReportSafeguard, string(safeguard.RegistratorFailFast), "transport",
 			fmt.Sprintf("executor %d: %v (while serving %s to executor %d)", e.cfg.ID, err, req.Block, req.From), true)
-		return nil, &rpc.BlockError{Kind: "SparkException", Message: err.Error()}
+		return wire.Frame{}, &rpc.BlockError{Kind: "SparkException", Message: err.Error()}
 	}
-	data, err := block.Encode(reg, recs)
+	f, err := block.EncodeFrame(reg, recs)
 	if err != nil {
 		e.log.Error(fmt.Sprintf("Could not serialise %s for executor %d: %v", req.Block, req.From, err), "component", "storage.BlockManager")
-		return nil, &rpc.BlockError{Kind: codec.KindOf(err), Message: err.Error()}
+		return wire.Frame{}, &rpc.BlockError{Kind: codec.KindOf(err), Message: err.Error()}
 	}
-	return data, nil
+	return f, nil
 }
 
 // transportHit reports the transport-without-bundle fault from what this

@@ -174,7 +174,10 @@ func (e *Executor) cachedPartition(tc *job.TaskContext, w *job.Workload, lt rpc.
 		switch {
 		case err == nil:
 			e.dataHit(lt, id, loc.Executor, data)
-			return block.Decode(e.taskReg, id, data, e.verify)
+			recs, err := block.Decode(e.taskReg, id, data, e.verify)
+			// The records are copies: the block's memory can take the next one.
+			e.client.Release(data)
+			return recs, err
 		case errors.As(err, &remote), tc.Ctx.Err() != nil:
 			// The holder answered (it has the block and failed to serve it),
 			// or the task was killed: that is the task's failure.
@@ -235,6 +238,7 @@ func (e *Executor) readShuffle(ctx context.Context, lt rpc.LaunchTask, shuffle i
 	for m, loc := range locs {
 		id := block.ShuffleID(shuffle, m, lt.Partition)
 		var data []byte
+		fetched := false
 		switch {
 		case loc.Addr == "":
 			return nil, &FetchFailedError{Shuffle: shuffle, Map: -1, Reduce: lt.Partition,
@@ -256,10 +260,15 @@ func (e *Executor) readShuffle(ctx context.Context, lt rpc.LaunchTask, shuffle i
 				return nil, &FetchFailedError{Executor: loc.Executor, Addr: loc.Addr, Shuffle: shuffle, Map: m, Reduce: lt.Partition,
 					Cause: fmt.Errorf("org.apache.spark.shuffle.FetchFailedException: %w", err)}
 			}
-			data = b
+			data, fetched = b, true
 		}
 		e.dataHit(lt, id, loc.Executor, data)
 		recs, derr := block.Decode(e.taskReg, id, data, e.verify)
+		if fetched {
+			// The records are copies: the block's memory can take the next
+			// one. A block of the local store stays where it is.
+			e.client.Release(data)
+		}
 		// Each record is cast as it is read, as Spark's shuffle reader casts to
 		// Product2: a record that decoded as the wrong type fails here, before
 		// the bytes after it are read.
@@ -319,11 +328,12 @@ func (e *Executor) writeShuffle(lt rpc.LaunchTask, recs []any) error {
 		buckets[b] = append(buckets[b], r)
 	}
 	for r, recs := range buckets {
-		data, err := block.Encode(e.taskReg, recs)
+		// Kept as the frame the block server sends it in.
+		f, err := block.EncodeFrame(e.taskReg, recs)
 		if err != nil {
 			return fmt.Errorf("write shuffle %d: %w", lt.Stage.Output.Shuffle, err)
 		}
-		e.store.PutShuffle(block.ShuffleID(lt.Stage.Output.Shuffle, lt.Partition, r), data)
+		e.store.PutShuffle(block.ShuffleID(lt.Stage.Output.Shuffle, lt.Partition, r), f)
 	}
 	return nil
 }

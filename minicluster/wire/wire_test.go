@@ -561,3 +561,106 @@ func TestSecretEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestSendFrame sends a frame kept whole, header and payload in one buffer:
+// it arrives as Send's would, may go out on two connections at once (the
+// race detector watches the shared buffer), is refused over the bound
+// without writing anything, and the zero Frame is refused.
+func TestSendFrame(t *testing.T) {
+	payload := bytes.Repeat([]byte("block "), 50_000)
+	f := NewFrame(7, payload)
+	if f.Type() != 7 || !bytes.Equal(f.Payload(), payload) {
+		t.Fatalf("NewFrame: type %d, %d bytes", f.Type(), len(f.Payload()))
+	}
+	buf := make([]byte, HeaderLen+3)
+	copy(buf[HeaderLen:], "abc")
+	if g := FrameIn(2, buf); g.Type() != 2 || string(g.Payload()) != "abc" {
+		t.Fatalf("FrameIn: type %d, payload %q", g.Type(), g.Payload())
+	}
+
+	var links [2]struct{ client, server *Conn }
+	for i := range links {
+		c, s := pair(t, "exec-1")
+		s.SetBounds(MaxRequestFrame, MaxFrame)
+		c.SetBounds(MaxFrame, MaxRequestFrame)
+		links[i].client, links[i].server = c, s
+	}
+	errc := make(chan error, len(links))
+	for _, l := range links {
+		go func() { errc <- l.server.SendFrame(f) }()
+	}
+	for _, l := range links {
+		typ, got, err := l.client.Recv()
+		if err != nil || typ != 7 || !bytes.Equal(got, payload) {
+			t.Fatalf("Recv = type %d, %d bytes, %v; want type 7, %d bytes", typ, len(got), err, len(payload))
+		}
+	}
+	for range links {
+		if err := await(t, errc); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Over the bound: refused, nothing written, the link still works.
+	l := links[0]
+	if err := l.client.SendFrame(NewFrame(1, make([]byte, MaxRequestFrame))); !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("frame over the bound: %v, want ErrFrameTooLarge", err)
+	}
+	if err := l.client.SendFrame(Frame{}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("zero Frame: %v, want ErrMalformed", err)
+	}
+	if err := l.client.SendFrame(NewFrame(3, []byte("after"))); err != nil {
+		t.Fatal(err)
+	}
+	if typ, got, err := l.server.Recv(); err != nil || typ != 3 || string(got) != "after" {
+		t.Fatalf("after the refusals: type %d, %q, %v", typ, got, err)
+	}
+
+	defer func() {
+		if recover() == nil {
+			t.Error("FrameIn took a buffer shorter than a header")
+		}
+	}()
+	FrameIn(1, make([]byte, HeaderLen-1))
+}
+
+// BenchmarkHandshake dials and authenticates one connection per operation
+// over loopback, both ends in this process: what a block client pays once
+// per block server, since it keeps the connection for every later fetch.
+func BenchmarkHandshake(b *testing.B) {
+	secret, err := NewSecret()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c, err := Accept(context.Background(), nc, secret)
+			if err == nil {
+				c.Close()
+			}
+		}
+	}()
+	b.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := Dial(ctx, ln.Addr().String(), secret, "exec-1")
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+}
