@@ -272,8 +272,8 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 		if why, ok := srv.NoEffect(); ok {
 			logs.add(events.Event{Kind: events.FaultNoEffect, Name: string(fault.EventualConsistency), Role: "store", Message: why})
 		}
-		if why, ok := srv.ThrottleNoEffect(); ok {
-			logs.add(events.Event{Kind: events.FaultNoEffect, Name: string(fault.ThrottledStore), Role: "store", Message: why})
+		if why, ok, fits := srv.ThrottleNoEffect(); ok {
+			logs.add(events.Event{Kind: events.FaultNoEffect, Name: string(fault.ThrottledStore), Role: "store", Message: why, Outcome: withinBaseline(fits)})
 		}
 	}
 	if out != nil {
@@ -338,6 +338,15 @@ func consistencyOf(f fault.Spec) (*s3server.Consistency, error) {
 	return &s3server.Consistency{Lag: lag, P: p, Seed: f.Seed, Sham: f.Sham()}, nil
 }
 
+// withinBaseline is the no-effect event's Outcome: s3server.WithinBaseline
+// when the load fitted the store.
+func withinBaseline(fits bool) string {
+	if fits {
+		return s3server.WithinBaseline
+	}
+	return ""
+}
+
 // throttleOf builds the throughput model from the run's conf (see conf's
 // faultbook.store keys): rates in stream time, compressed by the time scale.
 func throttleOf(f fault.Spec, c conf.Conf) (*s3server.Throttle, error) {
@@ -351,6 +360,6 @@ func throttleOf(f fault.Spec, c conf.Conf) (*s3server.Throttle, error) {
 	}
 	scale := max(v[4], 1e-9)
 	credits := v[3] * 1024 * 1024
-	return &s3server.Throttle{BaselineBps: v[0] * 1024 * v[2] * scale, BurstBps: v[1] * 1024 * 1024 * scale,
+	return &s3server.Throttle{BaselinePerGiB: v[0] * 1024 * scale, ProvisionedGiB: v[2], BurstBps: v[1] * 1024 * 1024 * scale,
 		InitialCredits: credits, MaxCredits: max(credits, v[2]*2.1*1024*1024*1024), Sham: f.Sham(), Scale: scale}, nil
 }
