@@ -88,6 +88,7 @@ func (a *lagAlarm) observe(ctx context.Context, b Batch, ckpt time.Duration, m m
 	ok := published && met.Throttled
 	if ok {
 		m["credits_kib"] = met.BurstCreditBalance / 1024
+		m["baseline_kibps"] = met.BaselineBps / 1024
 		a.credits = append(a.credits, met.BurstCreditBalance)
 	}
 	if !a.on || a.fired {
