@@ -272,8 +272,8 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 		if why, ok := srv.NoEffect(); ok {
 			logs.add(events.Event{Kind: events.FaultNoEffect, Name: string(fault.EventualConsistency), Role: "store", Message: why})
 		}
-		if why, ok, fits := srv.ThrottleNoEffect(); ok {
-			logs.add(events.Event{Kind: events.FaultNoEffect, Name: string(fault.ThrottledStore), Role: "store", Message: why, Outcome: withinBaseline(fits)})
+		if why, ok := srv.ThrottleNoEffect(); ok {
+			logs.add(events.Event{Kind: events.FaultNoEffect, Name: string(fault.ThrottledStore), Role: "store", Message: why})
 		}
 	}
 	if out != nil {
@@ -336,15 +336,6 @@ func consistencyOf(f fault.Spec) (*s3server.Consistency, error) {
 		return nil, fmt.Errorf("fault %s: p %q: want a probability in (0, 1]", f.Point, f.Params["p"])
 	}
 	return &s3server.Consistency{Lag: lag, P: p, Seed: f.Seed, Sham: f.Sham()}, nil
-}
-
-// withinBaseline is the no-effect event's Outcome: s3server.WithinBaseline
-// when the load fitted the store.
-func withinBaseline(fits bool) string {
-	if fits {
-		return s3server.WithinBaseline
-	}
-	return ""
 }
 
 // throttleOf builds the throughput model from the run's conf (see conf's

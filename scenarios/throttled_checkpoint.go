@@ -30,7 +30,7 @@ func ThrottledCheckpoint() *harness.Scenario {
 		RootCause: "EFS in bursting mode meters throughput by stored size: 50 KiB/s per GiB, bursting to 100 MiB/s while credits last. " +
 			"A small file system holding only checkpoints earns almost nothing; once the initial credits are spent every checkpoint crawls at the baseline.",
 		Why: "The stream checkpoints every batch to a store whose data path is a token bucket with EFS's model; its small stored size sets a baseline below what the checkpoints need, and time is compressed so the credits run out within seconds. " +
-			"While bursting, checkpoints take under a second of the 4 s batch; once the credits are spent they take about 6 s and the scheduling delay grows batch after batch. " +
+			"While bursting, checkpoints take under a second of the 4 s batch; once the credits are spent they take about 10 s and the scheduling delay grows batch after batch. " +
 			"The checkpoint-lag-alarm reads the store's credit balance and checkpoint times and warns before the delay grows, naming the store's throughput and the projected time to starvation.",
 		Chain: []string{
 			"the checkpoint store is small: its baseline throughput (50 KiB/s per GiB) is below what the checkpoints move",
@@ -43,7 +43,7 @@ func ThrottledCheckpoint() *harness.Scenario {
 		Workload:  "stream-counts",
 		Signature: diagnose.CheckpointThrottledStore(),
 		Params:    map[string]string{"batches": "14", "checkpoint-every": "1", "time-scale": "40", "users": "6000"},
-		Conf: map[string]string{conf.StoreSizeGiB: "0.9", conf.StoreCreditsMiB: "0.4", conf.StoreTimeScale: "40",
+		Conf: map[string]string{conf.StoreSizeGiB: "0.5", conf.StoreCreditsMiB: "0.4", conf.StoreTimeScale: "40",
 			conf.StoreBaselineKiBPerGiB: "50", conf.StoreBurstMiBps: "100"},
 		Stream:           &harness.StreamRun{},
 		OutputUnaffected: true,
@@ -220,14 +220,14 @@ Root cause
 
 The experiment
   The stream checkpoints every batch to the embedded S3 server whose data path is a
-  token bucket with EFS's model (faultbook.store.* conf keys); 0.9 GiB stored besides the
+  token bucket with EFS's model (faultbook.store.* conf keys); 0.5 GiB stored besides the
   checkpoints (the metered size is that plus what the checkpoints hold), the initial
   credits sized so they run out within seconds of compressed time. Each checkpoint moves
-  about 270 KiB (its state written, then read and written again by the rename-by-copy);
-  the baseline earns 180 KiB a batch.
+  about 260 KiB (its state written, then read and written again by the rename-by-copy);
+  the baseline earns 100 KiB a batch.
   - control / no false alarm: an unmetered store; checkpoints stay well within the
     batch interval and nothing fires.
-  - reproduce: checkpoints take under a second while bursting, then about 6 s, longer
+  - reproduce: checkpoints take under a second while bursting, then about 10 s, longer
     than the 4 s batch interval, once the credits are spent; the scheduling delay grows
     over each of the last 5 batches.
   - faultbook probe throttled-checkpoint: the smallest stored size that keeps the stream

@@ -68,31 +68,22 @@ func (l *layer) throttled(op, key string, n int64, extra time.Duration, start ti
 			op, key, float64(n)/1024, time.Since(start).Milliseconds(), extra.Milliseconds(), t.Credits()/1024, t.Baseline()/scale/1024, scale)})
 }
 
-// WithinBaseline is the Outcome of the throttled-store fault's no-effect
-// event when the load fitted the store: the transfers moved less than the
-// baseline earned, so the credits ended no lower than they began. That is the
-// configuration's doing (fewer bytes per checkpoint, a larger store), not a
-// run too short for the credits to run out.
-const WithinBaseline = "within-baseline"
-
 // throttleNoEffect says, when the throughput model was on and never slowed a
-// transfer, how many it metered, and whether the load fitted the baseline.
-func (l *layer) throttleNoEffect() (string, bool, bool) {
+// transfer, how many it metered, and whether the credits ended higher than
+// they began.
+func (l *layer) throttleNoEffect() (string, bool) {
 	t := l.throttle
 	if t == nil {
-		return "", false, false
+		return "", false
 	}
-	credits := t.Credits()
-	fits := !t.Sham && credits >= t.InitialCredits
 	why := "the burst credits never ran out"
-	if fits {
+	if credits := t.Credits(); credits >= t.InitialCredits {
 		why = fmt.Sprintf("the transfers moved less than the baseline earned: the burst credits grew from %.0f KiB to %.0f KiB", t.InitialCredits/1024, credits/1024)
 	}
-	msg, ok := l.inert(&l.slowed, t.Sham, why, "sham: no transfer was made to wait",
+	return l.inert(&l.slowed, t.Sham, why, "sham: no transfer was made to wait",
 		func() string {
 			return fmt.Sprintf("the store metered %d transfers; none was slowed beyond the burst rate", l.metered)
 		})
-	return msg, ok, ok && fits
 }
 
 // throttledBody meters a GET's body and records the transfer when it is closed.

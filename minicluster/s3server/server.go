@@ -112,9 +112,8 @@ func (s *Server) Credits() float64 {
 func (s *Server) NoEffect() (string, bool) { return s.back.noEffect() }
 
 // ThrottleNoEffect reports, when a throughput model was on and slowed no
-// transfer, what the store metered instead; fits says the load fitted the
-// baseline (the credits ended no lower than they began: see WithinBaseline).
-func (s *Server) ThrottleNoEffect() (why string, ok, fits bool) { return s.back.throttleNoEffect() }
+// transfer, what the store metered instead.
+func (s *Server) ThrottleNoEffect() (string, bool) { return s.back.throttleNoEffect() }
 
 type discard struct{}
 
