@@ -35,10 +35,8 @@ type Knob struct {
 	// Step is the resolution the search stops at (default 1: whole numbers).
 	Step float64
 	// Conf holds configuration for probe runs, such as spark.task.maxFailures
-	// = 1 when one failure is enough to tell; Params workload knobs for them,
-	// such as a longer stream that tells a slow trend from noise.
-	Conf   map[string]string
-	Params map[string]string
+	// = 1 when one failure is enough to tell.
+	Conf map[string]string
 	// Context lists configuration keys whose values move the threshold; the
 	// probe names them with the bounds (deep-list: the executors' stack).
 	Context []string
@@ -214,7 +212,6 @@ func probeOnce(ctx context.Context, sc *Scenario, o Options, conf map[string]str
 	if at.Params == nil {
 		at.Params = map[string]string{}
 	}
-	maps.Copy(at.Params, k.Params)
 	at.Conf = maps.Clone(conf)
 	if k.ConfKey != "" {
 		at.Conf[k.ConfKey] = k.Format(v)

@@ -42,7 +42,7 @@ func ThrottledCheckpoint() *harness.Scenario {
 		Story:     storyThrottledCheckpoint,
 		Workload:  "stream-counts",
 		Signature: diagnose.CheckpointThrottledStore(),
-		Params:    map[string]string{"batches": "11", "checkpoint-every": "1", "time-scale": "40", "users": "6000"},
+		Params:    map[string]string{"batches": "14", "checkpoint-every": "1", "time-scale": "40", "users": "6000"},
 		Conf: map[string]string{conf.StoreSizeGiB: "0.5", conf.StoreCreditsMiB: "0.4", conf.StoreTimeScale: "40",
 			conf.StoreBaselineKiBPerGiB: "50", conf.StoreBurstMiBps: "100"},
 		Stream:           &harness.StreamRun{},
@@ -55,11 +55,9 @@ func ThrottledCheckpoint() *harness.Scenario {
 		// The smallest stored size whose baseline keeps the stream stable at
 		// the fixture's rate. Probes start with no burst credits, as the store
 		// is after its week: a run then shows the steady state, not how long
-		// the credits last. They run 14 batches, so that a slow growth of the
-		// delay near the threshold stands out of the noise.
+		// the credits last.
 		Knob: &harness.Knob{ConfKey: conf.StoreSizeGiB, Unit: "GiB", Direction: harness.Falling, Lo: 0.5, Hi: 4, Step: 0.05,
 			Conf:    map[string]string{conf.StoreCreditsMiB: "0"},
-			Params:  map[string]string{"batches": "14"},
 			Context: []string{conf.StoreBaselineKiBPerGiB, conf.StoreTimeScale},
 			Shows:   delayGrows, Proof: delayProof},
 	}

@@ -1053,8 +1053,21 @@ func TestUnwritableOut(t *testing.T) {
 // throughput model's arithmetic: the baseline (50 KiB/s per GiB) must move a
 // checkpoint's bytes, as the store metered them, within the 4 s interval.
 func TestProbeStoredSize(t *testing.T) {
+	// A lower bound that already keeps the stream stable brackets nothing.
+	r := faultbook(t, "probe", "throttled-checkpoint", "--lo", "3", "--hi", "4", "--out", t.TempDir())
+	wantCode(t, r, codeFailed)
+	if !strings.Contains(r.stderr, "sizeGiB=3.00 already does not show the effect") || strings.Count(r.stdout, "shows:") != 1 {
+		t.Errorf("the refusal does not say why:\n%s", r)
+	}
+	if raceEnabled {
+		// Race-instrumented executors process a batch of 12,000 messages
+		// slower than its 100 ms interval: the machine, not the store, then
+		// holds the stream back, the store banks its credits, and the probe
+		// rightly finds no size unstable.
+		t.Skip("the threshold needs executors that keep up with the batch interval; a race build does not")
+	}
 	out := t.TempDir()
-	r := faultbook(t, "probe", "throttled-checkpoint", "--lo", "1", "--hi", "1.6", "--step", "0.1", "--out", out)
+	r = faultbook(t, "probe", "throttled-checkpoint", "--lo", "1", "--hi", "1.6", "--step", "0.1", "--out", out)
 	wantCode(t, r, codeOK)
 	m := regexp.MustCompile(`threshold: (\d+\.\d+) GiB \((\d+\.\d+) does not show the effect, (\d+\.\d+) does\)`).FindStringSubmatch(r.stdout)
 	if m == nil {
@@ -1075,12 +1088,6 @@ func TestProbeStoredSize(t *testing.T) {
 	th, _ := strconv.ParseFloat(m[1], 64)
 	if math.Abs(th-model) > 0.15 {
 		t.Errorf("threshold %.2f GiB, the model's arithmetic %.2f GiB (%.0f KiB a checkpoint): want within 0.15", th, model, metered/1024)
-	}
-	// A lower bound that already keeps the stream stable brackets nothing.
-	r = faultbook(t, "probe", "throttled-checkpoint", "--lo", "3", "--hi", "4", "--out", t.TempDir())
-	wantCode(t, r, codeFailed)
-	if !strings.Contains(r.stderr, "sizeGiB=3.00 already does not show the effect") || strings.Count(r.stdout, "shows:") != 1 {
-		t.Errorf("the refusal does not say why:\n%s", r)
 	}
 }
 
