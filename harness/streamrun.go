@@ -351,6 +351,6 @@ func throttleOf(f fault.Spec, c conf.Conf) (*s3server.Throttle, error) {
 	}
 	scale := max(v[4], 1e-9)
 	credits := v[3] * 1024 * 1024
-	return &s3server.Throttle{BaselineBps: v[0] * 1024 * v[2] * scale, BurstBps: v[1] * 1024 * 1024 * scale,
+	return &s3server.Throttle{BaselinePerGiB: v[0] * 1024 * scale, ProvisionedGiB: v[2], BurstBps: v[1] * 1024 * 1024 * scale,
 		InitialCredits: credits, MaxCredits: max(credits, v[2]*2.1*1024*1024*1024), Sham: f.Sham(), Scale: scale}, nil
 }

@@ -67,9 +67,13 @@ func DeepList() *harness.Scenario {
 		// The list length that kills an executor at a given stack limit: one
 		// failure is enough to tell, so probes stop at the first.
 		Knob: &harness.Knob{Param: workloads.KeyLength, Unit: "elements", Lo: 1, Hi: 200_000,
-			Conf:  map[string]string{conf.TaskMaxFailures: "1"},
-			Shows: func(o *harness.Observation) bool { return len(deadExecutors(o)) > 0 },
-			Proof: func(o *harness.Observation) string {
+			Conf:    map[string]string{conf.TaskMaxFailures: "1"},
+			Shows:   func(o *harness.Observation) bool { return len(deadExecutors(o)) > 0 },
+			Context: []string{conf.ExecutorThreadStack},
+			Proof: func(o *harness.Observation, shows bool) string {
+				if !shows {
+					return ""
+				}
 				for src, lines := range deadExecutors(o) {
 					return src + ": " + strings.Join(lines[1:], "; ")
 				}

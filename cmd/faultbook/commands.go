@@ -149,7 +149,8 @@ func explain(w io.Writer, s *harness.Scenario) {
 		}
 	}
 	if s.Knob != nil {
-		fmt.Fprintf(w, "\nThreshold search: `faultbook probe %s` bisects %s (%s) between %d and %d.\n", s.Name, s.Knob.Param, s.Knob.Unit, s.Knob.Lo, s.Knob.Hi)
+		k := s.Knob
+		fmt.Fprintf(w, "\nThreshold search: `faultbook probe %s` bisects %s (%s) between %s and %s%s.\n", s.Name, k.Name(), k.Unit, k.Format(k.Lo), k.Format(k.Hi), directionNote(k))
 	}
 	fmt.Fprintln(w, "\nProfiles:")
 	for _, p := range safeguard.Profiles() {

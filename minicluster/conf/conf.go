@@ -48,7 +48,7 @@ const (
 const (
 	StoreBaselineKiBPerGiB = "faultbook.store.baselineKiBPerGiB" // 50 KiB/s per GiB stored
 	StoreBurstMiBps        = "faultbook.store.burstMiBps"        // 100 MiB/s while credits last
-	StoreSizeGiB           = "faultbook.store.sizeGiB"           // stored size, which sets the baseline
+	StoreSizeGiB           = "faultbook.store.sizeGiB"           // data held besides the checkpoints; with them, the metered size that sets the baseline
 	StoreCreditsMiB        = "faultbook.store.initialCreditsMiB" // burst credits at start
 	StoreTimeScale         = "faultbook.store.timeScale"         // stream seconds per wall second
 )

@@ -74,11 +74,33 @@ type layer struct {
 	// metered counts the transfers the throughput model metered, slowed those
 	// it made wait beyond the burst rate.
 	metered, slowed int
+	// sizes is each bucket/key's size, for the throughput model's metered
+	// size.
+	sizes map[string]int64
 }
 
 func newLayer(b gofakes3.Backend, o Options) *layer {
 	return &layer{Backend: b, o: o, cons: o.Consistency, throttle: o.Throttle,
-		written: map[string]write{}, askedAbsent: map[string]time.Time{}}
+		written: map[string]write{}, askedAbsent: map[string]time.Time{}, sizes: map[string]int64{}}
+}
+
+// sized records a key's new size (-1: deleted) and tells the throughput
+// model how the stored bytes changed.
+func (l *layer) sized(bucket, key string, n int64) {
+	if l.throttle == nil {
+		return
+	}
+	k := bucket + "/" + key
+	l.mu.Lock()
+	old := l.sizes[k]
+	if n < 0 {
+		delete(l.sizes, k)
+		n = 0
+	} else {
+		l.sizes[k] = n
+	}
+	l.mu.Unlock()
+	l.throttle.resize(n - old)
 }
 
 var _ gofakes3.Backend = (*layer)(nil)
@@ -291,6 +313,7 @@ func (l *layer) PutObject(bucket, key string, meta map[string]string, input io.R
 	}
 	if metered != nil {
 		l.throttled("PUT", key, metered.n, metered.extra, start)
+		l.sized(bucket, key, metered.n)
 	}
 	l.wrote(bucket, key)
 	l.op("PUT", key, "ok", start, size)
@@ -330,6 +353,7 @@ func (l *layer) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map
 		return res, err
 	}
 	l.wrote(dstBucket, dstKey)
+	l.sized(dstBucket, dstKey, size)
 	l.op("COPY", srcKey+" → "+dstKey, "ok", start, size)
 	return res, nil
 }
@@ -344,6 +368,8 @@ func (l *layer) DeleteObject(bucket, key string) (gofakes3.ObjectDeleteResult, e
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
+	} else {
+		l.sized(bucket, key, -1)
 	}
 	l.op("DELETE", key, outcome, start, 0)
 	return res, err
@@ -358,6 +384,11 @@ func (l *layer) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiDelete
 		delete(l.written, bucket+"/"+k)
 	}
 	l.mu.Unlock()
+	if err == nil {
+		for _, d := range res.Deleted {
+			l.sized(bucket, d.Key, -1)
+		}
+	}
 	l.op("DELETE", strings.Join(slices.Clip(keys), ","), "ok", start, 0)
 	return res, err
 }

@@ -18,17 +18,22 @@ const MetricsPath = "/_faultbook/metrics"
 type Metrics struct {
 	// Throttled is false for a store without a throughput model.
 	Throttled bool `json:"throttled"`
-	// BurstCreditBalance is in bytes; BaselineBps and BurstBps in bytes per
-	// second of wall time.
+	// BurstCreditBalance is in bytes; BaselineBps (at the current metered
+	// size) and BurstBps in bytes per second of wall time.
 	BurstCreditBalance float64 `json:"burst_credit_balance"`
 	BaselineBps        float64 `json:"baseline_bps"`
 	BurstBps           float64 `json:"burst_bps"`
+	// MeteredBytes is the file system's metered size: the provisioned size
+	// and the bytes stored through the store (EFS's MeteredIOBytes is the
+	// nearest CloudWatch figure).
+	MeteredBytes float64 `json:"metered_bytes"`
 }
 
 func (l *layer) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	m := Metrics{}
 	if t := l.throttle; t != nil {
-		m = Metrics{Throttled: true, BurstCreditBalance: t.Credits(), BaselineBps: t.BaselineBps, BurstBps: t.BurstBps}
+		m = Metrics{Throttled: true, BurstCreditBalance: t.Credits(), BaselineBps: t.Baseline(), BurstBps: t.BurstBps,
+			MeteredBytes: t.ProvisionedGiB*gib + float64(t.Stored())}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(m)
@@ -60,16 +65,22 @@ func (l *layer) throttled(op, key string, n int64, extra time.Duration, start ti
 	}
 	l.record(events.Event{Kind: events.FaultHit, Name: string(fault.ThrottledStore), Block: key,
 		Message: fmt.Sprintf("%s %s (%.0f KiB) took %d ms, %d ms beyond the burst rate: burst credits exhausted (balance %.0f KiB), the baseline is %.0f KiB/s (compressed %.0f×)",
-			op, key, float64(n)/1024, time.Since(start).Milliseconds(), extra.Milliseconds(), t.Credits()/1024, t.BaselineBps/scale/1024, scale)})
+			op, key, float64(n)/1024, time.Since(start).Milliseconds(), extra.Milliseconds(), t.Credits()/1024, t.Baseline()/scale/1024, scale)})
 }
 
 // throttleNoEffect says, when the throughput model was on and never slowed a
-// transfer, how many it metered.
+// transfer, how many it metered, and whether the credits ended higher than
+// they began.
 func (l *layer) throttleNoEffect() (string, bool) {
-	if l.throttle == nil {
+	t := l.throttle
+	if t == nil {
 		return "", false
 	}
-	return l.inert(&l.slowed, l.throttle.Sham, "the burst credits never ran out", "sham: no transfer was made to wait",
+	why := "the burst credits never ran out"
+	if credits := t.Credits(); credits >= t.InitialCredits {
+		why = fmt.Sprintf("the transfers moved less than the baseline earned: the burst credits grew from %.0f KiB to %.0f KiB", t.InitialCredits/1024, credits/1024)
+	}
+	return l.inert(&l.slowed, t.Sham, why, "sham: no transfer was made to wait",
 		func() string {
 			return fmt.Sprintf("the store metered %d transfers; none was slowed beyond the burst rate", l.metered)
 		})

@@ -6,17 +6,27 @@ import (
 	"time"
 )
 
+// gib is a gibibyte in bytes.
+const gib = 1 << 30
+
 // Throttle is the throughput of a store in bursting mode, as Amazon EFS meters
-// it: a baseline rate proportional to the stored size, bursts up to a ceiling
-// while burst credits last, and credits earned at the baseline rate. It is a
-// token bucket on the data path: every byte read or written spends a credit,
-// transfers never run faster than the burst ceiling, and once the credits are
-// spent a transfer waits until the baseline has earned what it owes. Rates are
+// it: a baseline rate proportional to the file system's metered size, bursts
+// up to a ceiling while burst credits last, and credits earned at the baseline
+// rate. It is a token bucket on the data path: every byte read or written
+// spends a credit, transfers never run faster than the burst ceiling, and once
+// the credits are spent a transfer waits until the baseline has earned what it
+// owes. The metered size is ProvisionedGiB plus the bytes the store holds now,
+// so writing raises the baseline and deleting lowers it, as on EFS. Rates are
 // in bytes per second of wall time (the harness scales them with the run's
 // time compression).
 type Throttle struct {
-	// BaselineBps is the rate credits are earned at (bytes per second).
-	BaselineBps float64
+	// BaselinePerGiB is the rate credits are earned at per GiB of metered
+	// size (bytes per second).
+	BaselinePerGiB float64
+	// ProvisionedGiB is what the file system holds besides the objects
+	// written through this store: other data, or the large junk file the
+	// seed's author wrote to raise the baseline.
+	ProvisionedGiB float64
 	// BurstBps is the ceiling while credits last.
 	BurstBps float64
 	// MaxCredits caps the balance; the balance starts at InitialCredits.
@@ -33,6 +43,12 @@ type Throttle struct {
 	started bool
 	credits float64
 	last    time.Time
+	stored  int64 // bytes the store holds
+}
+
+// baseline is the rate at the current metered size; t.mu is held.
+func (t *Throttle) baseline() float64 {
+	return t.BaselinePerGiB * (t.ProvisionedGiB + float64(t.stored)/gib)
 }
 
 func (t *Throttle) refill(now time.Time) {
@@ -40,8 +56,38 @@ func (t *Throttle) refill(now time.Time) {
 		t.started, t.credits, t.last = true, t.InitialCredits, now
 		return
 	}
-	t.credits = min(t.credits+t.BaselineBps*now.Sub(t.last).Seconds(), t.MaxCredits)
+	t.credits = min(t.credits+t.baseline()*now.Sub(t.last).Seconds(), t.MaxCredits)
 	t.last = now
+}
+
+// Baseline returns the baseline rate at the current metered size (bytes per
+// second).
+func (t *Throttle) Baseline() float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.baseline()
+}
+
+// Stored returns the bytes the store holds, which with ProvisionedGiB make
+// the metered size.
+func (t *Throttle) Stored() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stored
+}
+
+// resize records that the store now holds delta bytes more (or fewer): the
+// time until now earned credits at the old size, from now on at the new one.
+func (t *Throttle) resize(delta int64) {
+	if delta == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.started {
+		t.refill(time.Now())
+	}
+	t.stored = max(t.stored+delta, 0)
 }
 
 // Credits returns the current balance in bytes (negative: owed).
@@ -66,8 +112,8 @@ func (t *Throttle) transfer(n int64) (extra time.Duration) {
 	t.credits -= float64(n)
 	burst := float64(n) / t.BurstBps
 	wait := burst
-	if t.credits < 0 && t.BaselineBps > 0 {
-		wait = max(wait, -t.credits/t.BaselineBps)
+	if b := t.baseline(); t.credits < 0 && b > 0 {
+		wait = max(wait, -t.credits/b)
 	}
 	if t.Sham {
 		wait = burst

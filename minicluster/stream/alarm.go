@@ -38,7 +38,7 @@ type lagAlarm struct {
 	credits []float64 // balance after each checkpointed batch, bytes
 	near    int       // consecutive batches with checkpoint time near the interval
 	fired   bool
-	bytes   int // bytes the last checkpoint moved
+	bytes   int // bytes the last checkpoint moved through the store (set by the protocol)
 }
 
 func newLagAlarm(c *Context) *lagAlarm {
@@ -86,8 +86,10 @@ func (a *lagAlarm) observe(ctx context.Context, b Batch, ckpt time.Duration, m m
 	}
 	met, published := a.balance(ctx)
 	ok := published && met.Throttled
+	m["checkpoint_kib"] = float64(a.bytes) / 1024
 	if ok {
 		m["credits_kib"] = met.BurstCreditBalance / 1024
+		m["baseline_kibps"] = met.BaselineBps / 1024
 		a.credits = append(a.credits, met.BurstCreditBalance)
 	}
 	if !a.on || a.fired {
