@@ -375,7 +375,7 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	env, err := startEnvironment(rctx, sc, sp, dir)
+	env, services, err := startEnvironment(rctx, sc, sp, dir, o.Docker != nil)
 	if err != nil {
 		r.Problems = []string{err.Error()}
 		return r, nil, nil
@@ -385,7 +385,7 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 	if sc.Stream != nil {
 		out, err = runStream(rctx, sc, sp, o, dir)
 	} else {
-		out, err = startAndWait(rctx, sp, o, dir)
+		out, err = startAndWait(rctx, sp, o, dir, services)
 	}
 	r.DurationMs = time.Since(start).Milliseconds()
 	if err != nil {
@@ -415,8 +415,8 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 	return r, obs, out
 }
 
-func startAndWait(ctx context.Context, sp *spec.Spec, o *Options, dir string) (*cluster.Outcome, error) {
-	cl, err := cluster.Start(ctx, sp, cluster.Options{Binary: o.Binary, Dir: dir, Docker: o.Docker})
+func startAndWait(ctx context.Context, sp *spec.Spec, o *Options, dir string, services []string) (*cluster.Outcome, error) {
+	cl, err := cluster.Start(ctx, sp, cluster.Options{Binary: o.Binary, Dir: dir, Docker: o.Docker, Services: services})
 	if err != nil {
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}

@@ -135,6 +135,20 @@ func startDataService(_ context.Context, env harness.EnvSpec) (harness.Environme
 
 func (e *dataEnv) Params() map[string]string { return e.params }
 
+// Services are the nodes' proxies, which their executors connect to.
+func (e *dataEnv) Services() []string {
+	var out []string
+	for k, v := range e.params {
+		if strings.HasPrefix(k, datasvc.ParamPrefix) {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+var _ harness.Services = (*dataEnv)(nil)
+
 func (e *dataEnv) Close() error {
 	var errs []error
 	for _, f := range e.faults {

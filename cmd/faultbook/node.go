@@ -179,3 +179,31 @@ func newNodeCmd() *cobra.Command {
 	c.Flags().StringVar(&app, "app", "", "application id")
 	return c
 }
+
+// newGatewayCmd runs the docker runtime's gateway container: it relays the
+// nodes' connections to services on the harness's loopback (see
+// cluster.ServeGateway), over connections the harness opens to it.
+func newGatewayCmd() *cobra.Command {
+	var ports []int
+	c := &cobra.Command{
+		Use:    "gateway",
+		Short:  "relay the nodes' connections to the harness's services (started by the docker runtime)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			token := os.Getenv(cluster.GatewayTokenEnv)
+			if token == "" {
+				return usageErrorf("%s is required", cluster.GatewayTokenEnv)
+			}
+			err := cluster.ServeGateway(cmd.Context(), token, ports, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s on %v\n", cluster.GatewayReady, ports)
+			})
+			if err != nil {
+				return infraError(err)
+			}
+			return nil
+		},
+	}
+	c.Flags().IntSliceVar(&ports, "ports", nil, "service ports to listen on")
+	return c
+}

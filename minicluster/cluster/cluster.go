@@ -59,8 +59,15 @@ type Options struct {
 	// Docker, when set, runs each node in its own container of this engine
 	// (the docker runtime); nil runs every process on this host.
 	Docker *Docker
-	// Env is added to every process's environment (process runtime).
+	// Env is added to every process's environment (in the docker runtime,
+	// every container's).
 	Env []string
+	// Services are addresses on this host's loopback ("127.0.0.1:41234") that
+	// the cluster's processes connect to: the data service's proxies, the S3
+	// server. The process runtime reaches them directly; the docker runtime
+	// relays them through a gateway container (gateway.go), where a node finds
+	// each at RelayAddr(addr, true).
+	Services []string
 	// OnDriverLine, when set, sees each line the driver prints.
 	OnDriverLine func(line string)
 }
