@@ -264,6 +264,12 @@ func (o *Options) check(sc *Scenario) error {
 	if err := cluster.CheckFaults(sc.Faults, o.topology(sc), o.Docker != nil); err != nil {
 		return fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
+	for _, c := range sc.Cases {
+		// A docker-only case is skipped, saying so, under the process runtime.
+		if err := cluster.CheckFaults(c.Faults, o.topology(sc), o.Docker != nil || c.DockerOnly); err != nil {
+			return fmt.Errorf("scenario %s, case %s: %w", sc.Name, c.Name, err)
+		}
+	}
 	if n < 2 {
 		return fmt.Errorf("scenario %s: %w: every scenario needs at least 2 executors to move data between processes, the cluster has %d", sc.Name, ErrTopology, n)
 	}

@@ -80,6 +80,9 @@ func FlakyNode() *harness.Scenario {
 				Refused: "will not be robust to one bad node"},
 			{Name: "node-freeze", Title: "node-b is frozen as its first map task starts, until declared lost, then resumed: its executors are told to exit and their tasks rerun",
 				Faults: fault.Set{{Point: fault.NodeFreeze, Nodes: []string{badNode}, Params: map[string]string{"stage": "0"}}}, Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure}, Check: checkNodeFreeze},
+			{Name: "node-partition", Title: "node-b is cut off the network as its first map task starts, until declared lost, then reconnected: its tasks rerun elsewhere (docker runtime only)",
+				Faults: fault.Set{{Point: fault.NodePartition, Nodes: []string{badNode}, Params: map[string]string{"stage": "0"}}}, Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure},
+				Check: checkNodePartition, DockerOnly: true},
 			{Name: "slow-node", Title: "node-b's route is slow but within the client's timeout: no exclusion, correct output",
 				Faults:     fault.Set{{Point: fault.NodeNetwork, Nodes: []string{badNode}, Params: map[string]string{datasvc.ParamToxic: "latency", datasvc.ParamLatencyMs: "50"}}},
 				Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure}, Check: checkSlowNode},
@@ -308,3 +311,38 @@ The experiment (3 nodes x 2 executors by default)
   configuration (maxTaskAttemptsPerNode >= spark.task.maxFailures) refused at
   start; node-b frozen (node-freeze) as its first map task starts, until declared
   lost (told to exit on waking, tasks rerun); node-b slow but within the timeout (no exclusion).`, seed003)
+
+// checkNodePartition judges the partition as node-freeze is judged: the
+// node's executors go silent, are declared lost for missed heartbeats, their
+// tasks run again elsewhere and the output is correct. What became of the
+// cut-off executors once the node was back is reported, not required.
+func checkNodePartition(o *harness.Observation, ev *harness.Evidence) error {
+	var problems []string
+	if hits := o.FaultHits(); len(hits) == 0 {
+		problems = append(problems, "the node was never cut off")
+	} else {
+		ev.Addf("fault %s hit: %s", hits[0].Name, hits[0].Message)
+	}
+	if !ev.First(o, "driver", reHeartbeatLost) {
+		problems = append(problems, "no executor was declared lost for missed heartbeats")
+	}
+	rerun := 0
+	for _, f := range o.FailedTasks() {
+		if f.ReasonKind == rpc.KindExecutorLost {
+			rerun++
+		}
+	}
+	if rerun == 0 {
+		problems = append(problems, "no attempt was lost with the cut-off executors, so none ran again")
+	}
+	if !o.Correct {
+		problems = append(problems, "the job did not complete correctly")
+	} else {
+		ev.Addf("job completed with the oracle's output after %d attempt(s) lost with node-b ran again", rerun)
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	ev.Observe("cut-off executors declared lost; %d attempt(s) reran elsewhere; output correct", rerun)
+	return nil
+}

@@ -198,16 +198,22 @@ func (c *Cluster) driverLines() (addrc chan string, onLine func(string)) {
 	}
 }
 
-// ErrNoDriverProcess: the cluster's driver is not a process of this host.
-var ErrNoDriverProcess = errors.New("the driver is not a local process (docker runtime)")
-
-// KillDriver sends SIGKILL to the driver process, as a machine or container
-// dying would; its executors find their driver lost and exit.
+// KillDriver sends SIGKILL to the driver, as a machine or container dying
+// would: the process here, its container's (`docker kill`) in the docker
+// runtime. Its executors find their driver lost and exit.
 func (c *Cluster) KillDriver() error {
-	if c.driver == nil {
-		return ErrNoDriverProcess
+	if c.dk != nil {
+		return c.dk.killDriver()
 	}
 	return c.driver.Kill()
+}
+
+// Driver names the driver for a log line: "pid 4242", or its container.
+func (c *Cluster) Driver() string {
+	if c.dk != nil {
+		return "container " + c.dk.names[driverHost]
+	}
+	return fmt.Sprintf("pid %d", c.driver.Pid())
 }
 
 // DriverPid is the driver process's id (0 in the docker runtime).

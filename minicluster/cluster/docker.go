@@ -692,6 +692,14 @@ func (dc *dockerCluster) close() error {
 	return nil
 }
 
+// killDriver sends SIGKILL to the driver's container's process.
+func (dc *dockerCluster) killDriver() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := dc.d.cli.ContainerKill(ctx, dc.names[driverHost], client.ContainerKillOptions{Signal: "SIGKILL"})
+	return err
+}
+
 // nodeContainer is a node's container name, or "".
 func (dc *dockerCluster) nodeContainer(node string) string {
 	return dc.names[node]
