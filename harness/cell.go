@@ -28,8 +28,8 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 		c.Case = p.cas.Name
 		if p.cas.DockerOnly && o.Docker == nil {
 			c.Verdict = result.Skipped
-			c.Observed = "not applicable to the process runtime: run with --runtime docker"
-			c.Problems = []string{fmt.Sprintf("not applicable to the process runtime: %s needs each node to be a host of its own (--runtime docker); processes of one host share its network", strings.Join(p.faults.Labels(), ", "))}
+			c.Observed = "not applicable to the process runtime"
+			c.Problems = []string{fmt.Sprintf("%s needs each node to be a host of its own (--runtime docker): processes of one host share its network", strings.Join(p.faults.Labels(), ", "))}
 			return c
 		}
 	}

@@ -26,6 +26,9 @@ var (
 	reTimeoutLost   = regexp.MustCompile(`Lost task .*SocketTimeoutException: Read timed out`)
 	reCannotRun     = regexp.MustCompile(`cannot run anywhere due to node and executor excludeOnFailure`)
 	reHeartbeatLost = regexp.MustCompile(`Lost executor \d+ on .*heartbeat timed out`)
+	// reDriverGone: an executor back from a partition finds its driver
+	// connection gone, or is told to exit.
+	reDriverGone = regexp.MustCompile(`Driver disassociated|Driver commanded a shutdown`)
 	// reUnschedulableWait: the task set waits for an exclusion to lift while
 	// executors are idle (spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout).
 	reUnschedulableWait = regexp.MustCompile(`Waiting for \d+ ms for completely excluded task`)
@@ -335,6 +338,15 @@ func checkNodePartition(o *harness.Observation, ev *harness.Evidence) error {
 	if rerun == 0 {
 		problems = append(problems, "no attempt was lost with the cut-off executors, so none ran again")
 	}
+	ended := 0
+	for _, src := range o.Sources()[1:] {
+		if l := o.Grep(src, reDriverGone); len(l) > 0 && executorOnNode(o, src, badNode) {
+			if ended == 0 {
+				ev.Add(src, l[0])
+			}
+			ended++
+		}
+	}
 	if !o.Correct {
 		problems = append(problems, "the job did not complete correctly")
 	} else {
@@ -343,6 +355,6 @@ func checkNodePartition(o *harness.Observation, ev *harness.Evidence) error {
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
 	}
-	ev.Observe("cut-off executors declared lost; %d attempt(s) reran elsewhere; output correct", rerun)
+	ev.Observe("cut-off executors declared lost; %d attempt(s) reran elsewhere; output correct; %d found their driver gone once back", rerun, ended)
 	return nil
 }

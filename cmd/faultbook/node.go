@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -195,9 +196,8 @@ func newGatewayCmd() *cobra.Command {
 			if token == "" {
 				return usageErrorf("%s is required", cluster.GatewayTokenEnv)
 			}
-			err := cluster.ServeGateway(cmd.Context(), token, ports, func() {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s on %v\n", cluster.GatewayReady, ports)
-			})
+			err := cluster.ServeGateway(cmd.Context(), cluster.GatewayConfig{ControlPort: cluster.GatewayControlPort, Ports: ports, Token: token,
+				Ready: func(net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "%s on %v\n", cluster.GatewayReady, ports) }})
 			if err != nil {
 				return infraError(err)
 			}

@@ -92,14 +92,29 @@ func servicePorts(services []string) ([]int, error) {
 	return ports, nil
 }
 
+// GatewayConfig configures ServeGateway.
+type GatewayConfig struct {
+	// Host is the address listened on: "" (every address of the gateway
+	// container) there; a loopback address in tests.
+	Host string
+	// ControlPort is the harness's port (GatewayControlPort; 0 picks one).
+	ControlPort int
+	// Ports are the services' ports, listened on under the same numbers.
+	Ports []int
+	// Token is what a harness connection must start with.
+	Token string
+	// Ready is called once every port listens, with the control address.
+	Ready func(control net.Addr)
+}
+
 // ServeGateway is the gateway container's main loop: it listens on the
 // control port and on every service port until ctx ends.
-func ServeGateway(ctx context.Context, token string, ports []int, ready func()) error {
-	if len(token) < 32 {
+func ServeGateway(ctx context.Context, cfg GatewayConfig) error {
+	if len(cfg.Token) < 32 {
 		return errors.New("gateway: no token")
 	}
-	g := &gateway{token: []byte(token), idle: make(chan net.Conn, 4*gatewayIdle)}
-	ctl, err := net.Listen("tcp", fmt.Sprintf(":%d", GatewayControlPort))
+	g := &gateway{token: []byte(cfg.Token), idle: make(chan net.Conn, 4*gatewayIdle)}
+	ctl, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.ControlPort)))
 	if err != nil {
 		return fmt.Errorf("gateway: listen for the harness: %w", err)
 	}
@@ -109,8 +124,9 @@ func ServeGateway(ctx context.Context, token string, ports []int, ready func()) 
 			_ = l.Close()
 		}
 	}()
+	ports := cfg.Ports
 	for _, p := range ports {
-		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
+		l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(p)))
 		if err != nil {
 			return fmt.Errorf("gateway: listen on service port %d: %w", p, err)
 		}
@@ -126,7 +142,9 @@ func ServeGateway(ctx context.Context, token string, ports []int, ready func()) 
 	for i, l := range lns[1:] {
 		go g.acceptNodes(ctx, l, ports[i])
 	}
-	ready()
+	if cfg.Ready != nil {
+		cfg.Ready(ctl.Addr())
+	}
 	<-ctx.Done()
 	return nil
 }
