@@ -341,6 +341,11 @@ func TestRunAllFourCells(t *testing.T) {
 				t.Errorf("case %s: evidence lacks %q: %+v", name, want, c.Evidence)
 			}
 		}
+		// The partition case needs the docker runtime: here it is skipped,
+		// saying why, and never passes.
+		if c := cases["node-partition"]; c == nil || c.Verdict != result.Skipped || len(c.Problems) == 0 || !strings.Contains(c.Problems[0], "--runtime docker") {
+			t.Errorf("case node-partition: want skipped with the reason under the process runtime: %+v", c)
+		}
 	})
 
 	t.Run("registrator-transport", func(t *testing.T) {
