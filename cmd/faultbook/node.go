@@ -152,7 +152,7 @@ func newNodeCmd() *cobra.Command {
 			ctx := cmd.Context()
 			w, err := cluster.StartWorker(ctx, cluster.WorkerConfig{Node: node, App: app, Spec: sp, Dir: runDir, Binary: bin,
 				Env: []string{spec.SecretEnv + "=" + wire.EncodeSecret(secret)}, Secret: secret, DriverAddr: driverAddr, Host: host,
-				IDs: ids, Log: os.Stderr})
+				IDs: ids, AskDriver: true, Log: os.Stderr})
 			if err != nil {
 				return infraError(err)
 			}
