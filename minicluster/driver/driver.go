@@ -129,7 +129,7 @@ type Driver struct {
 	// retries counts the abnormal exits workers asked to replace, and
 	// nextID is the id the next replacement gets (workers.go).
 	retries, nextID int
-	app     string
+	app             string
 
 	ln net.Listener
 	// life bounds every connection's handshake; shutdown ends it, so a peer
