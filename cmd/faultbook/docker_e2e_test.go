@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,6 +94,19 @@ func runDocker(t *testing.T, name string, code int, extra ...string) (*result.Sc
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	r := cliResult{args: cmd.Args[1:], code: exitCode(t, err), stdout: stdout.String(), stderr: stderr.String()}
+	if r.code != code {
+		// Say which cells failed, and why, before the whole output.
+		var res result.Results
+		if json.Unmarshal(stdout.Bytes(), &res) == nil {
+			for _, s := range res.Scenarios {
+				for _, c := range s.Cells {
+					if c.Verdict != result.Pass {
+						t.Errorf("%s %s: %s %v (%s)", s.Name, cellName(c), c.Verdict, c.Problems, c.RunDir)
+					}
+				}
+			}
+		}
+	}
 	wantCode(t, r, code)
 	wantNothingLeft(t, cmd.Process.Pid)
 	return findScenario(t, decodeResults(t, []byte(r.stdout)), name), out
