@@ -242,6 +242,10 @@ func TestRunAllFourCells(t *testing.T) {
 			if c.Cell != result.Case {
 				kinds = append(kinds, c.Cell)
 			}
+			if c.Verdict == result.Skipped {
+				// A docker-only case: checked in the flaky-node subtest.
+				continue
+			}
 			if c.Verdict != result.Pass {
 				t.Errorf("%s: verdict %s, want pass; problems %q", where, c.Verdict, c.Problems)
 			}
