@@ -26,6 +26,12 @@ func runCell(ctx context.Context, sc *Scenario, p plan, o *Options, sem chan str
 	}
 	if p.cas != nil {
 		c.Case = p.cas.Name
+		if p.cas.DockerOnly && o.Docker == nil {
+			c.Verdict = result.Skipped
+			c.Observed = "not applicable to the process runtime"
+			c.Problems = []string{fmt.Sprintf("%s needs each node to be a host of its own (--runtime docker): processes of one host share its network", strings.Join(p.faults.Labels(), ", "))}
+			return c
+		}
 	}
 	var (
 		runs            []result.Run

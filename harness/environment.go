@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/cluster"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/spec"
 )
@@ -30,26 +31,77 @@ func (w withLog) Close() error {
 	return err
 }
 
+// Services is an optional power of an Environment whose services the
+// cluster's processes connect to over the network.
+type Services interface {
+	// Services are the addresses, on this host's loopback, that its Params
+	// name. In the docker runtime the harness names each by the address
+	// the containers reach it at instead (cluster.RelayAddr), and the
+	// cluster relays them.
+	Services() []string
+}
+
 // startEnvironment starts the scenario's environment for one run, on the
-// run's own event log, and adds its parameters to the spec.
-func startEnvironment(ctx context.Context, sc *Scenario, sp *spec.Spec, dir string) (Environment, error) {
+// run's own event log, and adds its parameters to the spec, naming its
+// services where the cluster's processes reach them. It returns the services.
+func startEnvironment(ctx context.Context, sc *Scenario, sp *spec.Spec, dir string, docker bool) (Environment, []string, error) {
 	if sc.Environment == nil {
-		return noEnvironment{}, nil
+		return noEnvironment{}, nil, nil
 	}
 	log, err := events.Create(filepath.Join(dir, events.FileName))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	env, err := sc.Environment(ctx, EnvSpec{Spec: sp, Dir: dir, Events: log})
 	if err != nil {
 		_ = log.Close()
-		return nil, fmt.Errorf("start the environment of %s: %w", sc.Name, err)
+		return nil, nil, fmt.Errorf("start the environment of %s: %w", sc.Name, err)
 	}
 	if sp.Params == nil {
 		sp.Params = map[string]string{}
 	}
 	maps.Copy(sp.Params, env.Params())
-	return withLog{Environment: env, log: log}, nil
+	var services []string
+	if s, ok := env.(Services); ok {
+		services = s.Services()
+		relayParams(sp.Params, services, docker)
+	}
+	return withLog{Environment: env, log: log}, services, nil
+}
+
+// relayParams names each service in the parameters by the address the
+// cluster's processes reach it at (in the docker runtime, the gateway's).
+func relayParams(params map[string]string, services []string, docker bool) {
+	if !docker {
+		return
+	}
+	for k, v := range params {
+		for _, s := range services {
+			v = replaceAddr(v, s, cluster.RelayAddr(s, docker))
+		}
+		params[k] = v
+	}
+}
+
+// replaceAddr replaces each whole occurrence of addr in v: 127.0.0.1:4123
+// is not the start of 127.0.0.1:41234.
+func replaceAddr(v, addr, with string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(v, addr)
+		if i < 0 {
+			b.WriteString(v)
+			return b.String()
+		}
+		end := i + len(addr)
+		b.WriteString(v[:i])
+		if end < len(v) && v[end] >= '0' && v[end] <= '9' {
+			b.WriteString(addr)
+		} else {
+			b.WriteString(with)
+		}
+		v = v[end:]
+	}
 }
 
 // judgeRefusal: a case whose configuration must be refused at start. The

@@ -270,6 +270,12 @@ func (o *Options) check(sc *Scenario) error {
 	if err := cluster.CheckFaults(sc.Faults, o.topology(sc), o.Docker != nil); err != nil {
 		return fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
+	for _, c := range sc.Cases {
+		// A docker-only case is skipped, saying so, under the process runtime.
+		if err := cluster.CheckFaults(c.Faults, o.topology(sc), o.Docker != nil || c.DockerOnly); err != nil {
+			return fmt.Errorf("scenario %s, case %s: %w", sc.Name, c.Name, err)
+		}
+	}
 	if n < 2 {
 		return fmt.Errorf("scenario %s: %w: every scenario needs at least 2 executors to move data between processes, the cluster has %d", sc.Name, ErrTopology, n)
 	}
@@ -393,7 +399,7 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	env, err := startEnvironment(rctx, sc, sp, dir)
+	env, services, err := startEnvironment(rctx, sc, sp, dir, o.Docker != nil)
 	if err != nil {
 		r.Problems = []string{err.Error()}
 		return r, nil, nil
@@ -403,7 +409,7 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 	if sc.Stream != nil {
 		out, err = runStream(rctx, sc, sp, o, dir)
 	} else {
-		out, err = startAndWait(rctx, sp, o, dir)
+		out, err = startAndWait(rctx, sp, o, dir, services)
 	}
 	r.DurationMs = time.Since(start).Milliseconds()
 	if err != nil {
@@ -433,8 +439,8 @@ func runAndJudge(ctx context.Context, sc *Scenario, p plan, o *Options, idx int)
 	return r, obs, out
 }
 
-func startAndWait(ctx context.Context, sp *spec.Spec, o *Options, dir string) (*cluster.Outcome, error) {
-	cl, err := cluster.Start(ctx, sp, cluster.Options{Binary: o.Binary, Dir: dir, Docker: o.Docker})
+func startAndWait(ctx context.Context, sp *spec.Spec, o *Options, dir string, services []string) (*cluster.Outcome, error) {
+	cl, err := cluster.Start(ctx, sp, cluster.Options{Binary: o.Binary, Dir: dir, Docker: o.Docker, Services: services})
 	if err != nil {
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}

@@ -126,6 +126,10 @@ type Case struct {
 	Refused string
 	// Check judges an observation of the run (unless Refused).
 	Check func(o *Observation, ev *Evidence) error
+	// DockerOnly marks a case whose fault only the docker runtime can
+	// inject (node-partition): under the process runtime its cell is
+	// skipped, saying so (result.Skipped), and nothing runs.
+	DockerOnly bool
 }
 
 // Expectation is what a catch cell requires of its safeguards.

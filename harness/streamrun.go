@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net"
+	"net/netip"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -147,9 +150,11 @@ func (k *killer) killLocked(why string) {
 		return
 	}
 	k.fired = true
-	pid := k.cl.DriverPid()
-	_ = k.cl.KillDriver()
-	k.log.add(events.Event{Kind: events.DriverKilled, Role: "harness", Message: fmt.Sprintf("SIGKILL to the driver (pid %d) %s", pid, why)})
+	msg := fmt.Sprintf("SIGKILL to the driver (%s) %s", k.cl.Driver(), why)
+	if err := k.cl.KillDriver(); err != nil {
+		msg = fmt.Sprintf("SIGKILL to the driver (%s) %s failed: %v", k.cl.Driver(), why, err)
+	}
+	k.log.add(events.Event{Kind: events.DriverKilled, Role: "harness", Message: msg})
 }
 
 func (k *killer) killed() bool {
@@ -203,7 +208,7 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 	if params == nil {
 		params = map[string]string{}
 	}
-	var env []string
+	var env, services []string
 	var kl *killer
 	var srv *s3server.Server
 	batches, _ := strconv.Atoi(orDefault(params[paramBatches], "12"))
@@ -216,6 +221,11 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 	if o.CheckpointStore != "" {
 		params[paramCheckpoint] = strings.TrimSuffix(o.CheckpointStore, "/") + "/" + strings.ReplaceAll(sp.Name, "#", "-") + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 		params[paramCheckpointEndpoint] = o.Store.Endpoint
+		if host := endpointHost(o.Store.Endpoint); o.Docker != nil && isLoopback(host) {
+			// A store on this host's loopback is relayed to the containers.
+			params[paramCheckpointEndpoint] = strings.Replace(o.Store.Endpoint, host, cluster.RelayAddr(host, true), 1)
+			services = append(services, host)
+		}
 		if o.Store.AccessKey != "" {
 			env = append(env, "AWS_ACCESS_KEY_ID="+o.Store.AccessKey, "AWS_SECRET_ACCESS_KEY="+o.Store.SecretKey)
 		}
@@ -246,13 +256,17 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 		defer srv.Close()
 		params[paramCheckpoint] = "s3://faultbook/checkpoints"
 		params[paramCheckpointEndpoint] = srv.Endpoint
+		if o.Docker != nil {
+			params[paramCheckpointEndpoint] = cluster.RelayAddr(srv.Endpoint, true)
+			services = append(services, srv.Endpoint)
+		}
 		env = append(env, "AWS_ACCESS_KEY_ID="+s3server.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3server.SecretKey)
 	}
 	sp.Params = params
 	// The source begins producing when the first driver's stream starts: a
 	// restarted driver without a checkpoint finds it that far along.
 	var epoch sync.Once
-	copts := cluster.Options{Binary: o.Binary, Dir: dir, Env: env, OnDriverLine: func(line string) {
+	copts := cluster.Options{Binary: o.Binary, Dir: dir, Env: env, Docker: o.Docker, Services: services, OnDriverLine: func(line string) {
 		if strings.Contains(line, "StreamingContext started") {
 			epoch.Do(func() { params[paramSourceEpoch] = strconv.FormatInt(time.Now().UnixMilli(), 10) })
 		}
@@ -263,7 +277,7 @@ func runStream(ctx context.Context, sc *Scenario, sp *spec.Spec, o *Options, dir
 		first := out
 		sp2 := *sp
 		sp2.Params = maps.Clone(params)
-		out, err = attempt(ctx, &sp2, cluster.Options{Binary: o.Binary, Dir: dir, Env: env}, nil)
+		out, err = attempt(ctx, &sp2, cluster.Options{Binary: o.Binary, Dir: dir, Env: env, Docker: o.Docker, Services: services}, nil)
 		if out != nil {
 			out.Duration += first.Duration
 		}
@@ -315,6 +329,25 @@ func writeStoreLog(dir string, evs []events.Event) {
 	for _, e := range evs {
 		l.Emit(e)
 	}
+}
+
+// endpointHost is an S3 endpoint's host:port ("http://127.0.0.1:9000" or
+// "127.0.0.1:9000").
+func endpointHost(endpoint string) string {
+	if u, err := url.Parse(endpoint); err == nil && strings.Contains(endpoint, "://") {
+		return u.Host
+	}
+	return endpoint
+}
+
+// isLoopback says whether host:port is on this host's loopback.
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return host == "localhost" || err == nil && ip.IsLoopback()
 }
 
 func orDefault(v, def string) string {

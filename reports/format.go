@@ -119,6 +119,9 @@ func cellSummary(c *result.Cell) string {
 	if c == nil {
 		return notRun
 	}
+	if c.Verdict == result.Skipped {
+		return "skipped (not applicable to this runtime)"
+	}
 	s := fmt.Sprintf("%s %d/%d", verdictWord(c.Verdict), c.Hits, c.Runs)
 	if c.Rate != nil && c.Runs > 1 {
 		s += " " + intervalText(c.Rate)

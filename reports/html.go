@@ -273,6 +273,8 @@ func htmlVerdictOf(v result.Verdict) htmlVerdict {
 		return htmlVerdict{"fail", "✘", "fail"}
 	case result.Inconclusive:
 		return htmlVerdict{"inconclusive", "?", "inconclusive"}
+	case result.Skipped:
+		return htmlVerdict{"none", "–", "skipped"}
 	}
 	return htmlVerdict{"none", "–", verdictWord(v)}
 }

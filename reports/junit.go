@@ -164,6 +164,9 @@ func junitScenario(r *result.Results, s *result.Scenario, index int) junitSuite 
 			tc.Skipped = &junitSkipped{Message: "inconclusive: " + junitMessage(c)}
 			tc.SystemOut = newCDATA(detail)
 			suite.Skipped++
+		case result.Skipped:
+			tc.Skipped = &junitSkipped{Message: "skipped: " + junitMessage(c)}
+			suite.Skipped++
 		default:
 			tc.Error = &junitProblem{Message: "cell has no verdict: " + junitMessage(c), Type: "error", Body: detail}
 			suite.Errors++

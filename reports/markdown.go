@@ -189,6 +189,8 @@ func mdIcon(v result.Verdict) string {
 		return "❌"
 	case result.Inconclusive:
 		return "⚠️"
+	case result.Skipped:
+		return "⏭️"
 	}
 	return "⏸️"
 }

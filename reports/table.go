@@ -140,8 +140,12 @@ func tableDetails(w io.Writer, r *result.Results, p palette, width int) error {
 			if c.Observed != "" {
 				ew.printf("%s", hanging("  observed: ", c.Observed, width))
 			}
+			label := "  problem: "
+			if c.Verdict == result.Skipped {
+				label = "  why: "
+			}
 			for _, pr := range c.Problems {
-				ew.printf("%s", hanging("  problem: ", pr, width))
+				ew.printf("%s", hanging(label, pr, width))
 			}
 			for _, g := range groupBySource(c.Evidence) {
 				for _, l := range g.Lines {

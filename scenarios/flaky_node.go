@@ -26,6 +26,9 @@ var (
 	reTimeoutLost   = regexp.MustCompile(`Lost task .*SocketTimeoutException: Read timed out`)
 	reCannotRun     = regexp.MustCompile(`cannot run anywhere due to node and executor excludeOnFailure`)
 	reHeartbeatLost = regexp.MustCompile(`Lost executor \d+ on .*heartbeat timed out`)
+	// reDriverGone: an executor back from a partition finds its driver
+	// connection gone, or is told to exit.
+	reDriverGone = regexp.MustCompile(`Driver disassociated|Driver commanded a shutdown`)
 	// reUnschedulableWait: the task set waits for an exclusion to lift while
 	// executors are idle (spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout).
 	reUnschedulableWait = regexp.MustCompile(`Waiting for \d+ ms for completely excluded task`)
@@ -57,12 +60,14 @@ func FlakyNode() *harness.Scenario {
 		},
 		Story:    storyFlakyNode,
 		Workload: "external-fetch",
-		// Three jobs, and application-level exclusions that last 3 s (longer
+		// Three jobs, and application-level exclusions that last 1.5 s (longer
 		// than the first job, whose failures must not expire before its task
 		// set succeeds): node-b, excluded for the application after the first
 		// job, is included again during the third, so the expiry shows too.
-		Params:   map[string]string{workloads.KeyRounds: "3"},
-		Conf:     map[string]string{conf.KryoRegistrator: registrationConf[conf.KryoRegistrator], conf.ExcludeTimeout: "3s"},
+		// The timings are scaled further than the harness's (see flakyTimings).
+		Params: map[string]string{workloads.KeyRounds: "3", workloads.KeyFetchTimeoutMs: strconv.Itoa(flakyFetchTimeoutMs)},
+		Conf: map[string]string{conf.KryoRegistrator: registrationConf[conf.KryoRegistrator], conf.ExcludeTimeout: "1500ms",
+			conf.LocalityWait: flakyLocalityWait},
 		Topology: spec.Topology{Nodes: 3, ExecutorsPerNode: 2},
 		Faults:   fault.Set{{Point: fault.NodeNetwork, Nodes: []string{badNode}}},
 		Catches: []harness.Catch{
@@ -74,18 +79,44 @@ func FlakyNode() *harness.Scenario {
 		Timeout:     45 * time.Second,
 		Cases: []harness.Case{
 			{Name: "all-nodes-bad", Title: "every node's route times out: the task set aborts with the cannot-run-anywhere message, no hang",
-				Faults: fault.Set{{Point: fault.NodeNetwork, Nodes: allNodes}}, Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure}, Check: checkAllNodesBad},
+				Faults: fault.Set{{Point: fault.NodeNetwork, Nodes: allNodes}}, Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure}, Check: checkAllNodesBad,
+				Conf: map[string]string{conf.UnschedulableTaskSetTimeout: flakyUnschedulableTimeout}},
 			{Name: "bad-config", Title: "maxTaskAttemptsPerNode >= spark.task.maxFailures is refused at start",
 				Conf: map[string]string{conf.ExcludeTaskMaxAttemptsPerNode: "4"}, Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure},
 				Refused: "will not be robust to one bad node"},
 			{Name: "node-freeze", Title: "node-b is frozen as its first map task starts, until declared lost, then resumed: its executors are told to exit and their tasks rerun",
-				Faults: fault.Set{{Point: fault.NodeFreeze, Nodes: []string{badNode}, Params: map[string]string{"stage": "0"}}}, Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure}, Check: checkNodeFreeze},
+				Faults: fault.Set{{Point: fault.NodeFreeze, Nodes: []string{badNode}, Params: map[string]string{"stage": "0"}}}, Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure}, Check: checkNodeFreeze,
+				Conf: map[string]string{conf.NetworkTimeout: flakyNetworkTimeout}},
+			{Name: "node-partition", Title: "node-b is cut off the network as its first map task starts, until declared lost, then reconnected: its tasks rerun elsewhere (docker runtime only)",
+				Faults: fault.Set{{Point: fault.NodePartition, Nodes: []string{badNode}, Params: map[string]string{"stage": "0"}}}, Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure},
+				Check: checkNodePartition, DockerOnly: true, Conf: map[string]string{conf.NetworkTimeout: flakyNetworkTimeout}},
 			{Name: "slow-node", Title: "node-b's route is slow but within the client's timeout: no exclusion, correct output",
 				Faults:     fault.Set{{Point: fault.NodeNetwork, Nodes: []string{badNode}, Params: map[string]string{datasvc.ParamToxic: "latency", datasvc.ParamLatencyMs: "50"}}},
 				Safeguards: []safeguard.Name{safeguard.ExcludeOnFailure}, Check: checkSlowNode},
 		},
 	}
 }
+
+// flaky-node's timings, scaled below the harness's (conf.Fast) in the same
+// proportions, so that its cells spend their time on the mechanisms rather
+// than on waiting: a fetch times out after 400 ms (the client's read timeout;
+// a healthy fetch takes milliseconds, the slow-node case's 50 ms stays well
+// under it); spark.locality.wait is 1 s (3 s in Spark, 2 s in conf.Fast),
+// still above the fetch timeout, so that a failed task's retry goes back to
+// its preferred node as in the documented failure; the application-level
+// exclusion lasts 1.5 s (1 h in Spark); and in the node-freeze and
+// node-partition cases spark.network.timeout, after which a silent executor
+// is declared lost, is 1.5 s (120 s in Spark, 3 s in conf.Fast), fifteen
+// heartbeats of 100 ms; in the all-nodes-bad case a task set that can run
+// nowhere while executors idle waits 1 s before it aborts
+// (spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout: 120 s in
+// Spark, 3 s in conf.Fast).
+const (
+	flakyUnschedulableTimeout = "1s"
+	flakyFetchTimeoutMs       = 400
+	flakyLocalityWait         = "1s"
+	flakyNetworkTimeout       = "1500ms"
+)
 
 // allNodes stands for every node of the topology in a fault's node list.
 var allNodes = []string{fault.EveryNode}
@@ -134,6 +165,20 @@ func startDataService(_ context.Context, env harness.EnvSpec) (harness.Environme
 }
 
 func (e *dataEnv) Params() map[string]string { return e.params }
+
+// Services are the nodes' proxies, which their executors connect to.
+func (e *dataEnv) Services() []string {
+	var out []string
+	for k, v := range e.params {
+		if strings.HasPrefix(k, datasvc.ParamPrefix) {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+var _ harness.Services = (*dataEnv)(nil)
 
 func (e *dataEnv) Close() error {
 	var errs []error
@@ -285,12 +330,62 @@ The experiment (3 nodes x 2 executors by default)
     ("Excluding executor 3 for stage 0"), then node-b ("Excluding node-b for stage
     0"); the tasks run elsewhere and the job is correct. Once the stage succeeds
     its failures count for the application, which excludes node-b until
-    spark.excludeOnFailure.timeout (3 s here), so the second job does not try
+    spark.excludeOnFailure.timeout (1.5 s here), so the second job does not try
     it; after the expiry, in the third job, node-b is offered its tasks again.
   - no false alarm: exclusion on, no fault: correct, nothing excluded.
   Extra cases: all nodes bad (every executor excluded and idle: the task set
   waits spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout, 120 s scaled
-  to 3 s, then aborts with "cannot run anywhere", no hang); a bad
+  to 1 s, then aborts with "cannot run anywhere", no hang); a bad
   configuration (maxTaskAttemptsPerNode >= spark.task.maxFailures) refused at
   start; node-b frozen (node-freeze) as its first map task starts, until declared
-  lost (told to exit on waking, tasks rerun); node-b slow but within the timeout (no exclusion).`, seed003)
+  lost (told to exit on waking, tasks rerun); node-b cut off the network
+  (node-partition, docker runtime only: under the process runtime the case is
+  skipped, saying why) until declared lost, its tasks rerun elsewhere; node-b
+  slow but within the timeout (no exclusion).
+  Timings are scaled further than the harness's: a 400 ms fetch timeout, a 1 s
+  spark.locality.wait, 1.5 s spark.network.timeout in the freeze and partition
+  cases.`, seed003)
+
+// checkNodePartition judges the partition as node-freeze is judged: the
+// node's executors go silent, are declared lost for missed heartbeats, their
+// tasks run again elsewhere and the output is correct. What became of the
+// cut-off executors once the node was back is reported, not required.
+func checkNodePartition(o *harness.Observation, ev *harness.Evidence) error {
+	var problems []string
+	if hits := o.FaultHits(); len(hits) == 0 {
+		problems = append(problems, "the node was never cut off")
+	} else {
+		ev.Addf("fault %s hit: %s", hits[0].Name, hits[0].Message)
+	}
+	if !ev.First(o, "driver", reHeartbeatLost) {
+		problems = append(problems, "no executor was declared lost for missed heartbeats")
+	}
+	rerun := 0
+	for _, f := range o.FailedTasks() {
+		if f.ReasonKind == rpc.KindExecutorLost {
+			rerun++
+		}
+	}
+	if rerun == 0 {
+		problems = append(problems, "no attempt was lost with the cut-off executors, so none ran again")
+	}
+	ended := 0
+	for _, src := range o.Sources()[1:] {
+		if l := o.Grep(src, reDriverGone); len(l) > 0 && executorOnNode(o, src, badNode) {
+			if ended == 0 {
+				ev.Add(src, l[0])
+			}
+			ended++
+		}
+	}
+	if !o.Correct {
+		problems = append(problems, "the job did not complete correctly")
+	} else {
+		ev.Addf("job completed with the oracle's output after %d attempt(s) lost with node-b ran again", rerun)
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	ev.Observe("cut-off executors declared lost; %d attempt(s) reran elsewhere; output correct; %d found their driver gone once back", rerun, ended)
+	return nil
+}

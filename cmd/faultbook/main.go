@@ -55,7 +55,7 @@ Exit codes: 0 all passed, 1 a scenario failed, 2 usage error, 3 infrastructure e
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return exitError{code: exitUsage, err: err} })
-	root.AddCommand(newDriverCmd(), newExecutorCmd(), newNodeCmd())
+	root.AddCommand(newDriverCmd(), newExecutorCmd(), newNodeCmd(), newGatewayCmd())
 	addCommands(root)
 	return root
 }

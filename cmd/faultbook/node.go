@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -92,7 +93,7 @@ func newNodeCmd() *cobra.Command {
 			ctx := cmd.Context()
 			w, err := cluster.StartWorker(ctx, cluster.WorkerConfig{Node: node, App: app, Spec: sp, Dir: runDir, Binary: bin,
 				Env: []string{spec.SecretEnv + "=" + wire.EncodeSecret(secret)}, Secret: secret, DriverAddr: driverAddr, Host: host,
-				IDs: ids, Log: os.Stderr})
+				IDs: ids, AskDriver: true, Log: os.Stderr})
 			if err != nil {
 				return infraError(err)
 			}
@@ -118,5 +119,32 @@ func newNodeCmd() *cobra.Command {
 	c.Flags().StringVar(&node, "node", "", "node name")
 	c.Flags().StringVar(&host, "host", "", "the node's address its executors listen on")
 	c.Flags().StringVar(&app, "app", "", "application id")
+	return c
+}
+
+// newGatewayCmd runs the docker runtime's gateway container: it relays the
+// nodes' connections to services on the harness's loopback (see
+// cluster.ServeGateway), over connections the harness opens to it.
+func newGatewayCmd() *cobra.Command {
+	var ports []int
+	c := &cobra.Command{
+		Use:    "gateway",
+		Short:  "relay the nodes' connections to the harness's services (started by the docker runtime)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			token := os.Getenv(cluster.GatewayTokenEnv)
+			if token == "" {
+				return usageErrorf("%s is required", cluster.GatewayTokenEnv)
+			}
+			err := cluster.ServeGateway(cmd.Context(), cluster.GatewayConfig{ControlPort: cluster.GatewayControlPort, Ports: ports, Token: token,
+				Ready: func(net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "%s on %v\n", cluster.GatewayReady, ports) }})
+			if err != nil {
+				return infraError(err)
+			}
+			return nil
+		},
+	}
+	c.Flags().IntSliceVar(&ports, "ports", nil, "service ports to listen on")
 	return c
 }

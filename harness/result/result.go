@@ -23,6 +23,10 @@ const (
 	// Inconclusive: the experiment could not be carried out (an executor did not
 	// start, a timeout before the job began); it says nothing about the safeguard.
 	Inconclusive Verdict = "inconclusive"
+	// Skipped: the cell does not apply to the runtime it was asked to run on
+	// (a network partition between processes of one host); Problems says
+	// why. It runs nothing and weighs nothing in the scenario's verdict.
+	Skipped Verdict = "skipped"
 )
 
 // CellKind names one of the four cells of an experiment.

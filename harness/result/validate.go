@@ -14,7 +14,7 @@ import (
 var ErrInvalid = errors.New("invalid results")
 
 // Verdicts lists every verdict the schema knows.
-var Verdicts = []Verdict{Pass, Fail, Inconclusive}
+var Verdicts = []Verdict{Pass, Fail, Inconclusive, Skipped}
 
 // Outcomes lists every matrix outcome the schema knows.
 var Outcomes = []Outcome{Caught, Survived, Missed, Errored}

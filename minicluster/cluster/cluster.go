@@ -60,8 +60,15 @@ type Options struct {
 	// Docker, when set, runs each node in its own container of this engine
 	// (the docker runtime); nil runs every process on this host.
 	Docker *Docker
-	// Env is added to every process's environment (process runtime).
+	// Env is added to every process's environment (in the docker runtime,
+	// every container's).
 	Env []string
+	// Services are addresses on this host's loopback ("127.0.0.1:41234") that
+	// the cluster's processes connect to: the data service's proxies, the S3
+	// server. The process runtime reaches them directly; the docker runtime
+	// relays them through a gateway container (gateway.go), where a node finds
+	// each at RelayAddr(addr, true).
+	Services []string
 	// OnDriverLine, when set, sees each line the driver prints.
 	OnDriverLine func(line string)
 }
@@ -193,16 +200,22 @@ func (c *Cluster) driverLines() (addrc chan string, onLine func(string)) {
 	}
 }
 
-// ErrNoDriverProcess: the cluster's driver is not a process of this host.
-var ErrNoDriverProcess = errors.New("the driver is not a local process (docker runtime)")
-
-// KillDriver sends SIGKILL to the driver process, as a machine or container
-// dying would; its executors find their driver lost and exit.
+// KillDriver sends SIGKILL to the driver, as a machine or container dying
+// would: the process here, its container's (`docker kill`) in the docker
+// runtime. Its executors find their driver lost and exit.
 func (c *Cluster) KillDriver() error {
-	if c.driver == nil {
-		return ErrNoDriverProcess
+	if c.dk != nil {
+		return c.dk.killDriver()
 	}
 	return c.driver.Kill()
+}
+
+// Driver names the driver for a log line: "pid 4242", or its container.
+func (c *Cluster) Driver() string {
+	if c.dk != nil {
+		return "container " + c.dk.names[driverHost]
+	}
+	return fmt.Sprintf("pid %d", c.driver.Pid())
 }
 
 // DriverPid is the driver process's id (0 in the docker runtime).

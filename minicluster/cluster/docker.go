@@ -394,6 +394,10 @@ type dockerCluster struct {
 	net    *testcontainers.DockerNetwork
 	driver testcontainers.Container
 	nodes  map[string]testcontainers.Container
+	// gateway relays the nodes' connections to this host's services, through
+	// relay (gateway.go); nil when the cluster has none.
+	gateway testcontainers.Container
+	relay   *relay
 	// names are the containers' names, known before they start, so that a
 	// node fault can reach a node whose readiness wait is still under way.
 	names   map[string]string
@@ -441,13 +445,23 @@ func (d *Docker) start(ctx context.Context, c *Cluster, secret []byte, o Options
 	if err != nil {
 		return nil, fmt.Errorf("%w: create network: %s", ErrInfra, firstLine(err.Error()))
 	}
-	for _, n := range append(Nodes(c.spec), driverHost) {
+	for _, n := range append(Nodes(c.spec), driverHost, GatewayHost) {
 		dc.names[n] = fmt.Sprintf("faultbook-%s-%s-%s", d.run, shortID(), n)
 	}
 	// From here on node faults can act: they address containers by name.
 	c.dk = dc
 	c.faults.markReady()
-	env := map[string]string{spec.SecretEnv: wire.EncodeSecret(secret)}
+	// The services come first: the driver may use one as it starts.
+	if err := dc.startGateway(ctx, image, o.Services, o.StartTimeout); err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	for _, kv := range o.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	env[spec.SecretEnv] = wire.EncodeSecret(secret)
 	addrc, onLine := c.driverLines()
 	dc.driver, err = dc.container(ctx, image, driverHost, "driver.log", env, o.StartTimeout,
 		[]string{"driver", "--run-dir", c.dir, "--host", driverHost}, wait.ForLog(ListeningPrefix),
@@ -497,7 +511,7 @@ func (dc *dockerCluster) container(ctx context.Context, image, host, logName str
 		WaitingFor: ready.WithStartupTimeout(max(timeout, 30*time.Second)),
 		ConfigModifier: func(cfg *container.Config) {
 			cfg.Hostname = host
-			cfg.User = fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
+			cfg.User = dc.user()
 		},
 		HostConfigModifier: func(hc *container.HostConfig) {
 			hc.Binds = []string{dc.c.dir + ":" + dc.c.dir}
@@ -518,6 +532,10 @@ func (dc *dockerCluster) container(ctx context.Context, image, host, logName str
 	}
 	return ctr, nil
 }
+
+// user is this process's user, whom every container runs as: what they
+// write into the run directory is the harness's to read and remove.
+func (dc *dockerCluster) user() string { return fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()) }
 
 var idMu sync.Mutex
 var idN int
@@ -632,6 +650,9 @@ func (dc *dockerCluster) saveLogs() {
 		for node, ctr := range dc.nodes {
 			dc.saveLog(ctr, WorkerLogPrefix+node+".log")
 		}
+		if dc.gateway != nil {
+			dc.saveLog(dc.gateway, "gateway.log")
+		}
 	})
 }
 
@@ -647,9 +668,15 @@ func (dc *dockerCluster) close() error {
 	if dc.driver != nil {
 		dc.saveLogs()
 	}
+	if dc.relay != nil {
+		dc.relay.close()
+	}
 	var wg sync.WaitGroup
 	if dc.driver != nil {
 		wg.Go(func() { dc.remove(dc.driver) })
+	}
+	if dc.gateway != nil {
+		wg.Go(func() { dc.remove(dc.gateway) })
 	}
 	for _, ctr := range dc.nodes {
 		wg.Go(func() { dc.remove(ctr) })
@@ -663,6 +690,14 @@ func (dc *dockerCluster) close() error {
 		}
 	}
 	return nil
+}
+
+// killDriver sends SIGKILL to the driver's container's process.
+func (dc *dockerCluster) killDriver() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := dc.d.cli.ContainerKill(ctx, dc.names[driverHost], client.ContainerKillOptions{Signal: "SIGKILL"})
+	return err
 }
 
 // nodeContainer is a node's container name, or "".

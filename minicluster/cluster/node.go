@@ -55,6 +55,13 @@ type WorkerConfig struct {
 	// IDs hands out the ids of replacement executors and counts abnormal
 	// exits against spark.deploy.maxExecutorRetries.
 	IDs *IDs
+	// AskDriver: the application decides each replacement and its id (the
+	// driver, standing for Spark's Master, answers an ExecutorUpdated that
+	// asks), so that spark.deploy.maxExecutorRetries counts the abnormal
+	// exits of every node, as Spark's Master counts them per application.
+	// Workers on hosts of their own (the docker runtime) ask; IDs is then
+	// unused.
+	AskDriver bool
 	// Log receives the worker's log; nil opens Dir/worker-<node>.log.
 	Log io.Writer
 	// DriverDone, when set, is closed when the driver process has ended.
@@ -117,6 +124,8 @@ type Worker struct {
 	// which nothing is launched.
 	ended    bool
 	watchers sync.WaitGroup
+	// answers wait for the driver's Relaunch, by exited executor (AskDriver).
+	answers map[int]chan int
 }
 
 // execProc is one executor process.
@@ -135,7 +144,7 @@ func StartWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 10 * time.Second
 	}
-	w := &Worker{cfg: cfg, ctx: ctx, gone: make(chan struct{}), execs: map[int]*execProc{}}
+	w := &Worker{cfg: cfg, ctx: ctx, gone: make(chan struct{}), execs: map[int]*execProc{}, answers: map[int]chan int{}}
 	out := cfg.Log
 	if out == nil {
 		f, err := os.OpenFile(filepath.Join(cfg.Dir, WorkerLogPrefix+cfg.Node+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -174,9 +183,19 @@ func (w *Worker) Gone() <-chan struct{} { return w.gone }
 func (w *Worker) listen() {
 	defer w.markGone()
 	for {
-		t, _, err := w.conn.Recv()
+		t, payload, err := w.conn.Recv()
 		if err != nil || t == rpc.MsgShutdown {
 			return
+		}
+		var r rpc.Relaunch
+		if t == rpc.MsgRelaunch && wire.DecodeJSON(payload, &r) == nil {
+			w.mu.Lock()
+			ch := w.answers[r.Executor]
+			delete(w.answers, r.Executor)
+			w.mu.Unlock()
+			if ch != nil {
+				ch <- r.Replacement
+			}
 		}
 	}
 }
@@ -294,6 +313,10 @@ func (w *Worker) exited(e *execProc, x proc.Exit) {
 		w.log.Info(fmt.Sprintf("Executor %s/%d said before it ended: %s", w.cfg.App, e.id, l), "component", "deploy.worker.ExecutorRunner")
 	}
 	next := w.relaunchID(e, x)
+	if next == askDriver {
+		w.askRelaunch(e, u)
+		return
+	}
 	u.Replacement = next
 	if !w.report(u) || next == 0 {
 		if next != 0 {
@@ -307,8 +330,43 @@ func (w *Worker) exited(e *execProc, x proc.Exit) {
 	}
 }
 
+// askDriver is relaunchID's answer when the driver decides (AskDriver).
+const askDriver = -1
+
+// askRelaunch reports an exit that this worker would replace and launches
+// the replacement the driver answers with, if any. relaunchID has counted
+// it in w.watchers.
+func (w *Worker) askRelaunch(e *execProc, u rpc.ExecutorUpdated) {
+	u.Ask = true
+	ch := make(chan int, 1)
+	w.mu.Lock()
+	w.answers[e.id] = ch
+	w.mu.Unlock()
+	next := 0
+	if w.report(u) {
+		select {
+		case next = <-ch:
+		case <-w.gone:
+		case <-w.cfg.DriverDone:
+		case <-time.After(10 * time.Second):
+			w.log.Warn(fmt.Sprintf("No answer from the driver about a replacement for executor %s/%d", w.cfg.App, e.id), "component", "deploy.worker.Worker")
+		}
+	}
+	w.mu.Lock()
+	delete(w.answers, e.id)
+	w.mu.Unlock()
+	if next <= 0 {
+		w.watchers.Done() // reserved, never launched
+		return
+	}
+	e.replacement.Store(int64(next))
+	if err := w.launch(next); err != nil {
+		w.log.Error(fmt.Sprintf("Failed to launch executor %s/%d: %v", w.cfg.App, next, err), "component", "deploy.worker.Worker")
+	}
+}
+
 // relaunchID decides whether an exited executor is replaced, and reserves the
-// replacement's id: 0 when it is not. A clean exit, a refusal, an executor
+// replacement's id: 0 when it is not, askDriver when the driver decides. A clean exit, a refusal, an executor
 // leaving with its lost driver, the end of the application or
 // spark.deploy.maxExecutorRetries abnormal exits end the line.
 func (w *Worker) relaunchID(e *execProc, x proc.Exit) int {
@@ -319,6 +377,10 @@ func (w *Worker) relaunchID(e *execProc, x proc.Exit) int {
 	defer w.mu.Unlock()
 	if w.ended || e.teardown.Load() || w.driverGone() {
 		return 0
+	}
+	if w.cfg.AskDriver {
+		w.watchers.Add(1) // released by askRelaunch
+		return askDriver
 	}
 	ids := w.cfg.IDs
 	ids.mu.Lock()

@@ -46,6 +46,17 @@ func TestRelaunch(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a worker on a host of its own asks the driver", func(t *testing.T) {
+		w := testWorker(0) // its own count would allow none
+		w.cfg.AskDriver = true
+		if got := w.relaunchID(&execProc{id: 1, w: w}, crash); got != askDriver {
+			t.Errorf("relaunchID = %d, want %d (ask the driver)", got, askDriver)
+		}
+		w.watchers.Done()
+		if got := w.relaunchID(&execProc{id: 2, w: w}, proc.Exit{Code: ExitOK}); got != 0 {
+			t.Errorf("a clean exit: relaunchID = %d, want 0 without asking", got)
+		}
+	})
 	t.Run("none once the driver said it shuts down", func(t *testing.T) {
 		w := testWorker(10)
 		w.markGone()

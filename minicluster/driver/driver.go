@@ -126,7 +126,10 @@ type Driver struct {
 	exitedEarly          []string // "executor 3: Command exited with code 2"
 	// workers are the node supervisors that report executor exits, by node.
 	workers map[string]*wire.Conn
-	app     string
+	// retries counts the abnormal exits workers asked to replace, and
+	// nextID is the id the next replacement gets (workers.go).
+	retries, nextID int
+	app             string
 
 	ln net.Listener
 	// life bounds every connection's handshake; shutdown ends it, so a peer
@@ -155,7 +158,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	sp := cfg.Spec
 	d := &Driver{cfg: cfg, log: cfg.Log, ev: cfg.Events, events: make(chan event, 1024), execs: map[int]*executorInfo{},
 		conns: map[*wire.Conn]bool{}, closing: make(chan struct{}), cacheLocs: map[int]map[int]int{},
-		expected: len(sp.Topology.Executors()), workers: map[string]*wire.Conn{}, refusedIDs: map[int]bool{}}
+		expected: len(sp.Topology.Executors()), workers: map[string]*wire.Conn{}, refusedIDs: map[int]bool{},
+		nextID: len(sp.Topology.Executors()) + 1}
 	d.life, d.stopLife = context.WithCancel(ctx)
 	defer d.stopLife()
 	var err error

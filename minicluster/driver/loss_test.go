@@ -584,3 +584,54 @@ func TestExitBeforeRegistering(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkersAskForRelaunch: workers on hosts of their own ask the
+// application whether to replace an executor that exited abnormally; the
+// driver counts those exits over every node against
+// spark.deploy.maxExecutorRetries, as Spark's Master counts them per
+// application, and hands out the application's next ids.
+func TestWorkersAskForRelaunch(t *testing.T) {
+	sp := testSpec(map[string]string{conf.DeployMaxExecutorRetries: "2"}, nil)
+	sp.Topology = spec.Topology{Nodes: 2, ExecutorsPerNode: 1, Slots: 1}.WithDefaults()
+	r := startDriver(t, sp)
+	a, b := connectWorker(t, r, "node-a"), connectWorker(t, r, "node-b")
+	for _, step := range []struct {
+		w        *fakeWorker
+		executor int
+		want     int
+	}{{a, 1, 3}, {b, 2, 4}, {a, 3, 0}} {
+		if err := step.w.exited(rpc.ExecutorUpdated{Executor: step.executor, ExitStatus: 2, CausedByApp: true, Ask: true}); err != nil {
+			t.Fatal(err)
+		}
+		type msg struct {
+			typ     wire.MsgType
+			payload []byte
+			err     error
+		}
+		ch := make(chan msg, 1)
+		go func() {
+			typ, payload, err := step.w.c.Recv()
+			ch <- msg{typ, payload, err}
+		}()
+		var m msg
+		select {
+		case m = <-ch:
+		case <-time.After(stepBound):
+			t.Fatalf("%s, executor %d: no answer within %s; log:\n%s", step.w.node, step.executor, stepBound, r.log)
+		}
+		var got rpc.Relaunch
+		if m.err != nil || m.typ != rpc.MsgRelaunch || wire.DecodeJSON(m.payload, &got) != nil {
+			t.Fatalf("%s, executor %d: no relaunch answer (type %d, %v); log:\n%s", step.w.node, step.executor, m.typ, m.err, r.log)
+		}
+		if got.Executor != step.executor || got.Replacement != step.want {
+			t.Errorf("%s, executor %d: answer %+v, want replacement %d", step.w.node, step.executor, got, step.want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stepBound)
+	defer cancel()
+	if err := r.log.waitUntil(ctx, "the Master's line", func(log string) bool {
+		return strings.Contains(log, "failed 3 times (spark.deploy.maxExecutorRetries=2); launching no more executors")
+	}); err != nil {
+		t.Fatalf("%v; log:\n%s", err, r.log)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/rpc"
@@ -61,9 +62,34 @@ func (d *Driver) handleWorker(e event) {
 		}
 	case "worker-update":
 		if d.workers[e.update.Node] == e.conn {
+			if e.update.Ask {
+				e.update.Replacement = d.relaunch(e.update)
+				_ = e.conn.SendJSON(rpc.MsgRelaunch, rpc.Relaunch{Executor: e.update.Executor, Replacement: e.update.Replacement})
+			}
 			d.executorUpdated(e.update)
 		}
 	}
+}
+
+// relaunch answers a worker that asks to replace an executor that exited
+// abnormally, as Spark's Master does for the application: it counts the exit
+// against spark.deploy.maxExecutorRetries, over every node, and gives the
+// replacement the application's next executor id; 0 once the retries are
+// spent.
+func (d *Driver) relaunch(u *rpc.ExecutorUpdated) int {
+	maxRetries, err := d.cfg.Spec.Conf.Int(conf.DeployMaxExecutorRetries)
+	if err != nil {
+		maxRetries = -1 // validated at start
+	}
+	d.retries++
+	if maxRetries >= 0 && d.retries > maxRetries {
+		d.log.Error(fmt.Sprintf("Application %s failed %d times (spark.deploy.maxExecutorRetries=%d); launching no more executors",
+			d.app, d.retries, maxRetries), "component", "deploy.master.Master")
+		return 0
+	}
+	id := d.nextID
+	d.nextID++
+	return id
 }
 
 // executorUpdated applies a worker's report that an executor ended: the

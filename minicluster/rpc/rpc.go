@@ -21,6 +21,7 @@ const (
 	MsgKillTask                                // driver → executor: KillTask
 	MsgRegisterWorker                          // node → driver: RegisterWorker
 	MsgExecutorUpdated                         // node → driver: ExecutorUpdated
+	MsgRelaunch                                // driver → node: Relaunch, the answer to an ExecutorUpdated that asks
 )
 
 // Message types on a block server connection.
@@ -246,6 +247,19 @@ type ExecutorUpdated struct {
 	// Replacement is the id of the executor the worker launched in its place,
 	// or 0 when it launched none.
 	Replacement int `json:"replacement,omitempty"`
+	// Ask: the worker would launch a replacement and asks the application
+	// whether, and under which id (a Relaunch answers). Workers on hosts of
+	// their own ask, so that spark.deploy.maxExecutorRetries counts the
+	// application's abnormal exits on every node, as Spark's Master does;
+	// workers sharing one host count them together themselves.
+	Ask bool `json:"ask,omitempty"`
+}
+
+// Relaunch answers an ExecutorUpdated that asks: launch Replacement in
+// Executor's place, or nothing when it is 0.
+type Relaunch struct {
+	Executor    int `json:"executor"`
+	Replacement int `json:"replacement"`
 }
 
 // GetBlock asks a block server for a block.
