@@ -133,7 +133,12 @@ func Run(ctx context.Context, cfg Config) error {
 	conn, err := wire.Dial(dctx, cfg.DriverAddr, cfg.Secret, fmt.Sprintf("exec-%d", cfg.ID))
 	cancel()
 	if err != nil {
-		return fmt.Errorf("connect to driver %s: %w", cfg.DriverAddr, err)
+		// Spark's CoarseGrainedExecutorBackend exits with 1, "Cannot register
+		// with driver", when the driver cannot be reached: a driver that
+		// ended before its replacement executor came up is not a crash to
+		// replace.
+		e.log.Error(fmt.Sprintf("Cannot register with driver: %s: %v", cfg.DriverAddr, err), "component", "executor.CoarseGrainedExecutorBackend")
+		return fmt.Errorf("%w: Cannot register with driver: %s: %v", ErrDriverLost, cfg.DriverAddr, err)
 	}
 	e.driver = conn
 	defer conn.Close()
@@ -166,11 +171,13 @@ func (e *Executor) register() error {
 	}
 	reg.Faults = serializer.RegistryHits(e.cfg.Spec, e.cfg.ID, e.taskReg, e.canonReg)
 	if err := e.driver.SendJSON(rpc.MsgRegister, reg); err != nil {
-		return fmt.Errorf("register with driver: %w", err)
+		e.log.Error(fmt.Sprintf("Cannot register with driver: %s: %v", e.cfg.DriverAddr, err), "component", "executor.CoarseGrainedExecutorBackend")
+		return fmt.Errorf("%w: Cannot register with driver: %s: %v", ErrDriverLost, e.cfg.DriverAddr, err)
 	}
 	t, payload, err := e.driver.Recv()
 	if err != nil {
-		return fmt.Errorf("register with driver: %w", err)
+		e.log.Error(fmt.Sprintf("Cannot register with driver: %s: %v", e.cfg.DriverAddr, err), "component", "executor.CoarseGrainedExecutorBackend")
+		return fmt.Errorf("%w: Cannot register with driver: %s: %v", ErrDriverLost, e.cfg.DriverAddr, err)
 	}
 	switch t {
 	case rpc.MsgRegistered:

@@ -3,8 +3,15 @@ package role
 import (
 	"bytes"
 	"context"
+	"net"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/faultbook/faultbook/fixtures"
+	"github.com/faultbook/faultbook/minicluster/conf"
+	"github.com/faultbook/faultbook/minicluster/spec"
+	"github.com/faultbook/faultbook/minicluster/wire"
 )
 
 // TestMainRefusesBadInvocations: faultbook-node answers a wrong invocation
@@ -32,5 +39,41 @@ func TestMainRefusesBadInvocations(t *testing.T) {
 		if stdout.Len() != 0 {
 			t.Errorf("%q: printed %q on stdout", tc.args, stdout.String())
 		}
+	}
+}
+
+// TestExecutorWithoutItsDriverExitsOne: an executor that cannot reach its
+// driver (a replacement launched as the application ended) exits with 1 and
+// Spark's "Cannot register with driver", as CoarseGrainedExecutorBackend
+// does, not with the infrastructure code a node would replace it for.
+func TestExecutorWithoutItsDriverExitsOne(t *testing.T) {
+	secret, err := wire.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(spec.SecretEnv, wire.EncodeSecret(secret))
+	dir := t.TempDir()
+	sp := &spec.Spec{Name: "gone", Seed: 1, Topology: spec.Topology{}.WithDefaults(),
+		Conf: conf.New(conf.Fast, map[string]string{conf.KryoRegistrator: fixtures.Registrator}), Workload: "kryo-distributed"}
+	if _, err := sp.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	// A port that answered once and is closed now: the driver has ended.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := Main(ctx, []string{"executor", "--run-dir", dir, "--driver", addr, "--id", "3", "--node", "node-a", "--slots", "1"}, &stdout, &stderr)
+	if code != ExitJobFailed {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, ExitJobFailed, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "Cannot register with driver: "+addr) {
+		t.Errorf("stderr lacks Spark's \"Cannot register with driver: %s\":\n%s", addr, stderr.String())
 	}
 }
