@@ -21,7 +21,7 @@ var (
 
 // streamParams are the knobs of the checkpointing scenarios: 11 batches of 4 s
 // at 3,000 messages/s, a checkpoint every 3 batches.
-var streamParams = map[string]string{"batches": "11", "checkpoint-every": "3", "time-scale": "200"}
+var streamParams = map[string]string{"batches": "11", "checkpoint-every": "3", "time-scale": "100"}
 
 // EventualCheckpoint: Spark's checkpoint protocol on an eventually
 // consistent store, with the driver killed and restarted from it.

@@ -39,6 +39,15 @@ func TestDiagnoseConfusionMatrix(t *testing.T) {
 			continue
 		}
 		for _, cell := range []string{"control", "reproduce", "no-false-alarm"} {
+			if raceEnabled && sc.Name == "throttled-checkpoint" && cell != "reproduce" {
+				// Race-built executors take longer than the stream's 100 ms
+				// batch interval (4 s compressed 40×): the stream falls
+				// behind with slow checkpoints, which the logs cannot tell
+				// from a throttled store. Without the race detector these
+				// rows must say nothing.
+				t.Logf("%s/%s: not judged under the race detector: its executors cannot keep up with the batch interval", sc.Name, cell)
+				continue
+			}
 			runs, _ := filepath.Glob(filepath.Join(out, sc.Name, cell, "run-*"))
 			if len(runs) == 0 {
 				t.Errorf("%s/%s: no run directories", sc.Name, cell)
