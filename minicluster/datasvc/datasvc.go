@@ -31,11 +31,13 @@ import (
 
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/fault"
+	"github.com/faultbook/faultbook/minicluster/spec"
 )
 
 // ParamPrefix starts the workload parameter that holds a node's address of
-// the service: "datasvc.node-b" = "127.0.0.1:41234".
-const ParamPrefix = "datasvc."
+// the service: "datasvc.node-b" = "127.0.0.1:41234". It is spec's, so that a
+// workload reads it without linking the service and its proxies.
+const ParamPrefix = spec.DataServiceParamPrefix
 
 // Options configure Start.
 type Options struct {

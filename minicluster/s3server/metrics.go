@@ -6,28 +6,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/faultbook/faultbook/minicluster/checkpoint"
 	"github.com/faultbook/faultbook/minicluster/events"
 	"github.com/faultbook/faultbook/minicluster/fault"
 )
 
-// MetricsPath serves the store's throughput metrics as JSON, as EFS publishes
-// BurstCreditBalance and PermittedThroughput to CloudWatch.
-const MetricsPath = "/_faultbook/metrics"
+// MetricsPath serves the store's throughput metrics as JSON; Metrics is what
+// it answers. Both are checkpoint's, so that a client reads them without
+// linking the server.
+const MetricsPath = checkpoint.MetricsPath
 
 // Metrics is what MetricsPath answers.
-type Metrics struct {
-	// Throttled is false for a store without a throughput model.
-	Throttled bool `json:"throttled"`
-	// BurstCreditBalance is in bytes; BaselineBps (at the current metered
-	// size) and BurstBps in bytes per second of wall time.
-	BurstCreditBalance float64 `json:"burst_credit_balance"`
-	BaselineBps        float64 `json:"baseline_bps"`
-	BurstBps           float64 `json:"burst_bps"`
-	// MeteredBytes is the file system's metered size: the provisioned size
-	// and the bytes stored through the store (EFS's MeteredIOBytes is the
-	// nearest CloudWatch figure).
-	MeteredBytes float64 `json:"metered_bytes"`
-}
+type Metrics = checkpoint.StoreMetrics
 
 func (l *layer) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	m := Metrics{}

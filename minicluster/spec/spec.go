@@ -17,6 +17,10 @@ import (
 // FileName is the spec's name inside a run directory.
 const FileName = "spec.json"
 
+// DataServiceParamPrefix starts the workload parameter that holds a node's
+// address of the external data service: "datasvc.node-b" = "127.0.0.1:41234".
+const DataServiceParamPrefix = "datasvc."
+
 // SecretEnv carries the cluster secret to child processes (never on argv).
 const SecretEnv = "FAULTBOOK_CLUSTER_SECRET"
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faultbook/faultbook/minicluster/s3server"
+	"github.com/faultbook/faultbook/minicluster/checkpoint"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 )
 
@@ -47,14 +47,14 @@ func newLagAlarm(c *Context) *lagAlarm {
 		if !strings.Contains(ep, "://") {
 			ep = "http://" + ep
 		}
-		a.metrics = strings.TrimSuffix(ep, "/") + s3server.MetricsPath
+		a.metrics = strings.TrimSuffix(ep, "/") + checkpoint.MetricsPath
 	}
 	return a
 }
 
 // balance asks the store for its throughput metrics; published is false
 // when it publishes none.
-func (a *lagAlarm) balance(ctx context.Context) (m s3server.Metrics, published bool) {
+func (a *lagAlarm) balance(ctx context.Context) (m checkpoint.StoreMetrics, published bool) {
 	if a.metrics == "" {
 		return m, false
 	}
