@@ -141,4 +141,3 @@ func BenchmarkSafeguardOverhead(b *testing.B) {
 		})
 	}
 }
-
