@@ -3,10 +3,12 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -152,7 +154,9 @@ func TestGatewayRefusesStrangers(t *testing.T) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	_, _ = io.WriteString(c, "x\n")
-	if b, err := io.ReadAll(c); err != nil || len(b) > 0 {
+	// Dropped means closed with nothing served: a FIN, or a reset when the
+	// gateway closed before reading what was written to it.
+	if b, err := io.ReadAll(c); (err != nil && !errors.Is(err, syscall.ECONNRESET)) || len(b) > 0 {
 		t.Fatalf("a port the relay was not given was served: %q, %v", b, err)
 	}
 }
