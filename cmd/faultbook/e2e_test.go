@@ -542,8 +542,19 @@ func TestMatrix(t *testing.T) {
 	if names := scenarioNames(t); !slices.Equal(rows, names) {
 		t.Errorf("rows %v, want every scenario %v", rows, names)
 	}
+	// A race build may process the throttled stream so slowly that its store
+	// earns back its credits between checkpoints: the slowdown then never sets
+	// in, and the cell says so. That is the machine's pace, not the verdict
+	// under test; without the race detector the credits run out every time.
+	paceBound := func(scenario string, c result.MatrixCell) bool {
+		if raceEnabled && scenario == "throttled-checkpoint" && strings.Contains(c.Detail, "within this run the fault had no effect") {
+			t.Logf("%s under %s: not judged under the race detector: %s", scenario, c.Column, c.Detail)
+			return true
+		}
+		return false
+	}
 	for _, n := range rows {
-		if c := outcome[[2]string{n, "spark-1.0"}]; c.Outcome != result.Missed {
+		if c := outcome[[2]string{n, "spark-1.0"}]; c.Outcome != result.Missed && !paceBound(n, c) {
 			t.Errorf("%s under spark-1.0: %s, want missed (%s)", n, c.Outcome, c.Detail)
 		}
 	}
@@ -570,7 +581,7 @@ func TestMatrix(t *testing.T) {
 		{"throttled-checkpoint", "spark-1.0", result.Missed, ""},
 	} {
 		c := outcome[[2]string{tt.scenario, tt.column}]
-		if c.Outcome != tt.want || c.CaughtBy != tt.caughtBy {
+		if (c.Outcome != tt.want || c.CaughtBy != tt.caughtBy) && !paceBound(tt.scenario, c) {
 			t.Errorf("%s under %s: %s caught by %q, want %s caught by %q (%s)", tt.scenario, tt.column, c.Outcome, c.CaughtBy, tt.want, tt.caughtBy, c.Detail)
 		}
 	}
@@ -996,10 +1007,37 @@ func TestCommittedBaseline(t *testing.T) {
 	run, out := catalogueRun(t)
 	wantCode(t, run, codeOK)
 	r := faultbook(t, "gate", "--baseline", base, filepath.Join(out, "results.json"), "--detection-slack-ms", "5000")
+	if raceEnabled && r.code == 1 && onlyPaceBound(r.stdout) {
+		// See TestMatrix: a race build's throttled stream may never spend
+		// its store's credits, and the matrix cell says so.
+		t.Logf("gate under the race detector, throttled-checkpoint's slowdown did not set in:\n%s", r.stdout)
+		return
+	}
 	wantCode(t, r, codeOK)
 	if !strings.Contains(r.stdout, "no regression against the baseline") {
 		t.Errorf("gate against the committed baseline:\n%s", r)
 	}
+}
+
+// onlyPaceBound says whether every regression the gate listed is a
+// throttled-checkpoint matrix cell whose slowdown did not set in within the
+// run.
+func onlyPaceBound(stdout string) bool {
+	_, list, ok := strings.Cut(stdout, "regression(s) against the baseline:")
+	if !ok {
+		return false
+	}
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(list), "\n") {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		n++
+		if !strings.HasPrefix(l, "throttled-checkpoint@") || !strings.Contains(l, "within this run the fault had no effect") {
+			return false
+		}
+	}
+	return n > 0
 }
 
 // probe bisects deep-list's list length on real processes: the threshold it
