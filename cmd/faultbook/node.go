@@ -18,23 +18,6 @@ import (
 	"github.com/faultbook/faultbook/minicluster/wire"
 )
 
-// nodeInputs reads what every node process needs: the run's spec and the
-// cluster secret from the environment.
-func nodeInputs(runDir string) (*spec.Spec, []byte, error) {
-	if runDir == "" {
-		return nil, nil, usageErrorf("--run-dir is required")
-	}
-	sp, err := spec.Read(filepath.Join(runDir, spec.FileName))
-	if err != nil {
-		return nil, nil, infraError(err)
-	}
-	secret, err := wire.DecodeSecret(os.Getenv(spec.SecretEnv))
-	if err != nil || len(secret) == 0 {
-		return nil, nil, infraError(fmt.Errorf("read cluster secret from %s: missing or malformed", spec.SecretEnv))
-	}
-	return sp, secret, nil
-}
-
 func newDriverCmd() *cobra.Command {
 	return roleCmd("driver", "run a minicluster driver (started by the harness)", func(cmd *cobra.Command, args []string) error {
 		return role.Driver(cmd.Context(), args, cmd.OutOrStdout(), os.Stderr)
@@ -53,14 +36,18 @@ func roleCmd(use, short string, run func(*cobra.Command, []string) error) *cobra
 	return &cobra.Command{
 		Use: use, Short: short, Hidden: true, DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			err := run(cmd, args)
-			var re *role.Error
-			if errors.As(err, &re) {
-				return exitError{code: re.Code, err: re.Err, quiet: re.Quiet}
-			}
-			return err
+			return fromRole(run(cmd, args))
 		},
 	}
+}
+
+// fromRole gives a role's error the exit code the role chose.
+func fromRole(err error) error {
+	var re *role.Error
+	if errors.As(err, &re) {
+		return exitError{code: re.Code, err: re.Err, quiet: re.Quiet}
+	}
+	return err
 }
 
 // newNodeCmd runs a node's worker as the main process of its host (the
@@ -75,9 +62,9 @@ func newNodeCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sp, secret, err := nodeInputs(runDir)
+			sp, secret, err := role.Inputs(runDir)
 			if err != nil {
-				return err
+				return fromRole(err)
 			}
 			if driverAddr == "" || node == "" {
 				return usageErrorf("--driver and --node are required")

@@ -98,9 +98,9 @@ func Report(stderr io.Writer, err error) {
 	}
 }
 
-// inputs reads what every role needs: the run's spec and the cluster secret
-// from the environment.
-func inputs(runDir string) (*spec.Spec, []byte, error) {
+// Inputs reads what every cluster process needs (the driver, an executor, a
+// node's worker): the run's spec and the cluster secret from the environment.
+func Inputs(runDir string) (*spec.Spec, []byte, error) {
 	if runDir == "" {
 		return nil, nil, usagef("--run-dir is required")
 	}
@@ -141,7 +141,7 @@ func Driver(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	sp, secret, err := inputs(*runDir)
+	sp, secret, err := Inputs(*runDir)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func Executor(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	sp, secret, err := inputs(*runDir)
+	sp, secret, err := Inputs(*runDir)
 	if err != nil {
 		return err
 	}
