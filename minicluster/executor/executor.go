@@ -137,8 +137,7 @@ func Run(ctx context.Context, cfg Config) error {
 		// with driver", when the driver cannot be reached: a driver that
 		// ended before its replacement executor came up is not a crash to
 		// replace.
-		e.log.Error(fmt.Sprintf("Cannot register with driver: %s: %v", cfg.DriverAddr, err), "component", "executor.CoarseGrainedExecutorBackend")
-		return fmt.Errorf("%w: Cannot register with driver: %s: %v", ErrDriverLost, cfg.DriverAddr, err)
+		return e.cannotRegister(err)
 	}
 	e.driver = conn
 	defer conn.Close()
@@ -159,6 +158,14 @@ func (e *Executor) serializerOptions(role serializer.Role) serializer.Options {
 	return serializer.ForProcess(e.cfg.Spec, e.cfg.ID, e.cfg.App, role, e.log)
 }
 
+// cannotRegister logs and returns a failure to reach or register with the
+// driver, as ErrDriverLost.
+func (e *Executor) cannotRegister(err error) error {
+	msg := fmt.Sprintf("Cannot register with driver: %s: %v", e.cfg.DriverAddr, err)
+	e.log.Error(msg, "component", "executor.CoarseGrainedExecutorBackend")
+	return fmt.Errorf("%w: %s", ErrDriverLost, msg)
+}
+
 func (e *Executor) register() error {
 	entries := e.taskReg.Entries()
 	reg := rpc.RegisterExecutor{
@@ -171,13 +178,11 @@ func (e *Executor) register() error {
 	}
 	reg.Faults = serializer.RegistryHits(e.cfg.Spec, e.cfg.ID, e.taskReg, e.canonReg)
 	if err := e.driver.SendJSON(rpc.MsgRegister, reg); err != nil {
-		e.log.Error(fmt.Sprintf("Cannot register with driver: %s: %v", e.cfg.DriverAddr, err), "component", "executor.CoarseGrainedExecutorBackend")
-		return fmt.Errorf("%w: Cannot register with driver: %s: %v", ErrDriverLost, e.cfg.DriverAddr, err)
+		return e.cannotRegister(err)
 	}
 	t, payload, err := e.driver.Recv()
 	if err != nil {
-		e.log.Error(fmt.Sprintf("Cannot register with driver: %s: %v", e.cfg.DriverAddr, err), "component", "executor.CoarseGrainedExecutorBackend")
-		return fmt.Errorf("%w: Cannot register with driver: %s: %v", ErrDriverLost, e.cfg.DriverAddr, err)
+		return e.cannotRegister(err)
 	}
 	switch t {
 	case rpc.MsgRegistered:
