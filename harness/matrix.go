@@ -104,13 +104,17 @@ func (s *Scenario) matrixExpect() Expectation {
 
 func matrixCell(col string, r result.Run, obs *Observation, sc *Scenario) result.MatrixCell {
 	c := result.MatrixCell{Column: col, Detail: firstOr(r.Problems, r.Observed)}
+	var moved, earned float64
+	fits := false
+	if r.NoEffect && sc.OutputUnaffected && obs != nil {
+		moved, earned, fits = loadFitsBaseline(obs)
+	}
 	switch {
-	case r.NoEffect && sc.OutputUnaffected && obs != nil && fits(obs):
+	case fits:
 		// A slowdown the configuration kept from setting in: on schedule,
 		// the checkpoints ask the store for no more than its baseline earns
 		// (manifest-commit moves a third of the bytes of Spark's rename by
 		// copy), however long the run or slow the machine.
-		moved, earned, _ := loadFitsBaseline(obs)
 		c.Outcome = result.Survived
 		c.Detail = fmt.Sprintf("the fault had no effect under this configuration: its checkpoints moved %.0f KiB through the store, its baseline earns %.0f KiB over their batch intervals; %s",
 			moved, earned, firstOr(r.Problems, ""))
@@ -160,8 +164,6 @@ func loadFitsBaseline(o *Observation) (moved, earned float64, fits bool) {
 	}
 	return moved, earned, moved > 0 && moved <= earned
 }
-
-func fits(o *Observation) bool { _, _, ok := loadFitsBaseline(o); return ok }
 
 // RunFault runs a scenario's fault once, with seed, under a set of
 // safeguards, judged as a catch cell that accepts a diagnosis or a correct
