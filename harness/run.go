@@ -287,8 +287,12 @@ func (o *Options) check(sc *Scenario) error {
 		if p.cas != nil && p.cas.Refused != "" {
 			continue // refused on purpose, and judged so
 		}
-		if err := specFor(sc, p, o, o.Seed).Validate(); err != nil {
+		sp := specFor(sc, p, o, o.Seed)
+		if err := sp.Validate(); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrConfig, p.label, err)
+		}
+		if why := clusterDriver(sc, o); why != "" && sp.Conf.DeployMode() != conf.DeployCluster {
+			return fmt.Errorf("scenario %s: %w: %s=%s, but %s", sc.Name, ErrConfig, conf.SubmitDeployMode, sp.Conf.DeployMode(), why)
 		}
 	}
 	return nil
@@ -466,8 +470,32 @@ func specFor(sc *Scenario, p plan, o *Options, seed int64) *spec.Spec {
 	}
 	return &spec.Spec{
 		Name: fmt.Sprintf("%s/%s#%d", sc.Name, p.label, seed), Seed: seed, Topology: topo,
-		Conf: conf.New(conf.Fast, sc.Conf, o.Conf, caseConf(p)), Safeguards: p.set, Faults: faults, Workload: sc.Workload, Params: maps.Clone(sc.params(p.catch)),
+		Conf: conf.New(conf.Fast, deployConf(sc, o), sc.Conf, o.Conf, caseConf(p)), Safeguards: p.set, Faults: faults, Workload: sc.Workload, Params: maps.Clone(sc.params(p.catch)),
 	}
+}
+
+// clusterDriver says why a run needs its driver in a process of its own
+// (spark.submit.deployMode=cluster), or "" when the driver may run in the
+// harness, as spark-submit runs it in client mode (Spark's default): a
+// scenario that kills and restarts its driver, as Spark supervises drivers
+// only in cluster mode, and the docker runtime, whose driver is a container.
+func clusterDriver(sc *Scenario, o *Options) string {
+	switch {
+	case sc.Stream != nil && sc.Stream.KillDriver:
+		return "it kills and restarts its driver, which Spark supervises only in cluster deploy mode"
+	case o.Docker != nil:
+		return "the docker runtime runs the driver in a container of its own"
+	}
+	return ""
+}
+
+// deployConf is the deploy mode a run's driver needs, under the scenario's and
+// the user's settings: check refuses a setting that contradicts it.
+func deployConf(sc *Scenario, o *Options) map[string]string {
+	if clusterDriver(sc, o) != "" {
+		return map[string]string{conf.SubmitDeployMode: conf.DeployCluster}
+	}
+	return nil
 }
 
 func caseConf(p plan) map[string]string {

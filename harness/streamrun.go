@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	_ "github.com/faultbook/faultbook/minicluster/checkpoint/s3store" // s3:// checkpoint locations
 	"github.com/faultbook/faultbook/minicluster/cluster"
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/events"

@@ -1,9 +1,10 @@
-// Command faultbook-node runs one process of a minicluster, the driver or an
-// executor, exactly as the hidden "faultbook driver" and "faultbook
-// executor" commands do. It links nothing else (no harness, reports or docker
-// runtime), so it starts in a fraction of faultbook's time: the process
-// runtime starts clusters from it when it lies beside faultbook and comes
-// from the same build (see cluster.NodeBinary).
+// Command faultbook-node runs one executor of a minicluster, exactly as the
+// hidden "faultbook executor" command does. It links nothing else (no
+// harness, reports, docker runtime, driver-side S3 client), so it starts in a
+// fraction of faultbook's time: the process runtime starts executors from it
+// when it lies beside faultbook and comes from the same build (see
+// cluster.NodeBinary). A driver runs in the harness (client deploy mode) or
+// from faultbook itself (cluster mode).
 package main
 
 import (
@@ -17,7 +18,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := role.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := role.ExecutorMain(ctx, os.Args[1:], os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	_ "github.com/faultbook/faultbook/minicluster/checkpoint/s3store" // the driver role checkpoints to s3://
 	"github.com/faultbook/faultbook/minicluster/cluster"
 	"github.com/faultbook/faultbook/minicluster/role"
 	"github.com/faultbook/faultbook/minicluster/spec"

@@ -79,7 +79,13 @@ func Open(location string, o Options) (Store, error) {
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("%w: %q: want s3://bucket/prefix", ErrLocation, location)
 		}
-		return NewS3(u.Host, strings.Trim(u.Path, "/"), o.WithEnv())
+		s3mu.RLock()
+		open := openS3
+		s3mu.RUnlock()
+		if open == nil {
+			return nil, fmt.Errorf("%w: %q: this binary has no S3 client (import minicluster/checkpoint/s3store)", ErrLocation, location)
+		}
+		return open(u.Host, strings.Trim(u.Path, "/"), o.WithEnv())
 	case strings.HasPrefix(location, "file://"):
 		return NewDir(strings.TrimPrefix(location, "file://"))
 	case strings.Contains(location, "://"):
@@ -88,6 +94,22 @@ func Open(location string, o Options) (Store, error) {
 		return nil, fmt.Errorf("%w: empty", ErrLocation)
 	}
 	return NewDir(location)
+}
+
+// S3Opener opens a store in bucket under prefix over the S3 API.
+type S3Opener func(bucket, prefix string, o Options) (Store, error)
+
+var (
+	s3mu   sync.RWMutex
+	openS3 S3Opener
+)
+
+// RegisterS3 makes Open serve "s3://" locations with open. Package s3store
+// registers itself when imported.
+func RegisterS3(open S3Opener) {
+	s3mu.Lock()
+	defer s3mu.Unlock()
+	openS3 = open
 }
 
 // Op is one operation a Recorder saw.

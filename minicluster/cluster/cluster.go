@@ -87,9 +87,11 @@ type Cluster struct {
 	// onDriverLine is Options.OnDriverLine.
 	onDriverLine func(string)
 
-	// process runtime
+	// process runtime: the driver is a child process (cluster deploy mode)
+	// or runs here (client deploy mode, then client is set)
 	group   *proc.Group
-	driver  *proc.Process
+	driver  driverProc
+	client  *clientDriver
 	workers []*Worker
 
 	// docker runtime
@@ -144,25 +146,36 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 		return c, nil
 	}
 
-	o.Binary = NodeBinary(o.Binary)
 	addrc, onLine := c.driverLines()
-	c.driver, err = proc.Start(ctx, proc.Spec{
-		Name: "driver", Path: o.Binary, Args: []string{"driver", "--run-dir", o.Dir}, Env: env,
-		LogPath: filepath.Join(o.Dir, "driver.log"), OnLine: onLine,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: start driver: %v", ErrInfra, err)
+	logPath := filepath.Join(o.Dir, "driver.log")
+	if sp.Conf.DeployMode() == conf.DeployCluster {
+		// The full binary: a driver may checkpoint to S3, which
+		// faultbook-node does not link.
+		p, err := proc.Start(ctx, proc.Spec{
+			Name: "driver", Path: o.Binary, Args: []string{"driver", "--run-dir", o.Dir}, Env: env,
+			LogPath: logPath, OnLine: onLine,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: start driver: %v", ErrInfra, err)
+		}
+		c.driver = p
+		c.group.Add(p)
+	} else {
+		if c.client, err = startClientDriver(ctx, role.DriverSetup{Spec: sp, Secret: secret, Dir: o.Dir}, logPath, onLine); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInfra, err)
+		}
+		c.driver = c.client
 	}
-	c.group.Add(c.driver)
 	select {
 	case c.addr = <-addrc:
 	case <-c.driver.Done():
-		return nil, fmt.Errorf("%w: driver exited before listening (see %s)", ErrInfra, filepath.Join(o.Dir, "driver.log"))
+		return nil, fmt.Errorf("%w: driver exited before listening (see %s)", ErrInfra, logPath)
 	case <-time.After(o.StartTimeout):
 		return nil, fmt.Errorf("%w: driver did not listen within %s", ErrInfra, o.StartTimeout)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	o.Binary = NodeBinary(o.Binary)
 	maxRetries, _ := sp.Conf.Int(conf.DeployMaxExecutorRetries) // validated above
 	ids := NewIDs(len(sp.Topology.Executors())+1, 1, maxRetries)
 	for _, node := range Nodes(sp) {
@@ -202,7 +215,8 @@ func (c *Cluster) driverLines() (addrc chan string, onLine func(string)) {
 
 // KillDriver sends SIGKILL to the driver, as a machine or container dying
 // would: the process here, its container's (`docker kill`) in the docker
-// runtime. Its executors find their driver lost and exit.
+// runtime. Its executors find their driver lost and exit. A driver in client
+// deploy mode cannot be killed apart from this process (ErrClientDriver).
 func (c *Cluster) KillDriver() error {
 	if c.dk != nil {
 		return c.dk.killDriver()
@@ -215,15 +229,22 @@ func (c *Cluster) Driver() string {
 	if c.dk != nil {
 		return "container " + c.dk.names[driverHost]
 	}
-	return fmt.Sprintf("pid %d", c.driver.Pid())
+	if p, ok := c.driver.(*proc.Process); ok {
+		return fmt.Sprintf("pid %d", p.Pid())
+	}
+	return fmt.Sprintf("in this process, pid %d (client deploy mode)", os.Getpid())
 }
 
-// DriverPid is the driver process's id (0 in the docker runtime).
+// DriverPid is the driver process's id: 0 in the docker runtime, and this
+// process's in client deploy mode.
 func (c *Cluster) DriverPid() int {
-	if c.driver == nil {
-		return 0
+	if p, ok := c.driver.(*proc.Process); ok {
+		return p.Pid()
 	}
-	return c.driver.Pid()
+	if c.client != nil {
+		return os.Getpid()
+	}
+	return 0
 }
 
 // Nodes lists the nodes of a run's topology, in order.
@@ -338,6 +359,9 @@ func (c *Cluster) Close() error {
 		errs = append(errs, w.Close())
 	}
 	errs = append(errs, c.group.Close())
+	if c.client != nil {
+		errs = append(errs, c.client.close())
+	}
 	return errors.Join(errs...)
 }
 

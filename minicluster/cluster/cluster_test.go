@@ -20,6 +20,7 @@ import (
 	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/driver"
 	"github.com/faultbook/faultbook/minicluster/events"
+	"github.com/faultbook/faultbook/minicluster/proc"
 	"github.com/faultbook/faultbook/minicluster/spec"
 )
 
@@ -43,6 +44,13 @@ func kryoSpec(name string, nodes, perNode int, params map[string]string) *spec.S
 	}
 }
 
+// clusterMode puts sp's driver in a process of its own
+// (spark.submit.deployMode=cluster); by default it runs in the test's process.
+func clusterMode(sp *spec.Spec) *spec.Spec {
+	sp.Conf[conf.SubmitDeployMode] = conf.DeployCluster
+	return sp
+}
+
 // start starts a cluster for sp in a fresh run directory, closed with the test.
 func start(t *testing.T, ctx context.Context, sp *spec.Spec) *Cluster {
 	t.Helper()
@@ -54,9 +62,24 @@ func start(t *testing.T, ctx context.Context, sp *spec.Spec) *Cluster {
 	return c
 }
 
-// pids lists every process of the cluster: the driver, then executors by id.
+// driverProcess is the driver's process; the test fails when the driver
+// runs in this process (client deploy mode).
+func (c *Cluster) driverProcess(t *testing.T) *proc.Process {
+	t.Helper()
+	p, ok := c.driver.(*proc.Process)
+	if !ok {
+		t.Fatalf("driver %s: want a process of its own (cluster deploy mode)", c.Driver())
+	}
+	return p
+}
+
+// pids lists every process of the cluster: the driver's own in cluster
+// deploy mode, then executors by id.
 func (c *Cluster) pids() map[string]int {
-	out := map[string]int{"driver": c.driver.Pid()}
+	out := map[string]int{}
+	if p, ok := c.driver.(*proc.Process); ok {
+		out["driver"] = p.Pid()
+	}
 	for id, e := range c.execs() {
 		out[fmt.Sprintf("exec-%d", id)] = e.p.Pid()
 	}
@@ -102,20 +125,30 @@ func containsLine(lines []string, s string) bool {
 	return slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, s) })
 }
 
-// TestClusterRunsAndCleansUp runs kryo-distributed on a driver and two executor
-// processes of the real binary, checks everything the run left behind, and
-// that no process of it survives Close.
+// TestClusterRunsAndCleansUp runs kryo-distributed on two executor processes
+// of the real binary, with the driver in the test's process (client deploy
+// mode, Spark's default) and as a process of its own (cluster mode), checks
+// everything the run left behind, and that no process of it survives Close.
 func TestClusterRunsAndCleansUp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts processes")
 	}
+	for _, mode := range []string{conf.DeployClient, conf.DeployCluster} {
+		t.Run(mode, func(t *testing.T) {
+			sp := kryoSpec("cluster-test", 2, 1, nil)
+			sp.Conf[conf.SubmitDeployMode] = mode
+			runsAndCleansUp(t, sp, map[string]int{conf.DeployClient: 2, conf.DeployCluster: 3}[mode])
+		})
+	}
+}
+
+func runsAndCleansUp(t *testing.T, sp *spec.Spec, processes int) {
 	ctx, cancel := context.WithTimeout(context.Background(), runBound)
 	defer cancel()
-	sp := kryoSpec("cluster-test", 2, 1, nil)
 	c := start(t, ctx, sp)
 	pids := c.pids()
-	if len(pids) != 3 {
-		t.Fatalf("cluster started %d processes, want 3: %v", len(pids), pids)
+	if len(pids) != processes {
+		t.Fatalf("cluster started %d processes, want %d: %v", len(pids), processes, pids)
 	}
 	out, err := c.Wait(ctx)
 	if err != nil {
@@ -215,8 +248,9 @@ func TestDriverKilledLeavesNoExecutor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), runBound)
 	defer cancel()
 	// More records than the default, so the run lasts well beyond registration.
-	c := start(t, ctx, kryoSpec("driver-killed", 2, 1, map[string]string{workloads.KeyRecords: "5000"}))
+	c := start(t, ctx, clusterMode(kryoSpec("driver-killed", 2, 1, map[string]string{workloads.KeyRecords: "5000"})))
 	pids := c.pids()
+	dp := c.driverProcess(t)
 
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
@@ -225,7 +259,7 @@ func TestDriverKilledLeavesNoExecutor(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Freeze the driver, so that what the log says now is the state it dies in.
-	if err := c.driver.Signal(syscall.SIGSTOP); err != nil {
+	if err := dp.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	evs, err := events.Read(filepath.Join(c.dir, events.FileName))

@@ -8,22 +8,21 @@ import (
 	"sync"
 )
 
-// NodeBinaryName is the small binary that runs only the driver and executor
-// roles (cmd/faultbook-node). It links neither the harness nor the docker
-// runtime, so a process of it starts in about a fifth of faultbook's time:
-// with three to five processes per cluster, process start is most of what a
+// NodeBinaryName is the small binary that runs only the executor role
+// (cmd/faultbook-node). It links neither the harness, the docker runtime nor
+// the S3 client, so a process of it starts in a fraction of faultbook's time:
+// with two to four executors per cluster, process start is most of what a
 // short cell costs.
 const NodeBinaryName = "faultbook-node"
 
 var nodeBinaries sync.Map // faultbook path → the binary its clusters start
 
-// NodeBinary is the binary the process runtime starts a cluster's driver and
-// executors from, given the faultbook binary bin: faultbook-node beside bin
-// when it is there and comes from the same build (module, Go version, VCS
-// revision and state, build settings, and the same version of every module it
-// links), else bin itself, whose hidden driver and executor commands run the
-// same code. The docker runtime always uses bin, which also runs the node's
-// worker.
+// NodeBinary is the binary the process runtime starts a cluster's executors
+// from, given the faultbook binary bin: faultbook-node beside bin when it is
+// there and comes from the same build (module, Go version, VCS revision and
+// state, build settings, and the same version of every module it links), else
+// bin itself, whose hidden executor command runs the same code. The docker
+// runtime always uses bin, which also runs the node's worker.
 func NodeBinary(bin string) string {
 	if v, ok := nodeBinaries.Load(bin); ok {
 		return v.(string)

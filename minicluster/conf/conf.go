@@ -39,6 +39,19 @@ const (
 	// Go has no per-thread stack flag, so the executor applies it to its whole
 	// process with debug.SetMaxStack.
 	ExecutorThreadStack = "spark.executor.threadStackSize"
+	// SubmitDeployMode says where the driver runs: "client", in the process
+	// that submits the application (Spark's default; here the harness, as
+	// spark-submit), or "cluster", as a process of its own that the cluster
+	// starts and may lose (Spark supervises and restarts drivers only in
+	// cluster mode). The docker runtime always runs the driver in a container
+	// of its own.
+	SubmitDeployMode = "spark.submit.deployMode"
+)
+
+// The values of SubmitDeployMode.
+const (
+	DeployClient  = "client"
+	DeployCluster = "cluster"
 )
 
 // The checkpoint store's throughput model (EFS bursting mode), beyond Spark:
@@ -96,6 +109,7 @@ var Defaults = map[string]string{
 	ExcludeKillExecutors:                  "false",
 	UnschedulableTaskSetTimeout:           "120s",
 	ExecutorThreadStack:                   "1m",
+	SubmitDeployMode:                      DeployClient,
 }
 
 // Fast holds the timing overrides the harness applies to every cluster: a
@@ -130,6 +144,14 @@ func New(overrides ...map[string]string) Conf {
 		}
 	}
 	return c
+}
+
+// DeployMode is SubmitDeployMode's value, DeployClient when unset.
+func (c Conf) DeployMode() string {
+	if m := c.Get(SubmitDeployMode); m != "" {
+		return m
+	}
+	return DeployClient
 }
 
 // Get returns a key's value, the value of its deprecated alias, or its default.
@@ -230,6 +252,9 @@ func (c Conf) Validate() error {
 	}
 	if _, err := c.Bytes(ExecutorThreadStack); err != nil {
 		return err
+	}
+	if m := c.DeployMode(); m != DeployClient && m != DeployCluster {
+		return fmt.Errorf("config %s=%q: must be %s or %s", SubmitDeployMode, m, DeployClient, DeployCluster)
 	}
 	for _, k := range []string{ExecutorHeartbeatInterval, NetworkTimeout, SchedulerRegistrationWait, ExcludeTimeout} {
 		if d, err := c.Duration(k); err != nil {

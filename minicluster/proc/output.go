@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sync"
 )
 
 // maxLine bounds what OnLine is given of one line, so a child writing
@@ -18,7 +20,7 @@ const maxLine = 64 << 10
 // reading: a child blocked on a full pipe would look like a hung node.
 func copyOutput(r io.Reader, log *os.File, onLine func(string)) error {
 	buf := make([]byte, 32<<10)
-	var line []byte
+	lines := lineSplitter{onLine: onLine}
 	var werr error
 	for {
 		n, rerr := r.Read(buf)
@@ -28,23 +30,9 @@ func copyOutput(r io.Reader, log *os.File, onLine func(string)) error {
 				werr = fmt.Errorf("write log: %w", err)
 			}
 		}
-		if onLine != nil {
-			for len(chunk) > 0 {
-				i := bytes.IndexByte(chunk, '\n')
-				if i < 0 {
-					line = appendCapped(line, chunk)
-					break
-				}
-				line = appendCapped(line, chunk[:i])
-				onLine(string(bytes.TrimSuffix(line, []byte("\r"))))
-				line = line[:0]
-				chunk = chunk[i+1:]
-			}
-		}
+		lines.feed(chunk)
 		if rerr != nil {
-			if onLine != nil && len(line) > 0 {
-				onLine(string(bytes.TrimSuffix(line, []byte("\r"))))
-			}
+			lines.flush()
 			if errors.Is(rerr, io.EOF) {
 				return werr
 			}
@@ -53,9 +41,95 @@ func copyOutput(r io.Reader, log *os.File, onLine func(string)) error {
 	}
 }
 
+// lineSplitter cuts a stream of output into lines for onLine (nil: none),
+// each capped at maxLine.
+type lineSplitter struct {
+	onLine func(string)
+	line   []byte
+}
+
+func (s *lineSplitter) feed(chunk []byte) {
+	if s.onLine == nil {
+		return
+	}
+	for len(chunk) > 0 {
+		i := bytes.IndexByte(chunk, '\n')
+		if i < 0 {
+			s.line = appendCapped(s.line, chunk)
+			return
+		}
+		s.line = appendCapped(s.line, chunk[:i])
+		s.onLine(string(bytes.TrimSuffix(s.line, []byte("\r"))))
+		s.line = s.line[:0]
+		chunk = chunk[i+1:]
+	}
+}
+
+// flush hands on a last line that had no newline.
+func (s *lineSplitter) flush() {
+	if s.onLine != nil && len(s.line) > 0 {
+		s.onLine(string(bytes.TrimSuffix(s.line, []byte("\r"))))
+		s.line = s.line[:0]
+	}
+}
+
 func appendCapped(line, b []byte) []byte {
 	if room := maxLine - len(line); len(b) > room {
 		b = b[:room]
 	}
 	return append(line, b...)
+}
+
+// Output is what a process's output becomes, for a role run inside this
+// process instead of as a child (a driver in Spark's client deploy mode): its
+// log file, written as it comes, and its lines for OnLine, cut exactly as a
+// child's are. Writes may come from several goroutines.
+type Output struct {
+	mu    sync.Mutex
+	log   *os.File
+	lines lineSplitter
+	err   error
+}
+
+// OpenOutput opens (appends to) the log at path, creating its directory, and
+// calls onLine (nil: none) for each line written.
+func OpenOutput(path string, onLine func(string)) (*Output, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create log directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	return &Output{log: f, lines: lineSplitter{onLine: onLine}}, nil
+}
+
+// Write appends p to the log and hands on its complete lines. Like a child's
+// pipe, it never fails the writer: a log that cannot be written is reported
+// by Close.
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.log != nil && o.err == nil {
+		if _, err := o.log.Write(p); err != nil {
+			o.err = fmt.Errorf("write log: %w", err)
+		}
+	}
+	o.lines.feed(p)
+	return len(p), nil
+}
+
+// Close hands on a last unterminated line and closes the log; later writes
+// only reach OnLine. It returns the first error writing or closing the log.
+func (o *Output) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.lines.flush()
+	if o.log != nil {
+		if err := o.log.Close(); err != nil && o.err == nil {
+			o.err = fmt.Errorf("close log: %w", err)
+		}
+		o.log = nil
+	}
+	return o.err
 }

@@ -1,8 +1,10 @@
 // Package role runs a minicluster process in its role: the driver or an
-// executor. The faultbook binary runs them as hidden subcommands; the small
-// faultbook-node binary (cmd/faultbook-node) runs only them, without the
-// harness, the reports or the docker runtime linked in, so that each process a
-// cluster starts pays for none of their initialisation.
+// executor. The faultbook binary runs both as hidden subcommands, and the
+// cluster runs a driver in client deploy mode through RunDriver in its own
+// process; the small faultbook-node binary (cmd/faultbook-node) runs only
+// executors, without the harness, the reports, the docker runtime or the S3
+// client linked in, so that each executor a cluster starts pays for none of
+// their initialisation.
 //
 // This package must not import minicluster/cluster (which links the docker
 // runtime): cluster imports it for the exit codes and the listening line.
@@ -73,18 +75,15 @@ func Code(err error) int {
 	return ExitInfra
 }
 
-// Main runs the role named by args[0] ("driver", "executor") with the rest
-// of args as its flags, printing errors on stderr as "faultbook: …", and
-// returns the process's exit code.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// ExecutorMain runs the executor role, args[0] being "executor" and the rest
+// its flags, printing errors on stderr as "faultbook: …", and returns the
+// process's exit code: faultbook-node's whole program.
+func ExecutorMain(ctx context.Context, args []string, stderr io.Writer) int {
 	var err error
-	switch {
-	case len(args) > 0 && args[0] == "driver":
-		err = Driver(ctx, args[1:], stdout, stderr)
-	case len(args) > 0 && args[0] == "executor":
+	if len(args) > 0 && args[0] == "executor" {
 		err = Executor(ctx, args[1:], stderr)
-	default:
-		err = usagef("usage: faultbook-node driver|executor FLAGS (started by the harness, not by hand)")
+	} else {
+		err = usagef("usage: faultbook-node executor FLAGS (started by a node's worker, not by hand)")
 	}
 	Report(stderr, err)
 	return Code(err)
@@ -145,14 +144,33 @@ func Driver(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	return RunDriver(ctx, DriverSetup{Spec: sp, Secret: secret, Dir: *runDir, Host: *host}, stdout, stderr)
+}
+
+// DriverSetup is what a driver is given, read from its flags, its run
+// directory and its environment, or handed over by a caller that runs the
+// driver in its own process (Spark's client deploy mode).
+type DriverSetup struct {
+	Spec   *spec.Spec
+	Secret []byte
+	// Dir is the run directory: the event log and the result go there.
+	Dir string
+	// Host is the address to listen on ("" is 127.0.0.1).
+	Host string
+}
+
+// RunDriver runs the application's driver: the listening line on stdout,
+// the log on stderr, the event log and the result into the run directory. An
+// aborted application is an Error with ExitJobFailed.
+func RunDriver(ctx context.Context, s DriverSetup, stdout, stderr io.Writer) error {
 	log := nodelog.New(stderr, slog.LevelInfo)
-	ev, err := events.Create(filepath.Join(*runDir, events.FileName))
+	ev, err := events.Create(filepath.Join(s.Dir, events.FileName))
 	if err != nil {
 		return infra(err)
 	}
 	defer ev.Close()
 	res, err := driver.Run(ctx, driver.Config{
-		Spec: sp, App: fixtures.App(), Secret: secret, Events: ev, Log: log, Host: *host, Dir: *runDir,
+		Spec: s.Spec, App: fixtures.App(), Secret: s.Secret, Events: ev, Log: log, Host: s.Host, Dir: s.Dir,
 		Listening: func(addr string) { fmt.Fprintln(stdout, ListeningPrefix+addr) },
 	})
 	if err != nil {
@@ -160,7 +178,7 @@ func Driver(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return infra(err)
 	}
 	b, _ := json.MarshalIndent(res, "", "  ")
-	if err := os.WriteFile(filepath.Join(*runDir, driver.ResultFile), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(s.Dir, driver.ResultFile), b, 0o644); err != nil {
 		return infra(fmt.Errorf("write result: %w", err))
 	}
 	if res.Status != driver.Succeeded {

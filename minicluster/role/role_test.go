@@ -15,8 +15,9 @@ import (
 )
 
 // TestMainRefusesBadInvocations: faultbook-node answers a wrong invocation
-// with the usage exit code and one "faultbook: " line on stderr, as
-// faultbook's hidden commands do, before it reads or writes anything.
+// (it runs executors only) with the usage exit code and one "faultbook: "
+// line on stderr, as faultbook's hidden commands do, before it reads or
+// writes anything.
 func TestMainRefusesBadInvocations(t *testing.T) {
 	t.Setenv("FAULTBOOK_CLUSTER_SECRET", "")
 	for _, tc := range []struct {
@@ -24,20 +25,17 @@ func TestMainRefusesBadInvocations(t *testing.T) {
 		code int
 		says string
 	}{
-		{nil, ExitUsage, "driver|executor"},
-		{[]string{"worker"}, ExitUsage, "driver|executor"},
-		{[]string{"driver"}, ExitUsage, "--run-dir is required"},
-		{[]string{"driver", "--bogus"}, ExitUsage, "flag provided but not defined: -bogus"},
+		{nil, ExitUsage, "faultbook-node executor FLAGS"},
+		{[]string{"worker"}, ExitUsage, "faultbook-node executor FLAGS"},
+		{[]string{"driver"}, ExitUsage, "faultbook-node executor FLAGS"},
+		{[]string{"executor", "--bogus"}, ExitUsage, "flag provided but not defined: -bogus"},
 		{[]string{"executor", "--run-dir", t.TempDir(), "extra"}, ExitUsage, `unexpected argument "extra"`},
 		{[]string{"executor", "--run-dir", t.TempDir()}, ExitInfra, "spec.json"},
 	} {
-		var stdout, stderr bytes.Buffer
-		code := Main(context.Background(), tc.args, &stdout, &stderr)
+		var stderr bytes.Buffer
+		code := ExecutorMain(context.Background(), tc.args, &stderr)
 		if code != tc.code || !strings.HasPrefix(stderr.String(), "faultbook: ") || !strings.Contains(stderr.String(), tc.says) {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d saying %q", tc.args, code, stderr.String(), tc.code, tc.says)
-		}
-		if stdout.Len() != 0 {
-			t.Errorf("%q: printed %q on stdout", tc.args, stdout.String())
 		}
 	}
 }
@@ -68,8 +66,8 @@ func TestExecutorWithoutItsDriverExitsOne(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
-	code := Main(ctx, []string{"executor", "--run-dir", dir, "--driver", addr, "--id", "3", "--node", "node-a", "--slots", "1"}, &stdout, &stderr)
+	var stderr bytes.Buffer
+	code := ExecutorMain(ctx, []string{"executor", "--run-dir", dir, "--driver", addr, "--id", "3", "--node", "node-a", "--slots", "1"}, &stderr)
 	if code != ExitJobFailed {
 		t.Errorf("exit %d, want %d; stderr:\n%s", code, ExitJobFailed, stderr.String())
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faultbook/faultbook/minicluster/checkpoint"
+	_ "github.com/faultbook/faultbook/minicluster/checkpoint/s3store" // s3:// checkpoint locations
 	"github.com/faultbook/faultbook/minicluster/job"
 	"github.com/faultbook/faultbook/minicluster/s3server"
 	"github.com/faultbook/faultbook/minicluster/safeguard"

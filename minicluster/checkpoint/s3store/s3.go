@@ -1,4 +1,13 @@
-package checkpoint
+// Package s3store is the checkpoint store that speaks the S3 API, through
+// minio-go. A binary that opens "s3://" locations imports it for its effect,
+// as database/sql drivers are imported:
+//
+//	import _ "github.com/faultbook/faultbook/minicluster/checkpoint/s3store"
+//
+// It is kept out of package checkpoint so that processes that never open a
+// store (executors, cmd/faultbook-node) do not link minio-go, whose package
+// initialisation was a third of such a process's start.
+package s3store
 
 import (
 	"bytes"
@@ -11,7 +20,15 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/faultbook/faultbook/minicluster/checkpoint"
 )
+
+func init() {
+	checkpoint.RegisterS3(func(bucket, prefix string, o checkpoint.Options) (checkpoint.Store, error) {
+		return New(bucket, prefix, o)
+	})
+}
 
 // S3 is a store in a bucket under a prefix, over the S3 API. S3 has no
 // rename: Rename copies and then deletes, two requests that another reader may
@@ -23,16 +40,16 @@ type S3 struct {
 	where  string
 }
 
-// NewS3 connects to an S3 endpoint; it sends no request until used.
-func NewS3(bucket, prefix string, o Options) (*S3, error) {
+// New connects to an S3 endpoint; it sends no request until used.
+func New(bucket, prefix string, o checkpoint.Options) (*S3, error) {
 	if o.Endpoint == "" {
-		return nil, fmt.Errorf("%w: s3://%s needs an endpoint (flag or AWS_ENDPOINT_URL)", ErrLocation, bucket)
+		return nil, fmt.Errorf("%w: s3://%s needs an endpoint (flag or AWS_ENDPOINT_URL)", checkpoint.ErrLocation, bucket)
 	}
 	endpoint, secure := o.Endpoint, false
 	if strings.Contains(endpoint, "://") {
 		u, err := url.Parse(endpoint)
 		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("%w: endpoint %q", ErrLocation, o.Endpoint)
+			return nil, fmt.Errorf("%w: endpoint %q", checkpoint.ErrLocation, o.Endpoint)
 		}
 		endpoint, secure = u.Host, u.Scheme == "https"
 	}
@@ -41,7 +58,7 @@ func NewS3(bucket, prefix string, o Options) (*S3, error) {
 		BucketLookup: minio.BucketLookupPath, MaxRetries: 1,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrLocation, err)
+		return nil, fmt.Errorf("%w: %v", checkpoint.ErrLocation, err)
 	}
 	if prefix != "" {
 		prefix = strings.TrimSuffix(prefix, "/") + "/"
@@ -49,7 +66,7 @@ func NewS3(bucket, prefix string, o Options) (*S3, error) {
 	return &S3{client: c, bucket: bucket, prefix: prefix, where: "s3://" + bucket + "/" + prefix}, nil
 }
 
-var _ Store = (*S3)(nil)
+var _ checkpoint.Store = (*S3)(nil)
 
 func (s *S3) String() string { return s.where }
 
@@ -76,7 +93,7 @@ func (s *S3) Get(ctx context.Context, key string) ([]byte, error) {
 	b, err := io.ReadAll(obj)
 	if err != nil {
 		if notFound(err) {
-			return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
+			return nil, fmt.Errorf("get %s: %w", key, checkpoint.ErrNotFound)
 		}
 		return nil, fmt.Errorf("get %s: %w", key, err)
 	}
@@ -112,7 +129,7 @@ func (s *S3) Rename(ctx context.Context, src, dst string) error {
 		minio.CopySrcOptions{Bucket: s.bucket, Object: s.prefix + src})
 	if err != nil {
 		if notFound(err) {
-			return fmt.Errorf("rename %s: copy: %w", src, ErrNotFound)
+			return fmt.Errorf("rename %s: copy: %w", src, checkpoint.ErrNotFound)
 		}
 		return fmt.Errorf("rename %s: copy: %w", src, err)
 	}
