@@ -20,11 +20,12 @@ import (
 const benchBound = 5 * time.Minute
 
 // BenchmarkCellRuns measures how many runs of one cell (boot, job, judge,
-// teardown, each on its own cluster of fresh processes) the harness carries
-// out per second with two clusters at a time, on registration-order-natural
-// (a driver and 2 executors), against its floor measured in the same
+// teardown, each on its own cluster of fresh executor processes) the harness
+// carries out per second with two clusters at a time, on
+// registration-order-natural (2 executor processes; the driver runs in the
+// harness, in client deploy mode), against its floor measured in the same
 // iteration: the rate at which the machine merely starts and reaps the same
-// three processes per run of faultbook-node (which exits at once with a usage
+// two processes per run of faultbook-node (which exits at once with a usage
 // error), two runs at a time. vs-process-floor says what share of that
 // floor the harness reaches.
 func BenchmarkCellRuns(b *testing.B) {
@@ -52,7 +53,7 @@ func BenchmarkCellRuns(b *testing.B) {
 		}
 		runs += n
 		start = time.Now()
-		if err := startAndReap(node, n, 2, 3); err != nil {
+		if err := startAndReap(node, n, 2, 2); err != nil {
 			b.Fatal(err)
 		}
 		floorTime += time.Since(start)
