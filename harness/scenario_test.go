@@ -1,11 +1,16 @@
 package harness
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/faultbook/faultbook/harness/result"
+	"github.com/faultbook/faultbook/minicluster/cluster"
+	"github.com/faultbook/faultbook/minicluster/conf"
 	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
+	"github.com/faultbook/faultbook/minicluster/spec"
 )
 
 func TestCatchIsSafeguardsOrUserFix(t *testing.T) {
@@ -47,5 +52,46 @@ func TestUserFixParams(t *testing.T) {
 	}
 	if l := got.Label(); !strings.Contains(l, UserFixLabel) {
 		t.Errorf("label %q", l)
+	}
+}
+
+// A run's driver is in the harness (client deploy mode) unless it must be a
+// process of its own: a scenario that kills its driver, and the docker
+// runtime, get cluster mode on their own, and asking for client mode there
+// is refused before anything runs, naming why.
+func TestDeployMode(t *testing.T) {
+	batch := &Scenario{Name: "batch", Workload: "w", Topology: spec.Topology{Nodes: 2}}
+	killer := &Scenario{Name: "killer", Workload: "w", Topology: spec.Topology{Nodes: 2}, Stream: &StreamRun{KillDriver: true}}
+	client := map[string]string{conf.SubmitDeployMode: conf.DeployClient}
+	for _, tc := range []struct {
+		name    string
+		sc      *Scenario
+		o       Options
+		want    string // the run's deploy mode; "" when refused
+		refuses string
+	}{
+		{"batch", batch, Options{}, conf.DeployClient, ""},
+		{"batch asking for cluster", batch, Options{Conf: map[string]string{conf.SubmitDeployMode: conf.DeployCluster}}, conf.DeployCluster, ""},
+		{"a scenario that kills its driver", killer, Options{}, conf.DeployCluster, ""},
+		{"killing a client driver", killer, Options{Conf: client}, "", "kills and restarts its driver"},
+		{"docker", batch, Options{Docker: &cluster.Docker{}}, conf.DeployCluster, ""},
+		{"docker asking for client", batch, Options{Docker: &cluster.Docker{}, Conf: client}, "", "container of its own"},
+	} {
+		err := Check([]*Scenario{tc.sc}, tc.o)
+		if tc.refuses != "" {
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.refuses) {
+				t.Errorf("%s: Check = %v, want %v saying %q", tc.name, err, ErrConfig, tc.refuses)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: Check = %v", tc.name, err)
+		}
+		o := tc.o
+		o.defaults()
+		sp := specFor(tc.sc, plan{kind: result.Control, label: "control", set: safeguard.Set{}, runs: 1}, &o, 1)
+		if got := sp.Conf.DeployMode(); got != tc.want {
+			t.Errorf("%s: deploy mode %s, want %s", tc.name, got, tc.want)
+		}
 	}
 }
