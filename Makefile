@@ -19,11 +19,13 @@ CHROME_BIN := /usr/lib/chromium/chromium-headless-shell
 
 all: build
 
-# faultbook-node, beside faultbook, runs only the driver and executor roles:
-# clusters start from it when it comes from the same build (README, Performance).
+# faultbook-node and faultbook-driver, beside faultbook, run only the executor
+# role and a cluster-mode driver: clusters start them when they come from the
+# same build (README, Performance).
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/faultbook
 	CGO_ENABLED=0 $(GO) build -o $(BIN)-node ./cmd/faultbook-node
+	CGO_ENABLED=0 $(GO) build -o $(BIN)-driver ./cmd/faultbook-driver
 
 run: build
 	rm -rf $(OUT)

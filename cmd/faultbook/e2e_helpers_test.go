@@ -68,13 +68,17 @@ func TestMain(m *testing.M) {
 
 // buildBinary compiles this package with the go command of the toolchain that
 // runs the tests, with the race detector when the tests have it, and
-// faultbook-node beside it with the same flags, as make build does: the
-// clusters of the runs under test start from it (cluster.NodeBinary).
+// faultbook-node and faultbook-driver beside it with the same flags, as make
+// build does: the clusters of the runs under test start their executors and
+// cluster-mode drivers from them (cluster.NodeBinary, cluster.DriverBinary).
 func buildBinary(out string) error {
 	if err := buildPackage(out, "."); err != nil {
 		return err
 	}
-	return buildPackage(out+"-node", "../faultbook-node")
+	if err := buildPackage(out+"-node", "../faultbook-node"); err != nil {
+		return err
+	}
+	return buildPackage(out+"-driver", "../faultbook-driver")
 }
 
 func buildPackage(out, pkg string) error {

@@ -149,10 +149,10 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 	addrc, onLine := c.driverLines()
 	logPath := filepath.Join(o.Dir, "driver.log")
 	if sp.Conf.DeployMode() == conf.DeployCluster {
-		// The full binary: a driver may checkpoint to S3, which
-		// faultbook-node does not link.
+		// faultbook-driver, or faultbook itself: a driver may checkpoint
+		// to S3, which faultbook-node does not link.
 		p, err := proc.Start(ctx, proc.Spec{
-			Name: "driver", Path: o.Binary, Args: []string{"driver", "--run-dir", o.Dir}, Env: env,
+			Name: "driver", Path: DriverBinary(o.Binary), Args: []string{"driver", "--run-dir", o.Dir}, Env: env,
 			LogPath: logPath, OnLine: onLine,
 		})
 		if err != nil {

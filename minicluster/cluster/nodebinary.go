@@ -15,7 +15,12 @@ import (
 // short cell costs.
 const NodeBinaryName = "faultbook-node"
 
-var nodeBinaries sync.Map // faultbook path → the binary its clusters start
+// DriverBinaryName is the small binary that runs only a driver in cluster
+// deploy mode (cmd/faultbook-driver), with the S3 checkpoint store but
+// without the harness or the docker runtime.
+const DriverBinaryName = "faultbook-driver"
+
+var roleBinaries sync.Map // [faultbook path, role binary name] → the binary to start
 
 // NodeBinary is the binary the process runtime starts a cluster's executors
 // from, given the faultbook binary bin: faultbook-node beside bin when it is
@@ -23,16 +28,24 @@ var nodeBinaries sync.Map // faultbook path → the binary its clusters start
 // state, build settings, and the same version of every module it links), else
 // bin itself, whose hidden executor command runs the same code. The docker
 // runtime always uses bin, which also runs the node's worker.
-func NodeBinary(bin string) string {
-	if v, ok := nodeBinaries.Load(bin); ok {
+func NodeBinary(bin string) string { return roleBinary(bin, NodeBinaryName) }
+
+// DriverBinary is the binary a driver in cluster deploy mode starts from, as
+// NodeBinary chooses: faultbook-driver beside bin, else bin's hidden driver
+// command.
+func DriverBinary(bin string) string { return roleBinary(bin, DriverBinaryName) }
+
+func roleBinary(bin, name string) string {
+	key := [2]string{bin, name}
+	if v, ok := roleBinaries.Load(key); ok {
 		return v.(string)
 	}
 	use := bin
-	node := filepath.Join(filepath.Dir(bin), NodeBinaryName)
-	if fi, err := os.Stat(node); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 && sameBuild(bin, node) {
-		use = node
+	b := filepath.Join(filepath.Dir(bin), name)
+	if fi, err := os.Stat(b); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 && sameBuild(bin, b) {
+		use = b
 	}
-	nodeBinaries.Store(bin, use)
+	roleBinaries.Store(key, use)
 	return use
 }
 

@@ -6,29 +6,34 @@ import (
 	"testing"
 )
 
-// TestNodeBinary: clusters start from faultbook-node when it lies beside
-// faultbook and comes from the same build, and from faultbook itself when
-// the binary beside it is of another build or missing.
-func TestNodeBinary(t *testing.T) {
+// TestRoleBinaries: clusters start executors from faultbook-node, and
+// cluster-mode drivers from faultbook-driver, when it lies beside faultbook
+// and comes from the same build, and from faultbook itself when the binary
+// beside it is of another build or missing.
+func TestRoleBinaries(t *testing.T) {
 	bin := faultbookBinary(t)
-	if got, want := NodeBinary(bin), filepath.Join(filepath.Dir(bin), NodeBinaryName); got != want {
-		t.Errorf("NodeBinary(%s) = %s, want the faultbook-node of the same build, %s", bin, got, want)
-	}
+	for name, choose := range map[string]func(string) string{NodeBinaryName: NodeBinary, DriverBinaryName: DriverBinary} {
+		t.Run(name, func(t *testing.T) {
+			if got, want := choose(bin), filepath.Join(filepath.Dir(bin), name); got != want {
+				t.Errorf("%s: chose %s for %s, want the %s of the same build, %s", name, got, bin, name, want)
+			}
 
-	// Another build: this test binary, renamed faultbook, beside the real faultbook-node.
-	dir := t.TempDir()
-	other := filepath.Join(dir, "faultbook")
-	copyFile(t, os.Args[0], other)
-	copyFile(t, filepath.Join(filepath.Dir(bin), NodeBinaryName), filepath.Join(dir, NodeBinaryName))
-	if got := NodeBinary(other); got != other {
-		t.Errorf("NodeBinary chose %s, a faultbook-node of another build than %s", got, other)
-	}
+			// Another build: this test binary, renamed faultbook, beside the real one.
+			dir := t.TempDir()
+			other := filepath.Join(dir, "faultbook")
+			copyFile(t, os.Args[0], other)
+			copyFile(t, filepath.Join(filepath.Dir(bin), name), filepath.Join(dir, name))
+			if got := choose(other); got != other {
+				t.Errorf("%s: chose %s, of another build than %s", name, got, other)
+			}
 
-	// None beside it.
-	alone := filepath.Join(t.TempDir(), "faultbook")
-	copyFile(t, bin, alone)
-	if got := NodeBinary(alone); got != alone {
-		t.Errorf("NodeBinary(%s) = %s with no faultbook-node beside it", alone, got)
+			// None beside it.
+			alone := filepath.Join(t.TempDir(), "faultbook")
+			copyFile(t, bin, alone)
+			if got := choose(alone); got != alone {
+				t.Errorf("%s: chose %s for %s with nothing beside it", name, got, alone)
+			}
+		})
 	}
 }
 

@@ -1,10 +1,11 @@
 // Package role runs a minicluster process in its role: the driver or an
 // executor. The faultbook binary runs both as hidden subcommands, and the
 // cluster runs a driver in client deploy mode through RunDriver in its own
-// process; the small faultbook-node binary (cmd/faultbook-node) runs only
+// process. The small faultbook-node binary (cmd/faultbook-node) runs only
 // executors, without the harness, the reports, the docker runtime or the S3
 // client linked in, so that each executor a cluster starts pays for none of
-// their initialisation.
+// their initialisation; faultbook-driver (cmd/faultbook-driver) runs only a
+// driver in cluster deploy mode, with the S3 client.
 //
 // This package must not import minicluster/cluster (which links the docker
 // runtime): cluster imports it for the exit codes and the listening line.
@@ -79,11 +80,22 @@ func Code(err error) int {
 // its flags, printing errors on stderr as "faultbook: …", and returns the
 // process's exit code: faultbook-node's whole program.
 func ExecutorMain(ctx context.Context, args []string, stderr io.Writer) int {
+	return roleMain("faultbook-node", "executor", args, stderr, func(flags []string) error { return Executor(ctx, flags, stderr) })
+}
+
+// DriverMain runs the driver role, args[0] being "driver" and the rest its
+// flags, as ExecutorMain does: faultbook-driver's whole program.
+func DriverMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return roleMain("faultbook-driver", "driver", args, stderr, func(flags []string) error { return Driver(ctx, flags, stdout, stderr) })
+}
+
+// roleMain runs the program of a binary that runs one role.
+func roleMain(program, role string, args []string, stderr io.Writer, run func(flags []string) error) int {
 	var err error
-	if len(args) > 0 && args[0] == "executor" {
-		err = Executor(ctx, args[1:], stderr)
+	if len(args) > 0 && args[0] == role {
+		err = run(args[1:])
 	} else {
-		err = usagef("usage: faultbook-node executor FLAGS (started by a node's worker, not by hand)")
+		err = usagef("usage: %s %s FLAGS (started by the cluster, not by hand)", program, role)
 	}
 	Report(stderr, err)
 	return Code(err)

@@ -75,3 +75,29 @@ func TestExecutorWithoutItsDriverExitsOne(t *testing.T) {
 		t.Errorf("stderr lacks Spark's \"Cannot register with driver: %s\":\n%s", addr, stderr.String())
 	}
 }
+
+// TestDriverMainRefusesBadInvocations: faultbook-driver runs a driver only,
+// and answers anything else with the usage exit code.
+func TestDriverMainRefusesBadInvocations(t *testing.T) {
+	t.Setenv("FAULTBOOK_CLUSTER_SECRET", "")
+	for _, tc := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{nil, ExitUsage, "faultbook-driver driver FLAGS"},
+		{[]string{"executor"}, ExitUsage, "faultbook-driver driver FLAGS"},
+		{[]string{"driver"}, ExitUsage, "--run-dir is required"},
+		{[]string{"driver", "--bogus"}, ExitUsage, "flag provided but not defined: -bogus"},
+		{[]string{"driver", "--run-dir", t.TempDir()}, ExitInfra, "spec.json"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := DriverMain(context.Background(), tc.args, &stdout, &stderr)
+		if code != tc.code || !strings.HasPrefix(stderr.String(), "faultbook: ") || !strings.Contains(stderr.String(), tc.says) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d saying %q", tc.args, code, stderr.String(), tc.code, tc.says)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("%q: printed %q on stdout", tc.args, stdout.String())
+		}
+	}
+}

@@ -73,10 +73,18 @@ type partMeta struct {
 	Size   int    `json:"size"`
 }
 
+// written is the checkpoint file a protocol wrote, as Spark's
+// CheckpointWriter reports it.
+type written struct {
+	key   string
+	bytes int
+}
+
 // protocol is a way to write and read checkpoints.
 type protocol interface {
-	// write makes one attempt at a checkpoint.
-	write(ctx context.Context, s snapshot, attempt int) error
+	// write makes one attempt at a checkpoint, and names the checkpoint file
+	// it wrote last (the metadata or manifest) and its size.
+	write(ctx context.Context, s snapshot, attempt int) (written, error)
 	// recover returns the newest checkpoint the protocol trusts, nil for none.
 	recover(ctx context.Context) (*snapshot, error)
 }
@@ -93,9 +101,12 @@ func protocolFor(c *Context) protocol {
 func (c *Context) writeCheckpoint(ctx context.Context, s snapshot) {
 	start := time.Now()
 	for attempt := 1; attempt <= 3; attempt++ {
-		err := c.proto.write(ctx, s, attempt)
+		w, err := c.proto.write(ctx, s, attempt)
 		if err == nil {
-			c.log.Info(fmt.Sprintf("Checkpoint for time %d ms saved to '%s' (batch %d, offset %d)", s.Time, c.store, s.Batch, s.Offset), "component", "streaming.CheckpointWriter")
+			// Spark's CheckpointWriter line; the time is the stream's, as the
+			// batch times are.
+			c.log.Info(fmt.Sprintf("Checkpoint for time %d ms saved to file '%s', took %d bytes and %d ms",
+				s.Time, location(c.store, w.key), w.bytes, c.stream(time.Since(start)).Milliseconds()), "component", "streaming.CheckpointWriter")
 			c.ev.Emit(events.Event{Kind: events.Checkpoint, Job: s.Batch, Outcome: "written", Message: fmt.Sprintf("checkpoint for time %d ms", s.Time),
 				Metrics: map[string]float64{"ms": msOf(time.Since(start)), "attempts": float64(attempt)}})
 			return
@@ -194,4 +205,10 @@ func readParts(ctx context.Context, st checkpoint.Store, m *meta, tries int) (ma
 		}
 	}
 	return state, nil
+}
+
+// location is a checkpoint file's full name in its store
+// ("s3://ckpt/app/checkpoint-1600000008000").
+func location(st fmt.Stringer, key string) string {
+	return strings.TrimSuffix(st.String(), "/") + "/" + key
 }

@@ -33,7 +33,7 @@ const (
 	keepParts = 2
 )
 
-func (p *manifestProtocol) write(ctx context.Context, s snapshot, _ int) error {
+func (p *manifestProtocol) write(ctx context.Context, s snapshot, _ int) (written, error) {
 	st := p.c.store
 	m := meta{Batch: s.Batch, Time: s.Time, Offset: s.Offset}
 	p.c.alarm.bytes = 0
@@ -41,20 +41,21 @@ func (p *manifestProtocol) write(ctx context.Context, s snapshot, _ int) error {
 		p.c.alarm.bytes += len(b)
 		key := fmt.Sprintf("ckpt-%d/part-%05d", s.Time, i)
 		if err := st.Put(ctx, key, b); err != nil {
-			return err
+			return written{}, err
 		}
 		m.Parts = append(m.Parts, partMeta{Key: key, SHA256: sum(b), Size: len(b)})
 	}
 	b, _ := json.Marshal(m)
-	if err := st.Put(ctx, fmt.Sprintf("%s%d", manifestPrefix, s.Time), b); err != nil {
-		return err
+	file := fmt.Sprintf("%s%d", manifestPrefix, s.Time)
+	if err := st.Put(ctx, file, b); err != nil {
+		return written{}, err
 	}
 	p.written = append(p.written, m)
 	if len(p.written) > keepParts {
 		p.written = p.written[len(p.written)-keepParts:]
 	}
 	p.collect(ctx, p.written[0].Time)
-	return nil
+	return written{key: file, bytes: len(b)}, nil
 }
 
 // collect deletes the parts of checkpoints older than cutoff. It lists to

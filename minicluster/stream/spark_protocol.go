@@ -59,7 +59,7 @@ func (p *sparkProtocol) rename(ctx context.Context, src, dst string) error {
 	return p.c.store.Rename(ctx, src, dst)
 }
 
-func (p *sparkProtocol) write(ctx context.Context, s snapshot, attempt int) error {
+func (p *sparkProtocol) write(ctx context.Context, s snapshot, attempt int) (written, error) {
 	st := p.c.store
 	dir := stateDir(s.Time)
 	m := meta{Batch: s.Batch, Time: s.Time, Offset: s.Offset}
@@ -70,30 +70,31 @@ func (p *sparkProtocol) write(ctx context.Context, s snapshot, attempt int) erro
 		final := fmt.Sprintf("%spart-%05d", dir, i)
 		tmp := fmt.Sprintf("%s.part-%05d-attempt-%d", dir, i, attempt)
 		if err := p.create(ctx, tmp, b); err != nil {
-			return fmt.Errorf("checkpoint RDD part %d: %w", i, err)
+			return written{}, fmt.Errorf("checkpoint RDD part %d: %w", i, err)
 		}
 		if err := p.rename(ctx, tmp, final); err != nil {
-			return fmt.Errorf("checkpoint RDD part %d: %w", i, err)
+			return written{}, fmt.Errorf("checkpoint RDD part %d: %w", i, err)
 		}
 		m.Parts = append(m.Parts, partMeta{Key: final, SHA256: sum(b), Size: len(b)})
 	}
 	// ReliableCheckpointRDD: the directory must now hold every part.
 	keys, err := st.List(ctx, dir)
 	if err != nil {
-		return err
+		return written{}, err
 	}
 	if n := len(partKeys(keys)); n != len(parts) {
-		return fmt.Errorf("org.apache.spark.SparkException: Checkpoint RDD has a different number of partitions from original RDD. Original RDD [num of partitions: %d]; Checkpoint RDD [num of partitions: %d]", len(parts), n)
+		return written{}, fmt.Errorf("org.apache.spark.SparkException: Checkpoint RDD has a different number of partitions from original RDD. Original RDD [num of partitions: %d]; Checkpoint RDD [num of partitions: %d]", len(parts), n)
 	}
 	b, _ := json.Marshal(m)
 	if err := p.create(ctx, "temp", b); err != nil {
-		return err
+		return written{}, err
 	}
-	if err := p.rename(ctx, "temp", fmt.Sprintf("%s%d", sparkMetaPrefix, s.Time)); err != nil {
-		return err
+	file := fmt.Sprintf("%s%d", sparkMetaPrefix, s.Time)
+	if err := p.rename(ctx, "temp", file); err != nil {
+		return written{}, err
 	}
 	p.cleanup(ctx, s.Time)
-	return nil
+	return written{key: file, bytes: len(b)}, nil
 }
 
 // cleanup deletes all but the newest checkpoint files, and the state of

@@ -100,7 +100,7 @@ func TestProtocolsRoundTrip(t *testing.T) {
 					t.Fatalf("recover from an empty store = %+v, %v", s, err)
 				}
 				for _, b := range []int{1, 3, 5} {
-					if err := w.proto.write(ctx, snap(b), 1); err != nil {
+					if _, err := w.proto.write(ctx, snap(b), 1); err != nil {
 						t.Fatalf("write batch %d: %v", b, err)
 					}
 				}
@@ -141,7 +141,7 @@ func TestRecoveryOnALaggingList(t *testing.T) {
 			loc := loc + "/" + label(tc.set)
 			w := newContext(t, loc, tc.set)
 			for _, b := range []int{1, 3, 5} {
-				if err := w.proto.write(ctx, snap(b), 1); err != nil && tc.set.On(safeguard.ManifestCommit) {
+				if _, err := w.proto.write(ctx, snap(b), 1); err != nil && tc.set.On(safeguard.ManifestCommit) {
 					t.Fatalf("write batch %d: %v", b, err)
 				}
 			}
@@ -172,7 +172,7 @@ func TestValidateFallsBackFromAnIncompleteCheckpoint(t *testing.T) {
 	set := safeguard.Set{safeguard.ValidateOnRecovery: true}
 	w := newContext(t, loc, set)
 	for _, b := range []int{1, 3} {
-		if err := w.proto.write(ctx, snap(b), 1); err != nil {
+		if _, err := w.proto.write(ctx, snap(b), 1); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -31,9 +31,9 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// Binary builds ./cmd/faultbook, and ./cmd/faultbook-node beside it, from the
-// module root with the go command running these tests, once, and returns
-// faultbook's path.
+// Binary builds ./cmd/faultbook, and ./cmd/faultbook-node and
+// ./cmd/faultbook-driver beside it, from the module root with the go command
+// running these tests, once, and returns faultbook's path.
 func Binary(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
@@ -55,9 +55,11 @@ func Binary(tb testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(buildDir, "faultbook")
-		// faultbook-node beside it, as make build puts it: clusters start
-		// their processes from it (cluster.NodeBinary).
-		for _, b := range []struct{ out, pkg string }{{binPath, "./cmd/faultbook"}, {binPath + "-node", "./cmd/faultbook-node"}} {
+		// faultbook-node and faultbook-driver beside it, as make build puts
+		// them: clusters start their executors and cluster-mode drivers from
+		// them (cluster.NodeBinary, cluster.DriverBinary).
+		for _, b := range []struct{ out, pkg string }{{binPath, "./cmd/faultbook"}, {binPath + "-node", "./cmd/faultbook-node"},
+			{binPath + "-driver", "./cmd/faultbook-driver"}} {
 			cmd := exec.CommandContext(ctx, goCmd, "build", "-o", b.out, b.pkg)
 			cmd.Dir = root
 			// Static, so the docker runtime can run it FROM scratch.
