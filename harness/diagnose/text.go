@@ -98,6 +98,15 @@ func (t *textReader) line(n int, s string) {
 	if c, m, ok := exceptionLine(trim); ok {
 		if len(t.cur.Exceptions) < maxExceptions {
 			t.cur.Exceptions = append(t.cur.Exceptions, Exception{Class: c, Message: m, Line: n, Text: clip(trim)})
+			// A wrapper names what it wraps in its message
+			// ("com.esotericsoftware.kryo.KryoException: java.lang.StackOverflowError"),
+			// as the first line of a record does.
+			for _, e := range inlineExceptions(m, n) {
+				if len(t.cur.Exceptions) < maxExceptions {
+					e.Text = clip(trim)
+					t.cur.Exceptions = append(t.cur.Exceptions, e)
+				}
+			}
 		}
 		if !t.cur.Task && taskFailure(trim) {
 			t.cur.Task = true
