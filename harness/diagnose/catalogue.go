@@ -186,7 +186,11 @@ func FlakyNode() *Signature {
 		RequireAny: []Clause{
 			{
 				Says: "the scheduler excluded executors or nodes after failures, or could place a task nowhere",
-				Any:  []Pattern{{Message: `(Blacklisting|Excluding) (executor|node|host)|(Blacklisting|Excluding) \S+ for stage \d+|excluded after \d+ (task|executor) failures|cannot run anywhere due to node and executor`}},
+				Any: []Pattern{
+					{Message: `(Blacklisting|Excluding) (executor|node|host)|(Blacklisting|Excluding) \S+ for stage \d+|excluded after \d+ (task|executor) failures|cannot run anywhere due to node and executor|Killing (blacklisted|excluded) executor`},
+					// YARN's launch exclusion (SPARK-16630): executors kept failing to start on the node.
+					{Message: `(blacklisting|excluding) \S+ as YARN allocation failed \d+ times`},
+				},
 			},
 			{
 				Says: "tasks failed on one host only, with network or I/O errors, while tasks finished on others", Min: 3, OneHost: true,
