@@ -227,11 +227,16 @@ func storyOf(reproduce string) string {
 const (
 	kryoReadFrames = `com\.esotericsoftware\.kryo|KryoDeserializationStream|KryoSerializerInstance\.deserialize|read block|readClass|readObject`
 	castToTuple    = `cannot be cast to (class )?(scala\.)?(Product2|Tuple\d+)\b`
+	// wellFormedMissing: Kryo read a whole, well-formed class name it could
+	// not load. Bytes read with another registry give a garbled name; a
+	// proper one means the class is missing from that process's class path
+	// (a jar not shipped), which is not a divergent registration.
+	wellFormedMissing = `Unable to find class: [A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+\s*$`
 )
 
 var (
 	castToProduct2    = diagnose.Pattern{Exception: `(^|\.)ClassCastException$`, Message: castToTuple, Task: true}
-	unregisteredID    = diagnose.Pattern{Exception: `(^|\.)KryoException$`, Message: `Encountered unregistered class ID|Unable to find class`, Task: true}
+	unregisteredID    = diagnose.Pattern{Exception: `(^|\.)KryoException$`, Message: `Encountered unregistered class ID|Unable to find class`, Not: wellFormedMissing, Task: true}
 	indexInKryo       = diagnose.Pattern{Exception: `(^|\.)IndexOutOfBoundsException$`, Frame: kryoReadFrames, Task: true}
 	classNotFoundKryo = diagnose.Pattern{Exception: `(^|\.)ClassNotFoundException$`, Frame: kryoReadFrames, Task: true}
 	castInKryo        = diagnose.Pattern{Exception: `(^|\.)ClassCastException$`, Frame: kryoReadFrames, Task: true}

@@ -12,8 +12,19 @@ const seed003 = "003_62b8e12072c4356b.txt"
 // maxFailures is Spark's spark.task.maxFailures setting.
 var maxFailures = Setting{"spark.task.maxFailures", "4", "attempts of one task before its job aborts"}
 
-// jsonFrames are the frames of JSON encoders a null string reaches.
-const jsonFrames = `(?i)json|argonaut|jackson|circe|gson|PrettyParams|spray\.|play\.api\.libs`
+// jsonFrames are the frames of JSON encoders a null string reaches: the
+// writing side of the common JVM JSON libraries (Jackson's generators and
+// serializers, json4s, circe, argonaut, spray-json, play-json, Gson,
+// org.json, Spark's own JacksonGenerator) and any frame whose class or
+// method says it writes JSON ("appendJsonString", "JsonEncoder.encode").
+// Their reading side (Jackson's deserializers and parsers, Spark's
+// JacksonParser) is left out: a NullPointerException while parsing JSON is
+// another failure.
+const jsonFrames = `com\.fasterxml\.jackson\.(core\.json\.\w*(Generator|Writer)|core\.io\.SegmentedStringWriter|databind\.(ser\.|ObjectMapper\.write|ObjectWriter))` +
+	`|org\.json4s\.\S*(Serializ|compact|pretty|render|write|decompose|Printer)|io\.circe\.(Encoder|Printer|Json\S*\.(noSpaces|spaces|print))|argonaut\.|spray\.json\.\S*(Writer|Printer|write|productElement2Field)` +
+	`|play\.api\.libs\.json\.\S*(Writes|toJson|stringify|prettyPrint)|com\.google\.gson\.(Gson\.toJson|stream\.JsonWriter|internal\.bind\.\S*\.write)` +
+	`|catalyst\.json\.JacksonGenerator|org\.json\.JSON(Object|Array|Writer)\S*\.(put|write|toString)` +
+	`|(?i)json\w*[.$](encode|write|serializ|render|print|stringify|tojson|compact|pretty)|(encode|write|append|print|render|marshal|tojson|stringify)\w*json`
 
 // OptionSomeNull is FAILURES.md §3: a null inside Some, dereferenced by a JSON
 // encoder on an executor.
@@ -72,10 +83,23 @@ func DeepListOverflow() *Signature {
 	}
 }
 
+// The files Spark's checkpoints leave on S3, across its checkpoint writers:
+// a stream's checkpoint-<time> (DStreams), an RDD's rdd-<id>/part-<n>, a
+// structured stream's offsets/, commits/, sources/ and state/ logs and a file
+// sink's _spark_metadata, or any path naming a checkpoint directory.
+const (
+	s3             = `s3[an]?://`
+	checkpointOnS3 = `(?i)` + s3 + `\S*(check[-_]?point|/(offsets|commits|sources|state)/\S|/rdd-\d+(/part-\d+)?|/_spark_metadata)`
+	// missing: the store said a file written a moment before was not there,
+	// or a read of it came back short, which is what an eventually
+	// consistent listing or read-after-write looks like; a refused
+	// credential or a class that changed is another failure.
+	missing = `(FileNotFound|EOF|(^|\.)Consistency)Exception$`
+)
+
 // CheckpointEventualConsistency is FAILURES.md §5: checkpoints on S3 before it
 // was strongly consistent.
 func CheckpointEventualConsistency() *Signature {
-	const s3 = `s3[an]?://`
 	return &Signature{
 		ID: "eventual-checkpoint", Scenario: "eventual-checkpoint", Title: "checkpoints on an eventually consistent S3: sporadic \"not found\" failures",
 		Source: seed003, Section: "5",
@@ -88,14 +112,16 @@ func CheckpointEventualConsistency() *Signature {
 		Require: []Clause{{
 			Says: "a checkpoint on S3 failed to be written, listed or read",
 			Any: []Pattern{
-				{Message: `(Error in attempt \d+ of writing checkpoint to|Could not write checkpoint for time .* to (file )?|Failed to read checkpoint from directory|Error reading checkpoint from file) .*` + s3},
-				{Exception: `FileNotFoundException$`, Message: `(?i)` + s3 + `\S*check[-_]?point`},
+				{Message: `(Error in attempt \d+ of writing checkpoint to|Error reading checkpoint from file) .*` + s3, Exception: missing},
+				{Exception: `FileNotFoundException$`, Message: checkpointOnS3},
+				{Exception: `IllegalStateException$`, Message: checkpointOnS3 + `\S* (does not|doesn't) exist`},
 				{Message: `(?i)(Invalid checkpoint file|Checkpoint (RDD )?directory does not exist).*` + s3},
 				{Message: `has (a )?different number of partitions from original RDD`},
+				{Exception: `(^|\.)ConsistencyException$`},
 			},
 		}},
 		Support: []Clause{
-			{Says: "it happened more than once (sporadic)", Min: 2, Any: []Pattern{{Message: `(?i)checkpoint.*` + s3 + `|` + s3 + `.*checkpoint`, Exception: `Exception$`}}},
+			{Says: "it happened more than once (sporadic)", Min: 2, Any: []Pattern{{Message: checkpointOnS3, Exception: missing}}},
 		},
 	}
 }
@@ -160,7 +186,11 @@ func FlakyNode() *Signature {
 		RequireAny: []Clause{
 			{
 				Says: "the scheduler excluded executors or nodes after failures, or could place a task nowhere",
-				Any:  []Pattern{{Message: `(Blacklisting|Excluding) (executor|node|host)|(Blacklisting|Excluding) \S+ for stage \d+|excluded after \d+ (task|executor) failures|cannot run anywhere due to node and executor`}},
+				Any: []Pattern{
+					{Message: `(Blacklisting|Excluding) (executor|node|host)|(Blacklisting|Excluding) \S+ for stage \d+|excluded after \d+ (task|executor) failures|cannot run anywhere due to node and executor|Killing (blacklisted|excluded) executor`},
+					// YARN's launch exclusion (SPARK-16630): executors kept failing to start on the node.
+					{Message: `(blacklisting|excluding) \S+ as YARN allocation failed \d+ times`},
+				},
 			},
 			{
 				Says: "tasks failed on one host only, with network or I/O errors, while tasks finished on others", Min: 3, OneHost: true,

@@ -92,6 +92,8 @@ func TestParseHeader(t *testing.T) {
 		{"2024-01-02 10:00:00,123 WARN [task-result-getter-0] scheduler.TaskSetManager: Lost task 1.0", "WARN", "scheduler.TaskSetManager", "Lost task 1.0"},
 		{"2026-11-29 13:11:28.643 ERROR executor.Executor: Exception in task 3.0", "ERROR", "executor.Executor", "Exception in task 3.0"},
 		{"2026-11-29 13:11:28.643 INFO  SparkContext: Started", "INFO", "SparkContext", "Started"},
+		{"2019-11-04 17:02:41,902 ERROR [stream execution thread for q [id = 6b3c, runId = 0a1b]] streaming.MicroBatchExecution: Query q terminated with error",
+			"ERROR", "streaming.MicroBatchExecution", "Query q terminated with error"},
 	} {
 		level, logger, msg, ok := parseHeader(tc.line)
 		if !ok || level != tc.level || logger != tc.logger || msg != tc.msg {

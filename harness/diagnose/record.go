@@ -78,7 +78,9 @@ var (
 		"YarnClusterScheduler", "CoarseGrainedSchedulerBackend", "YarnSchedulerBackend", "YarnClientSchedulerBackend",
 		"StandaloneSchedulerBackend", "SparkDeploySchedulerBackend", "BlockManagerMasterEndpoint", "JobScheduler",
 		"JobGenerator", "CheckpointWriter", "StreamingContext", "DStreamGraph", "HealthTracker", "BlacklistTracker",
-		"ExecutorAllocationManager", "SparkUI", "DriverEndpoint", "ReceiverTracker")
+		"ExecutorAllocationManager", "SparkUI", "DriverEndpoint", "ReceiverTracker", "CheckpointReader",
+		"ReliableRDDCheckpointData", "MicroBatchExecution", "ContinuousExecution", "StreamExecution", "TaskSetExcludelist",
+		"TaskSetBlacklist")
 	executorLoggers = set("Executor", "CoarseGrainedExecutorBackend", "YarnCoarseGrainedExecutorBackend",
 		"MesosExecutorBackend", "KubernetesExecutorBackend", "ShuffleBlockFetcherIterator", "TorrentBroadcast")
 )
@@ -235,7 +237,7 @@ func parseHeader(s string) (level, logger, msg string, ok bool) {
 		i++
 	}
 	if i < len(s) && s[i] == '[' { // a thread name
-		if j := strings.IndexByte(s[i:], ']'); j >= 0 {
+		if j := closingBracket(s[i:]); j >= 0 {
 			i += j + 1
 			for i < len(s) && s[i] == ' ' {
 				i++
@@ -250,6 +252,24 @@ func parseHeader(s string) (level, logger, msg string, ok bool) {
 		return level, rest[:len(rest)-1], "", true
 	}
 	return level, "", rest, true
+}
+
+// closingBracket is the index of the ']' that closes the '[' s starts with,
+// counting nested brackets: a structured stream's thread is named "stream
+// execution thread for q [id = …, runId = …]". It is -1 when none does.
+func closingBracket(s string) int {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[':
+			depth++
+		case ']':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // maxHosts bounds the hosts remembered.

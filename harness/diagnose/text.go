@@ -95,15 +95,33 @@ func (t *textReader) line(n int, s string) {
 	if t.cur == nil {
 		return
 	}
-	if c, m, ok := exceptionLine(trim); ok {
-		if len(t.cur.Exceptions) < maxExceptions {
-			t.cur.Exceptions = append(t.cur.Exceptions, Exception{Class: c, Message: m, Line: n, Text: clip(trim)})
+	t.cur.addLine(n, trim)
+}
+
+// addLine adds a continuation line that is no frame to the record: an
+// exception it names ("Caused by: …"), or another line of its text.
+func (r *Record) addLine(n int, trim string) {
+	c, m, ok := exceptionLine(trim)
+	if !ok {
+		if len(r.More) < maxMore {
+			r.More = append(r.More, Exception{Line: n, Text: clip(trim)})
 		}
-		if !t.cur.Task && taskFailure(trim) {
-			t.cur.Task = true
+		return
+	}
+	if !r.Task && taskFailure(trim) {
+		r.Task = true
+	}
+	if len(r.Exceptions) < maxExceptions {
+		r.Exceptions = append(r.Exceptions, Exception{Class: c, Message: m, Line: n, Text: clip(trim)})
+	}
+	// A wrapper names what it wraps in its message
+	// ("com.esotericsoftware.kryo.KryoException: java.lang.StackOverflowError"),
+	// as the first line of a record does.
+	for _, e := range inlineExceptions(m, n) {
+		if len(r.Exceptions) < maxExceptions {
+			e.Text = clip(trim)
+			r.Exceptions = append(r.Exceptions, e)
 		}
-	} else if len(t.cur.More) < maxMore {
-		t.cur.More = append(t.cur.More, Exception{Line: n, Text: clip(trim)})
 	}
 }
 
@@ -132,7 +150,8 @@ func (t *textReader) yarn(s string) bool {
 		t.flush()
 		return true
 	case strings.HasPrefix(s, "LogLength:"), strings.HasPrefix(s, "Log Contents:"), strings.HasPrefix(s, "LogContents:"),
-		strings.HasPrefix(s, "LogLastModifiedTime:"), strings.HasPrefix(s, "LogAggregationType:"), strings.HasPrefix(s, "====="):
+		strings.HasPrefix(s, "LogLastModifiedTime:"), strings.HasPrefix(s, "LogAggregationType:"), strings.HasPrefix(s, "Log Upload Time:"),
+		strings.HasPrefix(s, "====="):
 		return true
 	}
 	return false
@@ -162,9 +181,11 @@ func jsonRecord(s string, src *Source, n int) (*Record, bool) {
 	if json.Unmarshal([]byte(s), &j) != nil || j.Level == "" || (j.Msg == "" && j.Exception == nil) {
 		return nil, false
 	}
-	text := clip(j.Msg)
+	first, rest, _ := strings.Cut(j.Msg, "\n")
+	text := clip(first)
 	r := &Record{Src: src, Line: n, Level: j.Level, Logger: j.Logger, Text: text, Task: taskFailure(text)}
 	r.Exceptions = inlineExceptions(text, n)
+	r.continuation(n, rest)
 	if e := j.Exception; e != nil {
 		r.Exceptions = append([]Exception{{Class: e.Class, Message: e.Msg, Line: n, Text: e.Class + ": " + e.Msg}}, r.Exceptions...)
 		for _, f := range e.Stacktrace {
@@ -175,4 +196,22 @@ func jsonRecord(s string, src *Source, n int) (*Record, bool) {
 		}
 	}
 	return r, true
+}
+
+// continuation reads the lines a message carries after its first (Spark 4
+// logs a lost task's whole error string, stack and causes, in "msg") as the
+// text reader reads a trace's continuation lines.
+func (r *Record) continuation(n int, rest string) {
+	for l := range strings.Lines(rest) {
+		trim := strings.TrimSpace(l)
+		switch {
+		case trim == "", strings.HasPrefix(trim, "... ") && strings.HasSuffix(trim, " more"):
+		case strings.HasPrefix(trim, "at "):
+			if len(r.Frames) < maxFrames {
+				r.Frames = append(r.Frames, trim[3:])
+			}
+		default:
+			r.addLine(n, trim)
+		}
+	}
 }
