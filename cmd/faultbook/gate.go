@@ -46,6 +46,7 @@ code is 0 unless a run could not be carried out (3). With no names, every scenar
 			m, err := harness.RunMatrix(cmd.Context(), scs, o)
 			prog.close()
 			res := &result.Results{Schema: result.Schema, Seed: o.Seed, Matrix: m, Interrupted: errors.Is(err, harness.ErrInterrupted)}
+			res.Runtime, res.CheckpointStore = o.Env()
 			if werr := writeReports(o.Dir, res); werr != nil {
 				return infraError(werr)
 			}
