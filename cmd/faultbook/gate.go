@@ -25,8 +25,11 @@ func newMatrixCmd() *cobra.Command {
 		Long: `Run each scenario's fault once under every profile (spark-1.0, spark-3, hardened)
 and under each safeguard on its own, and print the table of outcomes: caught (a
 safeguard fired with a diagnosis), survived (the job completed correctly), missed
-(the failure went through) or error. A miss is a finding, not a failure: the exit
-code is 0 unless a run could not be carried out (3). With no names, every scenario.`,
+(the failure went through), error, or not judged (the fault had no effect in the
+run, for a reason not the configuration's, such as a slowdown that did not set in
+at the machine's pace; the cell says why). A miss is a finding, not a failure: the
+exit code is 0 unless a run could not be carried out (3). With no names, every
+scenario.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cat, err := catalogue()
 			if err != nil {
