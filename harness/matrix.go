@@ -8,6 +8,7 @@ import (
 
 	"github.com/faultbook/faultbook/harness/result"
 	"github.com/faultbook/faultbook/minicluster/events"
+	"github.com/faultbook/faultbook/minicluster/fault"
 	"github.com/faultbook/faultbook/minicluster/safeguard"
 )
 
@@ -102,14 +103,23 @@ func (s *Scenario) matrixExpect() Expectation {
 	return Either
 }
 
+// matrixCell judges one matrix run. A run whose fault had no effect (the
+// fault point said so: r.NoEffect, never a mere absence of a detection) is
+// survived when the configuration is what kept the effect away, and not
+// judged when something else did: the machine's pace, chance or a sham.
 func matrixCell(col string, r result.Run, obs *Observation, sc *Scenario) result.MatrixCell {
 	c := result.MatrixCell{Column: col, Detail: firstOr(r.Problems, r.Observed)}
+	noEffect := r.NoEffect && obs != nil
 	var moved, earned float64
 	fits := false
-	if r.NoEffect && sc.OutputUnaffected && obs != nil {
+	if noEffect && sc.OutputUnaffected {
 		moved, earned, fits = loadFitsBaseline(obs)
 	}
 	switch {
+	case noEffect && sham(sc.Faults):
+		// A sham's effect is neutralised under every configuration: that
+		// no effect showed is the sham's doing, never a configuration's.
+		c.Outcome, c.Detail = result.NotJudged, "the fault is a sham and had no effect: "+firstOr(r.Problems, "")
 	case fits:
 		// A slowdown the configuration kept from setting in: on schedule,
 		// the checkpoints ask the store for no more than its baseline earns
@@ -118,14 +128,25 @@ func matrixCell(col string, r result.Run, obs *Observation, sc *Scenario) result
 		c.Outcome = result.Survived
 		c.Detail = fmt.Sprintf("the fault had no effect under this configuration: its checkpoints moved %.0f KiB through the store, its baseline earns %.0f KiB over their batch intervals; %s",
 			moved, earned, firstOr(r.Problems, ""))
-	case r.NoEffect && sc.OutputUnaffected && obs != nil:
-		// A slowdown that did not set in within the run (how soon it does
-		// depends on the machine's pace) was caught by nothing.
-		c.Outcome, c.Detail = result.Missed, "no safeguard diagnosed it; within this run the fault had no effect: "+firstOr(r.Problems, "")
-	case r.NoEffect && !sc.Probabilistic && obs != nil && obs.Correct:
+	case noEffect && sc.OutputUnaffected:
+		// A slowdown that did not set in within the run, although on
+		// schedule the checkpoints ask more than the baseline earns: the
+		// stream went slower than its schedule (a slow or race-built
+		// machine), and the store earned back what it spent. Whether a
+		// safeguard would have told is not known.
+		c.Outcome = result.NotJudged
+		c.Detail = "the slowdown never set in within this run: " + firstOr(r.Problems, "")
+		if moved > 0 {
+			c.Detail += fmt.Sprintf("; on schedule its checkpoints (%.0f KiB through the store) ask more than the baseline earns over their batch intervals (%.0f KiB), so the stream's pace, not this configuration, kept the credits from running out",
+				moved, earned)
+		}
+	case noEffect && !sc.Probabilistic && obs.Correct:
 		// A deterministic fault that had no effect under this configuration
 		// was kept from having one: the configuration's doing.
 		c.Outcome, c.Detail = result.Survived, "the fault had no effect under this configuration: "+firstOr(r.Problems, "")
+	case noEffect && sc.Probabilistic && obs.Correct:
+		// A fault that strikes by chance did not strike in this one run.
+		c.Outcome, c.Detail = result.NotJudged, "the fault, which strikes by chance, had no effect in this run: "+firstOr(r.Problems, "")
 	case r.Verdict == result.Inconclusive || obs == nil:
 		c.Outcome = result.Errored
 	case r.Hit && obs.Correct && !anyFired(obs):
@@ -143,6 +164,16 @@ func matrixCell(col string, r result.Run, obs *Observation, sc *Scenario) result
 		}
 	}
 	return c
+}
+
+// sham reports whether any of the faults is a sham.
+func sham(faults fault.Set) bool {
+	for _, f := range faults {
+		if f.Sham() {
+			return true
+		}
+	}
+	return false
 }
 
 func anyFired(o *Observation) bool { return len(o.Fired()) > 0 }

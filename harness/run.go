@@ -169,6 +169,7 @@ func Run(ctx context.Context, scs []*Scenario, o Options, onUpdate func(*result.
 		}
 	}
 	res := &result.Results{Schema: result.Schema, Seed: o.Seed, Profile: o.Profile, StartedAt: time.Now().UTC()}
+	res.Runtime, res.CheckpointStore = o.Env()
 	start := time.Now()
 	sem := make(chan struct{}, o.Parallel)
 	var mu sync.Mutex

@@ -273,7 +273,8 @@ func counts(r *result.Results) string {
 }
 
 // outcomeIcon is a matrix outcome as one symbol, the same in every renderer:
-// ⚑ caught, ✔ survived, ✘ missed, ? error, – anything else.
+// ⚑ caught, ✔ survived, ✘ missed, ? error, ∅ not judged (the fault had no
+// effect in the run), – anything else.
 func outcomeIcon(o result.Outcome) string {
 	switch o {
 	case result.Caught:
@@ -284,8 +285,37 @@ func outcomeIcon(o result.Outcome) string {
 		return "✘"
 	case result.Errored:
 		return "?"
+	case result.NotJudged:
+		return "∅"
 	}
 	return "–"
+}
+
+// outcomeWord is a matrix outcome in words.
+func outcomeWord(o result.Outcome) string {
+	if o == result.NotJudged {
+		return "not judged"
+	}
+	return string(o)
+}
+
+// matrixLegendEntries explain the matrix's symbols, the same in every renderer.
+var matrixLegendEntries = []string{"⚑ caught", "✔ survived", "✘ missed", "? error", "∅ not judged"}
+
+// runFacts are the settings of a run shown in a report's header: the seed,
+// the profile, the runtime (an older file without one ran under processes)
+// and an external checkpoint store.
+func runFacts(r *result.Results, code func(string) string) []string {
+	rt, store := r.Env()
+	facts := []string{"seed " + code(fmt.Sprint(r.Seed))}
+	if r.Profile != "" {
+		facts = append(facts, "profile "+code(r.Profile))
+	}
+	facts = append(facts, "runtime "+code(string(rt)))
+	if store != result.StoreEmbedded {
+		facts = append(facts, "checkpoint store "+code(string(store)))
+	}
+	return facts
 }
 
 // matrixCell finds a row's cell for a column. Rows are matched to columns by

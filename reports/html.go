@@ -132,10 +132,7 @@ type htmlLog struct {
 
 func newHTMLPage(r *result.Results) *htmlPage {
 	p := &htmlPage{CSS: reportCSS, Counts: counts(r), Interrupted: r.Interrupted}
-	p.RunFacts = append(p.RunFacts, fmt.Sprintf("seed %d", r.Seed))
-	if r.Profile != "" {
-		p.RunFacts = append(p.RunFacts, "profile "+r.Profile)
-	}
+	p.RunFacts = append(p.RunFacts, runFacts(r, func(s string) string { return s })...)
 	if !r.StartedAt.IsZero() {
 		p.RunFacts = append(p.RunFacts, "started "+r.StartedAt.UTC().Format(time.DateTime)+" UTC")
 	}
@@ -286,8 +283,8 @@ func htmlOutcomeOf(m *result.Matrix, col string, c *result.MatrixCell) htmlOutco
 	if c == nil {
 		return htmlOutcome{Class: "none", Icon: "–", Word: "not run", Title: col + ": not run"}
 	}
-	o := htmlOutcome{Class: cssWord(string(c.Outcome)), Icon: outcomeIcon(c.Outcome), Word: string(c.Outcome)}
-	title := col + ": " + string(c.Outcome)
+	o := htmlOutcome{Class: cssWord(string(c.Outcome)), Icon: outcomeIcon(c.Outcome), Word: outcomeWord(c.Outcome)}
+	title := col + ": " + outcomeWord(c.Outcome)
 	if by := c.CaughtBy; by != "" {
 		title += " by " + by
 		if by != col {

@@ -233,3 +233,37 @@ func TestHTMLWithoutOptionalParts(t *testing.T) {
 		t.Errorf("%d lanes, want 1 for the unlisted executor", len(lanes))
 	}
 }
+
+// A matrix cell that was not judged has its own class, symbol and word, its
+// reason on hover and its entry in the legend; the header names the runtime.
+func TestHTMLNotJudged(t *testing.T) {
+	r := reportstest.Sample()
+	r.Runtime = result.RuntimeDocker
+	out, doc := renderHTML(t, r)
+	cells := find(doc, func(n *html.Node) bool { return n.Data == "td" && hasClass(n, "outcome") && hasClass(n, "not-judged") })
+	if len(cells) != 1 {
+		t.Fatalf("%d not-judged matrix cells, want 1", len(cells))
+	}
+	title, _ := attr(cells[0], "title")
+	if want := "registry-fingerprint: not judged — the fault, which strikes by chance, had no effect in this run"; title != want {
+		t.Errorf("title %q, want %q", title, want)
+	}
+	if text := textOf(cells[0]); !strings.Contains(text, "∅") || !strings.Contains(text, "not judged") {
+		t.Errorf("cell reads %q, want the symbol ∅ and the words", text)
+	}
+	for _, want := range []string{"<b>∅ not judged</b>", "runtime docker"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+func textOf(n *html.Node) string {
+	var b strings.Builder
+	for c := range n.Descendants() {
+		if c.Type == html.TextNode {
+			b.WriteString(c.Data)
+		}
+	}
+	return b.String()
+}

@@ -120,6 +120,7 @@ func JUnit(w io.Writer, r *result.Results) error {
 }
 
 func junitScenario(r *result.Results, s *result.Scenario, index int) junitSuite {
+	rt, _ := r.Env()
 	suite := junitSuite{
 		Name: s.Name, ID: index, Package: "faultbook", Hostname: junitHostname,
 		Time: seconds(scenarioMs(s)),
@@ -131,6 +132,7 @@ func junitScenario(r *result.Results, s *result.Scenario, index int) junitSuite 
 	for _, p := range [][2]string{
 		{"title", s.Title}, {"source", s.Source}, {"section", s.Section},
 		{"symptom", s.Symptom}, {"place", s.Place}, {"verdict", string(s.Verdict)},
+		{"runtime", string(rt)},
 	} {
 		if p[1] != "" {
 			suite.Properties = append(suite.Properties, junitProperty{Name: p[0], Value: p[1]})

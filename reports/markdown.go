@@ -52,10 +52,7 @@ func Markdown(w io.Writer, r *result.Results) error {
 // mdRunLine is the one-line header of a run. The start time is printed only
 // when the input has one, so a result without it renders reproducibly.
 func mdRunLine(r *result.Results) string {
-	parts := []string{counts(r), "seed " + mdCode(fmt.Sprint(r.Seed), false)}
-	if r.Profile != "" {
-		parts = append(parts, "profile "+mdCode(r.Profile, false))
-	}
+	parts := append([]string{counts(r)}, runFacts(r, func(s string) string { return mdCode(s, false) })...)
 	if !r.StartedAt.IsZero() {
 		parts = append(parts, "started "+r.StartedAt.UTC().Format(time.DateTime)+" UTC")
 	}
@@ -68,7 +65,8 @@ func mdRunLine(r *result.Results) string {
 func mdMatrix(ew *errWriter, m *result.Matrix) {
 	ew.printf("\n## Which safeguard catches which failure\n\n")
 	ew.printf("Each scenario's fault run under each configuration: **caught** (a safeguard fired and named the cause), " +
-		"**survived** (the job was still correct), **missed** (the failure went through), **error** (the run could not be carried out).\n\n")
+		"**survived** (the job was still correct), **missed** (the failure went through), **error** (the run could not be carried out), " +
+		"**not judged** (the fault had no effect in this run, for a reason not the configuration's: hover or read results.json for it; neither caught, survived nor missed).\n\n")
 	head := []string{"scenario"}
 	sep := []string{"---"}
 	for _, c := range m.Columns {
@@ -202,9 +200,9 @@ func mdOutcome(column string, c *result.MatrixCell) string {
 		return notRun
 	}
 	icon := map[result.Outcome]string{
-		result.Caught: "🛡️", result.Survived: "✅", result.Missed: "❌", result.Errored: "⚠️",
+		result.Caught: "🛡️", result.Survived: "✅", result.Missed: "❌", result.Errored: "⚠️", result.NotJudged: "∅",
 	}[c.Outcome]
-	s := strings.TrimSpace(icon + " " + mdCell(string(c.Outcome)))
+	s := strings.TrimSpace(icon + " " + mdCell(outcomeWord(c.Outcome)))
 	if c.CaughtBy != "" && c.CaughtBy != column {
 		s += " (" + mdCode(c.CaughtBy, true) + ")"
 	}

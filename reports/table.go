@@ -65,6 +65,8 @@ func (p palette) outcome(o result.Outcome, s string) string {
 		return p.paint(color.FgRed, s)
 	case result.Errored:
 		return p.paint(color.FgYellow, s)
+	case result.NotJudged:
+		return p.paint(color.FgCyan, s)
 	}
 	return s
 }
@@ -80,11 +82,14 @@ func newTable(w io.Writer) *tablewriter.Table {
 	)
 }
 
-// Table writes one row per scenario (verdict, its four cells, the safeguard that
-// caught the fault, the time it took) and, under the table, the problems and
-// evidence of every cell that did not pass, fitted to the terminal as
-// Terminal describes.
+// Table writes the run's settings on one line, then one row per scenario
+// (verdict, its four cells, the safeguard that caught the fault, the time it
+// took) and, under the table, the problems and evidence of every cell that
+// did not pass, fitted to the terminal as Terminal describes.
 func Table(w io.Writer, r *result.Results, term Terminal) error {
+	if err := RunLine(w, r); err != nil {
+		return err
+	}
 	p := palette{on: term.Color}
 	g := &grid{header: []string{"scenario", "verdict"}}
 	for _, k := range result.Cells {
@@ -160,9 +165,16 @@ func tableDetails(w io.Writer, r *result.Results, p palette, width int) error {
 	return ew.err
 }
 
+// RunLine writes the run's settings on one line: seed, profile, runtime
+// and, when external, the checkpoint store.
+func RunLine(w io.Writer, r *result.Results) error {
+	_, err := io.WriteString(w, strings.Join(runFacts(r, func(s string) string { return s }), " · ")+"\n")
+	return err
+}
+
 // MatrixTable writes which safeguard catches which failure: one row per
 // scenario, one column per configuration, one symbol per cell (⚑ caught,
-// ✔ survived, ✘ missed, ? error), coloured when colour is on and readable
+// ✔ survived, ✘ missed, ? error, ∅ not judged), coloured when colour is on and readable
 // without it, with the legend under the table. A profile's column adds the
 // safeguard that caught; a single safeguard's column does not repeat its name.
 //
@@ -239,7 +251,7 @@ func matrixGrid(m *result.Matrix, p palette, numbered bool) *grid {
 // matrixLegend explains the symbols and, when the columns are numbered, names
 // each number, filling lines to width.
 func matrixLegend(w io.Writer, m *result.Matrix, numbered bool, width int) error {
-	lines := fillLines([]string{"⚑ caught", "✔ survived", "✘ missed", "? error"}, width)
+	lines := fillLines(matrixLegendEntries, width)
 	if numbered {
 		var cols []string
 		for i, c := range m.Columns {

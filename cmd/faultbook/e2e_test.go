@@ -542,19 +542,39 @@ func TestMatrix(t *testing.T) {
 	if names := scenarioNames(t); !slices.Equal(rows, names) {
 		t.Errorf("rows %v, want every scenario %v", rows, names)
 	}
-	// A race build may process the throttled stream so slowly that its store
-	// earns back its credits between checkpoints: the slowdown then never sets
-	// in, and the cell says so. That is the machine's pace, not the verdict
-	// under test; without the race detector the credits run out every time.
-	paceBound := func(scenario string, c result.MatrixCell) bool {
-		if raceEnabled && scenario == "throttled-checkpoint" && strings.Contains(c.Detail, "within this run the fault had no effect") {
-			t.Logf("%s under %s: not judged under the race detector: %s", scenario, c.Column, c.Detail)
-			return true
+	// A cell is judged as below, or not judged: its fault had no effect in
+	// this run for a reason not the configuration's. Only a fault whose
+	// effect depends on the machine's pace (a throttled stream processed so
+	// slowly, as a race build may, that its store earns its credits back
+	// between checkpoints) or on chance can have that, and the cell must say
+	// why; it then counts as neither caught, survived nor missed.
+	cat, err := scenarios.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	notJudged := func(scenario string, c result.MatrixCell) bool {
+		t.Helper()
+		if c.Outcome != result.NotJudged {
+			return false
 		}
-		return false
+		scs, err := cat.Get(scenario)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc := scs[0]; !sc.OutputUnaffected && !sc.Probabilistic {
+			t.Errorf("%s under %s: not judged, yet its fault neither depends on the machine's pace nor strikes by chance: %s", scenario, c.Column, c.Detail)
+		}
+		if !strings.Contains(c.Detail, "no effect") && !strings.Contains(c.Detail, "never set in") {
+			t.Errorf("%s under %s: not judged without the evidence that the fault had no effect: %q", scenario, c.Column, c.Detail)
+		}
+		if c.CaughtBy != "" {
+			t.Errorf("%s under %s: not judged, yet credits %s", scenario, c.Column, c.CaughtBy)
+		}
+		t.Logf("%s under %s: not judged: %s", scenario, c.Column, c.Detail)
+		return true
 	}
 	for _, n := range rows {
-		if c := outcome[[2]string{n, "spark-1.0"}]; c.Outcome != result.Missed && !paceBound(n, c) {
+		if c := outcome[[2]string{n, "spark-1.0"}]; c.Outcome != result.Missed && !notJudged(n, c) {
 			t.Errorf("%s under spark-1.0: %s, want missed (%s)", n, c.Outcome, c.Detail)
 		}
 	}
@@ -581,7 +601,7 @@ func TestMatrix(t *testing.T) {
 		{"throttled-checkpoint", "spark-1.0", result.Missed, ""},
 	} {
 		c := outcome[[2]string{tt.scenario, tt.column}]
-		if (c.Outcome != tt.want || c.CaughtBy != tt.caughtBy) && !paceBound(tt.scenario, c) {
+		if (c.Outcome != tt.want || c.CaughtBy != tt.caughtBy) && !notJudged(tt.scenario, c) {
 			t.Errorf("%s under %s: %s caught by %q, want %s caught by %q (%s)", tt.scenario, tt.column, c.Outcome, c.CaughtBy, tt.want, tt.caughtBy, c.Detail)
 		}
 	}
@@ -686,6 +706,102 @@ func TestGate(t *testing.T) {
 			}
 		})
 	}
+
+	// The run recorded its runtime; the baseline written from it keeps it.
+	if res := readResultsFile(t, results); res.Runtime != result.RuntimeProcess || res.CheckpointStore != result.StoreEmbedded {
+		t.Errorf("results.json records runtime %q, checkpoint store %q; want process, embedded", res.Runtime, res.CheckpointStore)
+	}
+	if b := readResultsFile(t, base); b.Runtime != result.RuntimeProcess {
+		t.Errorf("baseline records runtime %q, want process", b.Runtime)
+	}
+
+	// A baseline from a docker run, where flaky-node's partition case ran and
+	// passed, against this process run, where it is skipped: the gate says
+	// first that the runtimes differ, lists the case as not judged rather than
+	// as a regression, and says so in its verdict line; --require-judged
+	// fails on it; a real regression beside it still fails.
+	dockerBase := rewrite(t, func(res *result.Results) {
+		res.Runtime = result.RuntimeDocker
+		for _, c := range cellsOf(findScenario(t, res, "flaky-node"), result.Case) {
+			if c.Case == "node-partition" {
+				c.Verdict, c.Runs, c.Hits, c.Problems, c.Observed = result.Pass, 1, 1, nil, "exec-2 declared lost for missed heartbeats"
+			}
+		}
+	})
+	const runtimeLine = "baseline ran under --runtime docker, this run under --runtime process: cells that need docker are skipped here"
+	const skipLine = "not judged: flaky-node/case[node-partition]: pass before, now skipped under --runtime process: node-partition@node-b needs each node to be a host of its own (--runtime docker)"
+	t.Run("runtime-differs", func(t *testing.T) {
+		r := faultbook(t, "gate", "--baseline", dockerBase, results)
+		wantCode(t, r, codeOK)
+		if !strings.HasPrefix(r.stdout, runtimeLine) {
+			t.Errorf("gate output does not begin with the runtimes:\n%s", r)
+		}
+		if !strings.Contains(r.stdout, "\n"+skipLine) || !strings.Contains(r.stdout, "but 1 cell(s) the baseline judged were not judged here") {
+			t.Errorf("gate output does not list the skipped case as not judged:\n%s", r)
+		}
+		r = faultbook(t, "gate", "--baseline", dockerBase, results, "--require-judged")
+		wantCode(t, r, codeFailed)
+		if !strings.Contains(r.stdout, "1 regression(s) against the baseline:\n  flaky-node/case[node-partition]: pass before, now skipped") {
+			t.Errorf("--require-judged does not count the skipped case:\n%s", r)
+		}
+	})
+	t.Run("runtime-differs-and-a-regression", func(t *testing.T) {
+		lost := rewrite(t, func(res *result.Results) {
+			for _, c := range cellsOf(findScenario(t, res, "registration-order"), result.Catch) {
+				c.Verdict, c.CaughtBy = result.Fail, ""
+			}
+		})
+		r := faultbook(t, "gate", "--baseline", dockerBase, lost)
+		wantCode(t, r, codeFailed)
+		i, j := strings.Index(r.stdout, runtimeLine), strings.Index(r.stdout, "1 regression(s) against the baseline:\n  registration-order/catch[registry-fingerprint]: ")
+		if i != 0 || j < 0 || !strings.Contains(r.stdout, skipLine) {
+			t.Errorf("gate output does not give the runtimes, then the regression:\n%s", r)
+		}
+	})
+	// A matrix cell whose fault had no effect in this run is not judged:
+	// listed, named in the verdict line, no regression. (A cell of a
+	// deterministic fault, so that the baseline surely judged it.)
+	t.Run("matrix-cell-not-judged", func(t *testing.T) {
+		const why = "the fault is a sham and had no effect: configured, no effect"
+		cur := rewrite(t, func(res *result.Results) {
+			for i := range res.Matrix.Rows {
+				for j := range res.Matrix.Rows[i].Cells {
+					if c := &res.Matrix.Rows[i].Cells[j]; res.Matrix.Rows[i].Scenario == "registration-order" && c.Column == "registry-fingerprint" {
+						*c = result.MatrixCell{Column: c.Column, Outcome: result.NotJudged, Detail: why}
+					}
+				}
+			}
+		})
+		r := faultbook(t, "gate", "--baseline", base, cur)
+		wantCode(t, r, codeOK)
+		if want := "not judged: registration-order@registry-fingerprint: caught by registry-fingerprint before, now not judged: " + why; !strings.Contains(r.stdout, want) ||
+			!strings.Contains(r.stdout, "but 1 cell(s) the baseline judged were not judged here") || strings.Contains(r.stdout, "baseline ran under") {
+			t.Errorf("gate output does not list the matrix cell as not judged:\n%s", r)
+		}
+		rep := faultbook(t, "report", cur)
+		wantCode(t, rep, codeOK)
+		if !strings.Contains(rep.stdout, "∅ not judged") || !strings.Contains(rep.stdout, "runtime process") {
+			t.Errorf("the matrix table has no not-judged symbol in its legend, or no runtime:\n%s", rep.stdout)
+		}
+	})
+	t.Run("runtime-schema", func(t *testing.T) {
+		unknown := rewrite(t, func(res *result.Results) { res.Runtime = "kubernetes" })
+		r := faultbook(t, "gate", "--baseline", base, unknown)
+		wantCode(t, r, codeUsage)
+		if !strings.Contains(r.stderr, `runtime: unknown runtime "kubernetes"`) {
+			t.Errorf("stderr does not name the field:\n%s", r.stderr)
+		}
+		// An older file without the field ran under processes.
+		older := rewrite(t, func(res *result.Results) { res.Runtime, res.CheckpointStore = "", "" })
+		if b, _ := os.ReadFile(older); bytes.Contains(b, []byte(`"runtime"`)) {
+			t.Fatal("the older file still has a runtime")
+		}
+		r = faultbook(t, "gate", "--baseline", older, results)
+		wantCode(t, r, codeOK)
+		if strings.Contains(r.stdout, "baseline ran under") || !strings.Contains(r.stdout, "no regression against the baseline") {
+			t.Errorf("an older baseline reads as another runtime:\n%s", r)
+		}
+	})
 
 	t.Run("missing-baseline", func(t *testing.T) {
 		r := faultbook(t, "gate", "--baseline", "/nonexistent", results)
@@ -1007,37 +1123,26 @@ func TestCommittedBaseline(t *testing.T) {
 	run, out := catalogueRun(t)
 	wantCode(t, run, codeOK)
 	r := faultbook(t, "gate", "--baseline", base, filepath.Join(out, "results.json"), "--detection-slack-ms", "5000")
-	if raceEnabled && r.code == 1 && onlyPaceBound(r.stdout) {
-		// See TestMatrix: a race build's throttled stream may never spend
-		// its store's credits, and the matrix cell says so.
-		t.Logf("gate under the race detector, throttled-checkpoint's slowdown did not set in:\n%s", r.stdout)
-		return
-	}
 	wantCode(t, r, codeOK)
 	if !strings.Contains(r.stdout, "no regression against the baseline") {
 		t.Errorf("gate against the committed baseline:\n%s", r)
 	}
-}
-
-// onlyPaceBound says whether every regression the gate listed is a
-// throttled-checkpoint matrix cell whose slowdown did not set in within the
-// run.
-func onlyPaceBound(stdout string) bool {
-	_, list, ok := strings.Cut(stdout, "regression(s) against the baseline:")
-	if !ok {
-		return false
+	// The baseline ran under this run's runtime and store: nothing to say of
+	// the environment. A matrix cell whose slowdown did not set in at this
+	// machine's pace is listed as not judged, and named in the verdict line.
+	if strings.Contains(r.stdout, "baseline ran under") || strings.Contains(r.stdout, "baseline checkpointed") {
+		t.Errorf("the committed baseline's environment differs from the run's:\n%s", r.stdout)
 	}
 	n := 0
-	for _, l := range strings.Split(strings.TrimSpace(list), "\n") {
-		if l = strings.TrimSpace(l); l == "" {
-			continue
-		}
-		n++
-		if !strings.HasPrefix(l, "throttled-checkpoint@") || !strings.Contains(l, "within this run the fault had no effect") {
-			return false
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(l, "not judged: ") {
+			n++
 		}
 	}
-	return n > 0
+	if n > 0 && !strings.Contains(r.stdout, fmt.Sprintf("but %d cell(s) the baseline judged were not judged here", n)) {
+		t.Errorf("%d cell(s) listed as not judged, and the verdict line does not say so:\n%s", n, r.stdout)
+	}
+	t.Logf("gate against the committed baseline:\n%s", r.stdout)
 }
 
 // probe bisects deep-list's list length on real processes: the threshold it

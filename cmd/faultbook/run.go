@@ -339,6 +339,8 @@ func printResults(w io.Writer, res *result.Results, format string) error {
 	if res.Matrix != nil {
 		if len(res.Scenarios) > 0 {
 			fmt.Fprintln(w)
+		} else if err := reports.RunLine(w, res); err != nil {
+			return err
 		}
 		return reports.MatrixTable(w, res.Matrix, term)
 	}

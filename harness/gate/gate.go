@@ -6,6 +6,17 @@
 //
 // The gate compares typed results, never log text, so a reworded message does
 // not fail CI and a changed verdict always does. It reads harness/result only.
+//
+// What this run could not judge is kept apart from what it judged worse. A
+// matrix cell whose fault had no effect in this run (not-judged: a slowdown
+// that did not set in at this machine's pace, a fault of chance that did not
+// strike) and a cell skipped because this run's runtime cannot run it, where
+// the baseline ran under another, say nothing of the safeguards: NotJudged
+// lists them, and Compare does not. They are no regression, but neither are
+// they checked: the command prints each, says so in its verdict line, and
+// with --require-judged counts them as regressions. A cell that becomes
+// inconclusive, or skipped under the baseline's own runtime, is still a
+// regression: nothing in the run's environment explains it.
 package gate
 
 import (
@@ -75,6 +86,10 @@ const (
 	// KindMatrix: a matrix cell that was caught or survived is now missed or
 	// could not be run.
 	KindMatrix = "matrix"
+	// KindNotJudged: a cell or matrix cell the baseline judged that this run
+	// could not judge, for a reason the run shows (see NotJudged). Compare
+	// never returns it.
+	KindNotJudged = "not-judged"
 )
 
 // Regression is one way the current results are worse than the baseline.
@@ -135,10 +150,111 @@ func Compare(baseline, current *result.Results, tol Tolerance) []Regression {
 			continue
 		}
 		for j := range bs.Cells {
-			out = append(out, compareCell(bs.Name, &bs.Cells[j], findCell(cs, &bs.Cells[j]), cs.Error, tol)...)
+			was := &bs.Cells[j]
+			now := findCell(cs, was)
+			if skippedForRuntime(baseline, current, was, now) {
+				continue // NotJudged's
+			}
+			out = append(out, compareCell(bs.Name, was, now, cs.Error, tol)...)
 		}
 	}
 	return append(out, compareMatrix(baseline.Matrix, current.Matrix)...)
+}
+
+// NotJudged lists, in the order Compare would, what the baseline judged and
+// this run did not judge for a reason it shows: a case skipped because this
+// run's runtime cannot run it while the baseline ran under another (the
+// process runtime skips what needs each node to be a host), and a matrix
+// cell whose fault had no effect in this run. None is a regression of the
+// safeguards; none is checked either. Each has Kind KindNotJudged.
+func NotJudged(baseline, current *result.Results) []Regression {
+	var out []Regression
+	_, rtNow := runtimes(baseline, current)
+	for i := range baseline.Scenarios {
+		bs := &baseline.Scenarios[i]
+		cs := findScenario(current, bs.Name)
+		if cs == nil {
+			continue
+		}
+		for j := range bs.Cells {
+			was := &bs.Cells[j]
+			now := findCell(cs, was)
+			if !skippedForRuntime(baseline, current, was, now) {
+				continue
+			}
+			detail := fmt.Sprintf("%s before, now skipped under --runtime %s", was.Verdict, rtNow)
+			if len(now.Problems) > 0 {
+				detail += ": " + now.Problems[0]
+			}
+			out = append(out, Regression{Scenario: bs.Name, Cell: was.Cell, Where: cellWhere(was), Kind: KindNotJudged,
+				Was: string(was.Verdict), Now: string(now.Verdict), Detail: detail})
+		}
+	}
+	if baseline.Matrix == nil || current.Matrix == nil {
+		return out
+	}
+	for i := range baseline.Matrix.Rows {
+		wr := &baseline.Matrix.Rows[i]
+		nr := findRow(current.Matrix, wr.Scenario)
+		if nr == nil {
+			continue
+		}
+		for j := range wr.Cells {
+			wc := &wr.Cells[j]
+			nc := findMatrixCell(nr, wc.Column)
+			if nc == nil || nc.Outcome != result.NotJudged || !judged(wc.Outcome) {
+				continue
+			}
+			out = append(out, Regression{Scenario: wr.Scenario, Column: wc.Column, Kind: KindNotJudged,
+				Was: string(wc.Outcome), Now: string(nc.Outcome),
+				Detail: fmt.Sprintf("%s before, now not judged: %s", outcome(wc), orNone(nc.Detail))})
+		}
+	}
+	return out
+}
+
+// skippedForRuntime reports whether a cell the baseline judged is skipped
+// in the current run while the two ran under different runtimes: the
+// runtime explains the skip.
+func skippedForRuntime(baseline, current *result.Results, was, now *result.Cell) bool {
+	rtWas, rtNow := runtimes(baseline, current)
+	return now != nil && now.Verdict == result.Skipped && (was.Verdict == result.Pass || was.Verdict == result.Fail) && rtWas != rtNow
+}
+
+func runtimes(baseline, current *result.Results) (was, now result.Runtime) {
+	was, _ = baseline.Env()
+	now, _ = current.Env()
+	return was, now
+}
+
+// Environment says, one line each, how the current run's environment
+// differs from the baseline's in what decides which cells can run, and what
+// that means for the comparison; nothing when they agree. A file that
+// records no environment ran under the defaults (the process runtime, the
+// embedded store).
+func Environment(baseline, current *result.Results) []string {
+	rtWas, stWas := baseline.Env()
+	rtNow, stNow := current.Env()
+	var out []string
+	if rtWas != rtNow {
+		line := fmt.Sprintf("baseline ran under --runtime %s, this run under --runtime %s: ", rtWas, rtNow)
+		if rtNow == result.RuntimeProcess {
+			line += fmt.Sprintf("cells that need docker are skipped here, not judged (run the gate with --runtime %s to judge them)", rtWas)
+		} else {
+			line += "cells the baseline skipped for needing docker run here"
+		}
+		out = append(out, line)
+	}
+	if stWas != stNow {
+		line := fmt.Sprintf("baseline checkpointed to the %s store, this run to the %s one: ", stWas, stNow)
+		if stNow == result.StoreExternal {
+			line += "store faults cannot reach it here"
+		} else {
+			line += "store faults reach it here and did not in the baseline"
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 func compareCell(scenario string, was, now *result.Cell, scenarioErr string, tol Tolerance) []Regression {
@@ -226,6 +342,8 @@ func compareMatrix(was, now *result.Matrix) []Regression {
 			case nc == nil:
 				reg.Kind = KindMissing
 				reg.Detail = fmt.Sprintf("matrix cell missing from the current results (was %s)", outcome(wc))
+			case nc.Outcome == result.NotJudged:
+				continue // NotJudged's
 			case good(wc.Outcome) && !good(nc.Outcome):
 				reg.Kind, reg.Now = KindMatrix, string(nc.Outcome)
 				reg.Detail = fmt.Sprintf("%s before, now %s", outcome(wc), outcome(nc))
@@ -240,6 +358,9 @@ func compareMatrix(was, now *result.Matrix) []Regression {
 
 // good is an outcome where the failure did no harm.
 func good(o result.Outcome) bool { return o == result.Caught || o == result.Survived }
+
+// judged is an outcome that says something of the configuration.
+func judged(o result.Outcome) bool { return good(o) || o == result.Missed }
 
 func outcome(c *result.MatrixCell) string {
 	s := string(c.Outcome)

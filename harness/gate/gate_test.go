@@ -343,3 +343,120 @@ func TestCheckBaseline(t *testing.T) {
 		})
 	}
 }
+
+// A case skipped because this run's runtime cannot run it, where the
+// baseline ran under another, is not judged rather than a regression; the
+// same skip under the baseline's own runtime is one. A matrix cell not
+// judged is listed apart whatever the baseline's outcome was, and real
+// regressions beside them are still regressions.
+func TestNotJudged(t *testing.T) {
+	withCase := func(rt result.Runtime, v result.Verdict) *result.Results {
+		r := reportstest.Sample()
+		r.Runtime = rt
+		c := result.Cell{Cell: result.Case, Case: "node-partition", Verdict: v, Runs: 1, Hits: 1}
+		if v == result.Skipped {
+			c.Runs, c.Hits, c.Problems = 0, 0, []string{"node-partition@node-b needs each node to be a host of its own (--runtime docker)"}
+		}
+		r.Scenarios[flaky].Cells = append(r.Scenarios[flaky].Cells, c)
+		return r
+	}
+	strs := func(regs []gate.Regression) []string {
+		var out []string
+		for _, r := range regs {
+			out = append(out, r.String())
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name           string
+		baseline, cur  *result.Results
+		change         func(r *result.Results)
+		regs, unjudged []string
+		env            []string
+	}{
+		{
+			name:     "docker baseline, process run",
+			baseline: withCase(result.RuntimeDocker, result.Pass), cur: withCase(result.RuntimeProcess, result.Skipped),
+			unjudged: []string{"flaky-node-exclusion/case[node-partition]: pass before, now skipped under --runtime process: node-partition@node-b needs each node to be a host of its own (--runtime docker)"},
+			env:      []string{"baseline ran under --runtime docker, this run under --runtime process: cells that need docker are skipped here, not judged (run the gate with --runtime docker to judge them)"},
+		},
+		{
+			name:     "docker baseline, process run, and a real regression",
+			baseline: withCase(result.RuntimeDocker, result.Pass), cur: withCase(result.RuntimeProcess, result.Skipped),
+			change:   func(r *result.Results) { cell(r, ro, result.Control).Verdict = result.Fail },
+			regs:     []string{"registration-order/control: verdict pass → fail"},
+			unjudged: []string{"flaky-node-exclusion/case[node-partition]: pass before, now skipped under --runtime process: node-partition@node-b needs each node to be a host of its own (--runtime docker)"},
+			env:      []string{"baseline ran under --runtime docker, this run under --runtime process: cells that need docker are skipped here, not judged (run the gate with --runtime docker to judge them)"},
+		},
+		{
+			name:     "skipped under the baseline's own runtime",
+			baseline: withCase(result.RuntimeProcess, result.Pass), cur: withCase("", result.Skipped),
+			regs: []string{"flaky-node-exclusion/case[node-partition]: verdict pass → skipped: node-partition@node-b needs each node to be a host of its own (--runtime docker)"},
+		},
+		{
+			name:     "process baseline, docker run",
+			baseline: withCase(result.RuntimeProcess, result.Skipped), cur: withCase(result.RuntimeDocker, result.Pass),
+			env: []string{"baseline ran under --runtime process, this run under --runtime docker: cells the baseline skipped for needing docker run here"},
+		},
+		{
+			name:     "an older baseline without the field is the process runtime",
+			baseline: withCase("", result.Skipped), cur: withCase(result.RuntimeProcess, result.Skipped),
+		},
+		{
+			name:     "matrix cells not judged",
+			baseline: reportstest.Sample(), cur: reportstest.Sample(),
+			change: func(r *result.Results) {
+				r.Matrix.Rows[0].Cells[2] = result.MatrixCell{Column: "hardened", Outcome: result.NotJudged, Detail: "the slowdown never set in within this run"}
+				r.Matrix.Rows[0].Cells[0] = result.MatrixCell{Column: "spark-1.0", Outcome: result.NotJudged, Detail: "the slowdown never set in within this run"}
+				r.Matrix.Rows[1].Cells[4] = result.MatrixCell{Column: "exclude-on-failure", Outcome: result.NotJudged, Detail: "no effect"}
+			},
+			// The baseline's error cell was not judged either: nothing to say.
+			unjudged: []string{
+				"registration-order@spark-1.0: missed (ClassCastException on exec-1) before, now not judged: the slowdown never set in within this run",
+				"registration-order@hardened: caught by registry-fingerprint before, now not judged: the slowdown never set in within this run",
+			},
+		},
+		{
+			name:     "external store",
+			baseline: reportstest.Sample(), cur: reportstest.Sample(),
+			change: func(r *result.Results) { r.CheckpointStore = result.StoreExternal },
+			env:    []string{"baseline checkpointed to the embedded store, this run to the external one: store faults cannot reach it here"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.change != nil {
+				tc.change(tc.cur)
+			}
+			if diff := cmp.Diff(tc.regs, strs(gate.Compare(tc.baseline, tc.cur, gate.Tolerance{}))); diff != "" {
+				t.Errorf("regressions differ (-want +got):\n%s", diff)
+			}
+			nj := gate.NotJudged(tc.baseline, tc.cur)
+			if diff := cmp.Diff(tc.unjudged, strs(nj)); diff != "" {
+				t.Errorf("not judged differ (-want +got):\n%s", diff)
+			}
+			for _, r := range nj {
+				if r.Kind != gate.KindNotJudged {
+					t.Errorf("%s: kind %s, want %s", r, r.Kind, gate.KindNotJudged)
+				}
+			}
+			if diff := cmp.Diff(tc.env, gate.Environment(tc.baseline, tc.cur)); diff != "" {
+				t.Errorf("environment lines differ (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A matrix cell judged again after a run that could not judge it is an
+// improvement when it caught or survived.
+func TestNotJudgedThenJudged(t *testing.T) {
+	baseline, current := reportstest.Sample(), reportstest.Sample()
+	baseline.Matrix.Rows[0].Cells[0] = result.MatrixCell{Column: "spark-1.0", Outcome: result.NotJudged, Detail: "the slowdown never set in within this run"}
+	current.Matrix.Rows[0].Cells[0] = result.MatrixCell{Column: "spark-1.0", Outcome: result.Caught, CaughtBy: "registry-fingerprint"}
+	want := []string{"registration-order@spark-1.0: not-judged (the slowdown never set in within this run) before, now caught by registry-fingerprint"}
+	if diff := cmp.Diff(want, gate.Improvements(baseline, current)); diff != "" {
+		t.Errorf("improvements differ (-want +got):\n%s", diff)
+	}
+	if regs, nj := gate.Compare(baseline, current, gate.Tolerance{}), gate.NotJudged(baseline, current); len(regs)+len(nj) != 0 {
+		t.Errorf("regressions %v, not judged %v; want none", regs, nj)
+	}
+}

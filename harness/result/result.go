@@ -157,11 +157,50 @@ type Scenario struct {
 	Error string `json:"error,omitempty"`
 }
 
+// Runtime is where a run's nodes ran (`--runtime`). It decides what can run:
+// a case that needs each node to be a host of its own is skipped under
+// processes.
+type Runtime string
+
+const (
+	// RuntimeProcess: every node on this host, its executors child processes
+	// (the default; what a file written before the runtime was recorded means).
+	RuntimeProcess Runtime = "process"
+	// RuntimeDocker: each node a container of its own on a private network.
+	RuntimeDocker Runtime = "docker"
+)
+
+// Runtimes lists every runtime the schema knows.
+var Runtimes = []Runtime{RuntimeProcess, RuntimeDocker}
+
+// CheckpointStore says which S3 store streaming scenarios checkpointed to.
+// It decides what can run: store faults live in the embedded store and
+// cannot reach an external one.
+type CheckpointStore string
+
+const (
+	// StoreEmbedded: the S3 server the harness embeds (the default; what a
+	// file without the field means).
+	StoreEmbedded CheckpointStore = "embedded"
+	// StoreExternal: a store named by --checkpoint-store.
+	StoreExternal CheckpointStore = "external"
+)
+
+// CheckpointStores lists every checkpoint store the schema knows.
+var CheckpointStores = []CheckpointStore{StoreEmbedded, StoreExternal}
+
 // Results is everything one `faultbook run` produced.
 type Results struct {
-	Schema     string     `json:"schema"`
-	Seed       int64      `json:"seed"`
-	Profile    string     `json:"profile,omitempty"`
+	Schema  string `json:"schema"`
+	Seed    int64  `json:"seed"`
+	Profile string `json:"profile,omitempty"`
+	// Runtime and CheckpointStore are the environment the run had, as far as
+	// it decides which cells can run; absent (a file written before they were
+	// recorded) they mean RuntimeProcess and StoreEmbedded. Env reads them
+	// with those defaults.
+	Runtime         Runtime         `json:"runtime,omitempty"`
+	CheckpointStore CheckpointStore `json:"checkpoint_store,omitempty"`
+
 	StartedAt  time.Time  `json:"started_at"`
 	DurationMs int64      `json:"duration_ms"`
 	Scenarios  []Scenario `json:"scenarios"`
@@ -280,6 +319,13 @@ const (
 	Missed Outcome = "missed"
 	// Errored: the run could not be carried out.
 	Errored Outcome = "error"
+	// NotJudged: the run was carried out, but the fault had no effect in it,
+	// for a reason that is neither the configuration's doing nor a
+	// safeguard's (a slowdown that did not set in at the machine's pace, a
+	// probabilistic fault that did not strike, a sham); Detail gives the
+	// evidence. It is no catch, survival or miss, and says nothing about the
+	// configuration.
+	NotJudged Outcome = "not-judged"
 )
 
 // MatrixCell is one scenario under one configuration.
@@ -288,6 +334,18 @@ type MatrixCell struct {
 	Outcome  Outcome `json:"outcome"`
 	CaughtBy string  `json:"caught_by,omitempty"`
 	Detail   string  `json:"detail,omitempty"`
+}
+
+// Env is the run's environment with the defaults of an older file filled in.
+func (r *Results) Env() (Runtime, CheckpointStore) {
+	rt, st := r.Runtime, r.CheckpointStore
+	if rt == "" {
+		rt = RuntimeProcess
+	}
+	if st == "" {
+		st = StoreEmbedded
+	}
+	return rt, st
 }
 
 // Caught is what a catch cell credits: CaughtBy when the cell passed, else

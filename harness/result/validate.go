@@ -17,7 +17,7 @@ var ErrInvalid = errors.New("invalid results")
 var Verdicts = []Verdict{Pass, Fail, Inconclusive, Skipped}
 
 // Outcomes lists every matrix outcome the schema knows.
-var Outcomes = []Outcome{Caught, Survived, Missed, Errored}
+var Outcomes = []Outcome{Caught, Survived, Missed, Errored, NotJudged}
 
 // Validate checks r against the schema "faultbook/results/v1" beyond what
 // decoding checks. Every problem is named by its JSON path
@@ -27,7 +27,8 @@ var Outcomes = []Outcome{Caught, Survived, Missed, Errored}
 // What a run writes as it goes stays valid: a scenario whose verdict is still
 // empty is one not yet judged and may have any cells, including none. Cell
 // kinds are not checked against the four known ones, since a newer build may
-// add kinds that an older one shows as they are.
+// add kinds that an older one shows as they are. An absent runtime or
+// checkpoint store is an older file's and means the default (Env).
 func (r *Results) Validate() error {
 	var errs []string
 	bad := func(path, format string, a ...any) {
@@ -35,6 +36,12 @@ func (r *Results) Validate() error {
 	}
 	if r.Schema != Schema {
 		bad("schema", "%q, want %q", r.Schema, Schema)
+	}
+	if r.Runtime != "" && !slices.Contains(Runtimes, r.Runtime) {
+		bad("runtime", "unknown runtime %q (want %s)", r.Runtime, joinQuoted(Runtimes))
+	}
+	if r.CheckpointStore != "" && !slices.Contains(CheckpointStores, r.CheckpointStore) {
+		bad("checkpoint_store", "unknown checkpoint store %q (want %s)", r.CheckpointStore, joinQuoted(CheckpointStores))
 	}
 	if r.Scenarios == nil && r.Matrix == nil && !r.Interrupted {
 		bad("scenarios", "missing: results hold scenarios, a matrix or both (or say they were interrupted)")

@@ -13,6 +13,7 @@ import (
 // one cell, and a matrix.
 const valid = `{
   "schema": "faultbook/results/v1",
+  "runtime": "process", "checkpoint_store": "embedded",
   "scenarios": [{"name": "registration-order", "verdict": "pass",
     "cells": [{"cell": "control", "verdict": "pass", "runs": 1, "hits": 1, "rate": {"lo": 0.2, "hi": 1}}]}],
   "matrix": {"columns": ["hardened"], "rows": [{"scenario": "registration-order",
@@ -38,6 +39,13 @@ func TestValidate(t *testing.T) {
 		{name: "empty name", from: `"name": "registration-order"`, to: `"name": ""`, field: "scenarios[0].name"},
 		{name: "no scenarios, no matrix", from: valid, to: `{"schema": "faultbook/results/v1", "scenarios": null}`, field: "scenarios"},
 		{name: "interrupted before any scenario", from: valid, to: `{"schema": "faultbook/results/v1", "scenarios": null, "interrupted": true}`},
+		{name: "docker runtime", from: `"runtime": "process"`, to: `"runtime": "docker"`},
+		{name: "unknown runtime", from: `"runtime": "process"`, to: `"runtime": "kubernetes"`, field: "runtime"},
+		{name: "runtime of another case", from: `"runtime": "process"`, to: `"runtime": "Docker"`, field: "runtime"},
+		{name: "external store", from: `"checkpoint_store": "embedded"`, to: `"checkpoint_store": "external"`},
+		{name: "unknown checkpoint store", from: `"checkpoint_store": "embedded"`, to: `"checkpoint_store": "s3"`, field: "checkpoint_store"},
+		{name: "older file without the environment", from: `"runtime": "process", "checkpoint_store": "embedded",`, to: ``},
+		{name: "not-judged outcome", from: `"outcome": "caught"`, to: `"outcome": "not-judged"`},
 		{name: "unknown outcome", from: `"outcome": "caught"`, to: `"outcome": "blocked"`, field: "matrix.rows[0].cells[0].outcome"},
 		{name: "matrix cell off the columns", from: `"column": "hardened"`, to: `"column": "spark-4"`, field: "matrix.rows[0].cells[0].column"},
 		{name: "matrix without columns", from: `"columns": ["hardened"]`, to: `"columns": null`, field: "matrix.columns"},
@@ -76,5 +84,22 @@ func TestValidate(t *testing.T) {
 				t.Errorf("error spans lines: %q", err)
 			}
 		})
+	}
+}
+
+// An older file that records no environment reads as the defaults: the
+// process runtime and the embedded store.
+func TestEnvDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		r     result.Results
+		rt    result.Runtime
+		store result.CheckpointStore
+	}{
+		{result.Results{}, result.RuntimeProcess, result.StoreEmbedded},
+		{result.Results{Runtime: result.RuntimeDocker, CheckpointStore: result.StoreExternal}, result.RuntimeDocker, result.StoreExternal},
+	} {
+		if rt, st := tc.r.Env(); rt != tc.rt || st != tc.store {
+			t.Errorf("Env() of %q/%q = %s, %s; want %s, %s", tc.r.Runtime, tc.r.CheckpointStore, rt, st, tc.rt, tc.store)
+		}
 	}
 }

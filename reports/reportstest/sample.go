@@ -27,6 +27,7 @@ func Sample() *result.Results {
 		Schema:     result.Schema,
 		Seed:       20260314,
 		Profile:    "spark-3",
+		Runtime:    result.RuntimeProcess,
 		StartedAt:  time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC),
 		DurationMs: 41_870,
 		Scenarios:  []result.Scenario{registrationOrder(), flakyNode()},
@@ -347,7 +348,7 @@ func matrix() *result.Matrix {
 				result.MatrixCell{Outcome: result.Missed},
 				result.MatrixCell{Outcome: result.Missed},
 				result.MatrixCell{Outcome: result.Survived, Detail: "node-b excluded after 2 attempts"},
-				result.MatrixCell{Outcome: result.Missed},
+				result.MatrixCell{Outcome: result.NotJudged, Detail: "the fault, which strikes by chance, had no effect in this run"},
 				result.MatrixCell{Outcome: result.Errored, Detail: "exec-4 did not start"}),
 		},
 	}
