@@ -58,7 +58,6 @@ var prodCases = []struct {
 	{"la-s3a-rename-warning-3x.log", "", "driver"},
 	{"la-hdfs-checkpoint-missing-1x.log", "", "driver"},
 	{"la-user-recursion-overflow-2x.log", "", "executor"},
-	{"la-slow-job-fast-checkpoints-2x.log", "", "driver"},
 	{"dl-spark4-json-executor.log", "deep-list", "executor"},
 	{"on-spark4-json-driver.log", "option-nil", "driver"},
 	{"fn-spark4-json-excluded.log", "flaky-node", "driver"},

@@ -103,12 +103,6 @@ func New(rt job.Runtime, g *Graph, cfg Config) (*Context, error) {
 
 func (c *Context) on(n safeguard.Name) bool { return c.env.Spec != nil && c.env.Spec.Safeguards.On(n) }
 
-// stream converts wall time to stream time: the durations the stream logs
-// are the stream's, as its batch times are.
-func (c *Context) stream(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * c.cfg.TimeScale)
-}
-
 // wall converts stream time to wall time.
 func (c *Context) wall(d time.Duration) time.Duration {
 	return time.Duration(float64(d) / c.cfg.TimeScale)
@@ -221,7 +215,7 @@ func (c *Context) runBatch(ctx context.Context, b Batch, due time.Time, res *Res
 		ops = c.store.Take()
 	}
 	total := time.Since(due)
-	c.log.Info(fmt.Sprintf("Total delay: %.3f s for time %d ms (execution: %.3f s)", c.stream(total).Seconds(), b.Time, c.stream(time.Since(started)).Seconds()),
+	c.log.Info(fmt.Sprintf("Total delay: %.3f s for time %d ms (execution: %.3f s)", total.Seconds(), b.Time, time.Since(started).Seconds()),
 		"component", "scheduler.JobScheduler")
 	failed := 0
 	for _, o := range ops {
