@@ -139,26 +139,8 @@ func (r Regression) String() string {
 // mentions the verdict, not also a verdict one; a lost reproduction is not also
 // a rate regression.
 func Compare(baseline, current *result.Results, tol Tolerance) []Regression {
-	tol = tol.withDefaults()
-	var out []Regression
-	for i := range baseline.Scenarios {
-		bs := &baseline.Scenarios[i]
-		cs := findScenario(current, bs.Name)
-		if cs == nil {
-			out = append(out, Regression{Scenario: bs.Name, Kind: KindMissing, Was: string(bs.Verdict),
-				Detail: fmt.Sprintf("scenario missing from the current results (was %s)", orNone(string(bs.Verdict)))})
-			continue
-		}
-		for j := range bs.Cells {
-			was := &bs.Cells[j]
-			now := findCell(cs, was)
-			if skippedForRuntime(baseline, current, was, now) {
-				continue // NotJudged's
-			}
-			out = append(out, compareCell(bs.Name, was, now, cs.Error, tol)...)
-		}
-	}
-	return append(out, compareMatrix(baseline.Matrix, current.Matrix)...)
+	regs, _ := compare(baseline, current, tol)
+	return regs
 }
 
 // NotJudged lists, in the order Compare would, what the baseline judged and
@@ -168,49 +150,42 @@ func Compare(baseline, current *result.Results, tol Tolerance) []Regression {
 // cell whose fault had no effect in this run. None is a regression of the
 // safeguards; none is checked either. Each has Kind KindNotJudged.
 func NotJudged(baseline, current *result.Results) []Regression {
-	var out []Regression
+	_, notJudged := compare(baseline, current, Tolerance{})
+	return notJudged
+}
+
+// compare walks the baseline's cells and matrix cells against the current
+// run's once, and sorts each pair into the regressions (Compare) or what this
+// run did not judge (NotJudged), so that no pair is counted by both or by
+// neither.
+func compare(baseline, current *result.Results, tol Tolerance) (regs, notJudged []Regression) {
+	tol = tol.withDefaults()
 	_, rtNow := runtimes(baseline, current)
 	for i := range baseline.Scenarios {
 		bs := &baseline.Scenarios[i]
 		cs := findScenario(current, bs.Name)
 		if cs == nil {
+			regs = append(regs, Regression{Scenario: bs.Name, Kind: KindMissing, Was: string(bs.Verdict),
+				Detail: fmt.Sprintf("scenario missing from the current results (was %s)", orNone(string(bs.Verdict)))})
 			continue
 		}
 		for j := range bs.Cells {
 			was := &bs.Cells[j]
 			now := findCell(cs, was)
 			if !skippedForRuntime(baseline, current, was, now) {
+				regs = append(regs, compareCell(bs.Name, was, now, cs.Error, tol)...)
 				continue
 			}
 			detail := fmt.Sprintf("%s before, now skipped under --runtime %s", was.Verdict, rtNow)
 			if len(now.Problems) > 0 {
 				detail += ": " + now.Problems[0]
 			}
-			out = append(out, Regression{Scenario: bs.Name, Cell: was.Cell, Where: cellWhere(was), Kind: KindNotJudged,
+			notJudged = append(notJudged, Regression{Scenario: bs.Name, Cell: was.Cell, Where: cellWhere(was), Kind: KindNotJudged,
 				Was: string(was.Verdict), Now: string(now.Verdict), Detail: detail})
 		}
 	}
-	if baseline.Matrix == nil || current.Matrix == nil {
-		return out
-	}
-	for i := range baseline.Matrix.Rows {
-		wr := &baseline.Matrix.Rows[i]
-		nr := findRow(current.Matrix, wr.Scenario)
-		if nr == nil {
-			continue
-		}
-		for j := range wr.Cells {
-			wc := &wr.Cells[j]
-			nc := findMatrixCell(nr, wc.Column)
-			if nc == nil || nc.Outcome != result.NotJudged || !judged(wc.Outcome) {
-				continue
-			}
-			out = append(out, Regression{Scenario: wr.Scenario, Column: wc.Column, Kind: KindNotJudged,
-				Was: string(wc.Outcome), Now: string(nc.Outcome),
-				Detail: fmt.Sprintf("%s before, now not judged: %s", outcome(wc), orNone(nc.Detail))})
-		}
-	}
-	return out
+	mregs, mnot := compareMatrix(baseline.Matrix, current.Matrix)
+	return append(regs, mregs...), append(notJudged, mnot...)
 }
 
 // skippedForRuntime reports whether a cell the baseline judged is skipped
@@ -320,14 +295,16 @@ func catchNow(c *result.Cell) string {
 	return "missed"
 }
 
-func compareMatrix(was, now *result.Matrix) []Regression {
+// compareMatrix sorts the baseline's matrix cells against the current ones
+// as compare sorts cells: a missing or newly harmful outcome is a regression,
+// a cell the baseline judged and this run could not is not judged.
+func compareMatrix(was, now *result.Matrix) (regs, notJudged []Regression) {
 	if was == nil {
-		return nil
+		return nil, nil
 	}
 	if now == nil {
-		return []Regression{{Kind: KindMissing, Detail: "matrix missing from the current results"}}
+		return []Regression{{Kind: KindMissing, Detail: "matrix missing from the current results"}}, nil
 	}
-	var out []Regression
 	for i := range was.Rows {
 		wr := &was.Rows[i]
 		nr := findRow(now, wr.Scenario)
@@ -343,17 +320,22 @@ func compareMatrix(was, now *result.Matrix) []Regression {
 				reg.Kind = KindMissing
 				reg.Detail = fmt.Sprintf("matrix cell missing from the current results (was %s)", outcome(wc))
 			case nc.Outcome == result.NotJudged:
-				continue // NotJudged's
+				if judged(wc.Outcome) {
+					reg.Kind, reg.Now = KindNotJudged, string(nc.Outcome)
+					reg.Detail = fmt.Sprintf("%s before, now not judged: %s", outcome(wc), orNone(nc.Detail))
+					notJudged = append(notJudged, reg)
+				}
+				continue
 			case good(wc.Outcome) && !good(nc.Outcome):
 				reg.Kind, reg.Now = KindMatrix, string(nc.Outcome)
 				reg.Detail = fmt.Sprintf("%s before, now %s", outcome(wc), outcome(nc))
 			default:
 				continue
 			}
-			out = append(out, reg)
+			regs = append(regs, reg)
 		}
 	}
-	return out
+	return regs, notJudged
 }
 
 // good is an outcome where the failure did no harm.
