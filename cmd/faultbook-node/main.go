@@ -4,7 +4,7 @@
 // fraction of faultbook's time: the process runtime starts executors from it
 // when it lies beside faultbook and comes from the same build (see
 // cluster.NodeBinary). A driver runs in the harness (client deploy mode) or
-// from faultbook itself (cluster mode).
+// from faultbook-driver (cluster mode).
 package main
 
 import (

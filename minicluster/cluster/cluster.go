@@ -88,10 +88,9 @@ type Cluster struct {
 	onDriverLine func(string)
 
 	// process runtime: the driver is a child process (cluster deploy mode)
-	// or runs here (client deploy mode, then client is set)
+	// or runs here (client deploy mode, a *clientDriver)
 	group   *proc.Group
 	driver  driverProc
-	client  *clientDriver
 	workers []*Worker
 
 	// docker runtime
@@ -161,10 +160,11 @@ func Start(ctx context.Context, sp *spec.Spec, o Options) (c *Cluster, err error
 		c.driver = p
 		c.group.Add(p)
 	} else {
-		if c.client, err = startClientDriver(ctx, role.DriverSetup{Spec: sp, Secret: secret, Dir: o.Dir}, logPath, onLine); err != nil {
+		d, err := startClientDriver(ctx, role.DriverSetup{Spec: sp, Secret: secret, Dir: o.Dir}, logPath, onLine)
+		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInfra, err)
 		}
-		c.driver = c.client
+		c.driver = d
 	}
 	select {
 	case c.addr = <-addrc:
@@ -241,7 +241,7 @@ func (c *Cluster) DriverPid() int {
 	if p, ok := c.driver.(*proc.Process); ok {
 		return p.Pid()
 	}
-	if c.client != nil {
+	if _, ok := c.driver.(*clientDriver); ok {
 		return os.Getpid()
 	}
 	return 0
@@ -359,8 +359,8 @@ func (c *Cluster) Close() error {
 		errs = append(errs, w.Close())
 	}
 	errs = append(errs, c.group.Close())
-	if c.client != nil {
-		errs = append(errs, c.client.close())
+	if d, ok := c.driver.(*clientDriver); ok {
+		errs = append(errs, d.close())
 	}
 	return errors.Join(errs...)
 }
